@@ -1,0 +1,419 @@
+"""Load and validate a project's files into :class:`~generator.models.Project`.
+
+All problems in all files are collected in one pass and raised together as
+:class:`~generator.exceptions.ConfigErrors`, each as ``path:line: message``.
+
+The files (paths relative to the project root):
+
+- ``kb.yml`` (optional): settings, see :func:`_settings`.
+- ``feeds/feeds.yml``: ``feeds:``, a list of ``{name, url, title, topics, weight}``.
+- ``content/topics.yml``: ``topics:``, a list of ``{id, title, keywords}``.
+- ``content/accounts/<slug>.yml``: one customer account each.
+- ``content/notes/<slug>.md``: curated notes, Markdown with YAML front matter.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from .exceptions import ConfigError, ConfigErrors
+from .models import (
+    NOTE_KINDS,
+    Account,
+    DigestSettings,
+    Feed,
+    FetchSettings,
+    Note,
+    Project,
+    RankingSettings,
+    Rep,
+    Settings,
+    Stakeholder,
+    Topic,
+)
+from .yamlfile import Checker, LineDict, LineList, describe, line_of, parse_yaml, read_text
+
+SETTINGS_FILE = "kb.yml"
+FEEDS_FILE = Path("feeds") / "feeds.yml"
+TOPICS_FILE = Path("content") / "topics.yml"
+ACCOUNTS_DIR = Path("content") / "accounts"
+NOTES_DIR = Path("content") / "notes"
+DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def load_project(root: Path) -> Project:
+    """Read every project file; raise :class:`ConfigErrors` listing every problem found."""
+    errors: list[ConfigError] = []
+    if not (root / FEEDS_FILE).exists() and not (root / "content").is_dir():
+        raise ConfigErrors(
+            [ConfigError(root, None, "not a Knowledge Broker project (no feeds/ or content/)")]
+        )
+    settings = _settings(root / SETTINGS_FILE, errors)
+    topics = _topics(root / TOPICS_FILE, errors)
+    topic_ids = [t.id for t in topics]
+    feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
+    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors)
+    notes = _notes(root / NOTES_DIR, topic_ids, [a.slug for a in accounts], errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return Project(root, settings, feeds, topics, accounts, notes)
+
+
+def _load(path: Path, errors: list[ConfigError], required: bool = True) -> Any:
+    if not path.exists():
+        if required:
+            errors.append(ConfigError(path, None, "file is missing"))
+        return None
+    text = read_text(path, errors)
+    if text is None:
+        return None
+    value, problems = parse_yaml(text, path)
+    errors.extend(problems)
+    return value
+
+
+def _top_list(path: Path, key: str, errors: list[ConfigError]) -> tuple[LineList, Checker]:
+    check = Checker(path)
+    data = _load(path, errors)
+    items = LineList()
+    if data is None:
+        if path.exists() and not any(e.path == path for e in errors):
+            check.error(1, f"file is empty: expected '{key}:' with a list")
+    elif isinstance(data, LineDict):
+        check.fields(data, [], [key], "the file")
+        value = data.get(key)
+        if isinstance(value, LineList):
+            items = value
+        elif value is not None:
+            check.error(line_of(data, key), f"'{key}' must be a list, not {describe(value)}")
+    else:
+        check.error(getattr(data, "line", 1), f"expected '{key}:' with a list, not {describe(data)}")
+    return items, check
+
+
+def _unique(check: Checker, seen: dict[str, int], value: str, line: int | None, kind: str) -> bool:
+    if not value:
+        return False
+    if value in seen:
+        check.error(line, f"duplicate {kind} '{value}' (first defined on line {seen[value]})")
+        return False
+    seen[value] = line or 0
+    return True
+
+
+def _topics(path: Path, errors: list[ConfigError]) -> tuple[Topic, ...]:
+    entries, check = _top_list(path, "topics", errors)
+    topics: list[Topic] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(entries):
+        data = check.mapping(raw, "a topic", line_of(entries, index))
+        if data is None:
+            continue
+        check.fields(data, ["id"], ["title", "keywords"], "a topic")
+        topic_id = check.slug(data, "id")
+        if _unique(check, seen, topic_id, line_of(data, "id"), "topic id"):
+            title = check.text(data, "title") or topic_id.replace("-", " ").capitalize()
+            topics.append(Topic(topic_id, title, check.text_list(data, "keywords")))
+    errors.extend(check.errors)
+    return tuple(topics)
+
+
+def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple[Feed, ...]:
+    entries, check = _top_list(path, "feeds", errors)
+    feeds: list[Feed] = []
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(entries):
+        data = check.mapping(raw, "a feed", line_of(entries, index))
+        if data is None:
+            continue
+        check.fields(data, ["name", "url"], ["title", "topics", "weight"], "a feed")
+        name = check.slug(data, "name")
+        url = check.text(data, "url")
+        if url and "://" in url and not url.startswith(("http://", "https://")):
+            check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got '{url}'")
+        elif url and "://" not in url and not (path.parent / url).exists():
+            check.error(line_of(data, "url"), f"feed file '{url}' not found in {path.parent}")
+        feed = Feed(
+            name=name,
+            url=url,
+            title=check.text(data, "title"),
+            topics=check.ids(data, "topics", topic_ids, "topic id"),
+            weight=check.number(data, "weight", 1.0, 0.0, 10.0),
+        )
+        if _unique(check, seen, name, line_of(data, "name"), "feed name") and url:
+            feeds.append(feed)
+    errors.extend(check.errors)
+    return tuple(feeds)
+
+
+def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple[Account, ...]:
+    accounts: dict[str, Account] = {}
+    if not folder.is_dir():
+        return ()
+    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")):
+        check = Checker(path)
+        account = _account(path, _load(path, errors), topic_ids, check)
+        errors.extend(check.errors)
+        if account is None:
+            continue
+        if account.slug in accounts:
+            errors.append(ConfigError(path, None, f"duplicate account slug '{account.slug}'"))
+            continue
+        accounts[account.slug] = account
+    return tuple(accounts.values())
+
+
+def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Account | None:
+    slug = path.stem
+    if not re.match(r"^[a-z0-9][a-z0-9_-]*$", slug):
+        check.error(None, "file name must be a slug (lowercase letters, digits, '-' or '_')")
+    if raw is None and check.errors:
+        return None
+    data = check.mapping(raw, "an account", getattr(raw, "line", 1))
+    if data is None:
+        return None
+    check.fields(
+        data,
+        ["name"],
+        ["industry", "problems", "topics", "keywords", "exclude", "stakeholders", "rep"],
+        "an account",
+    )
+    problems = check.text_list(data, "problems")
+    if not problems and "problems" in data:
+        check.error(line_of(data, "problems"), "'problems' is empty: name at least one problem")
+    return Account(
+        slug=slug,
+        name=check.text(data, "name"),
+        industry=check.text(data, "industry"),
+        problems=problems,
+        topics=check.ids(data, "topics", topic_ids, "topic id"),
+        keywords=check.text_list(data, "keywords"),
+        exclude=check.text_list(data, "exclude"),
+        stakeholders=_stakeholders(data, check),
+        rep=_rep(data, check),
+    )
+
+
+def _email(check: Checker, data: LineDict, key: str = "email") -> str:
+    email = check.text(data, key)
+    if email and not EMAIL.match(email):
+        check.error(line_of(data, key), f"'{key}' is not an email address: '{email}'")
+    return email
+
+
+def _stakeholders(data: LineDict, check: Checker) -> tuple[Stakeholder, ...]:
+    raw = data.get("stakeholders")
+    if raw is None:
+        return ()
+    if not isinstance(raw, LineList):
+        check.error(line_of(data, "stakeholders"), "'stakeholders' must be a list")
+        return ()
+    people: list[Stakeholder] = []
+    for index, entry in enumerate(raw):
+        person = check.mapping(entry, "a stakeholder", line_of(raw, index))
+        if person is None:
+            continue
+        check.fields(person, ["name"], ["role", "email", "cares_about"], "a stakeholder")
+        people.append(
+            Stakeholder(
+                name=check.text(person, "name"),
+                role=check.text(person, "role"),
+                email=_email(check, person),
+                cares_about=check.text_list(person, "cares_about"),
+            )
+        )
+    return tuple(people)
+
+
+def _rep(data: LineDict, check: Checker) -> Rep | None:
+    if data.get("rep") is None:
+        return None
+    rep = check.mapping(data["rep"], "'rep'", line_of(data, "rep"))
+    if rep is None:
+        return None
+    check.fields(rep, ["name"], ["email"], "'rep'")
+    return Rep(name=check.text(rep, "name"), email=_email(check, rep))
+
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
+
+
+def _notes(
+    folder: Path, topic_ids: list[str], slugs: list[str], errors: list[ConfigError]
+) -> tuple[Note, ...]:
+    if not folder.is_dir():
+        return ()
+    notes: list[Note] = []
+    for path in sorted(folder.glob("*.md")):
+        text = read_text(path, errors)
+        if text is None:
+            continue
+        check = Checker(path)
+        note = _note(path, text, topic_ids, slugs, check, errors)
+        errors.extend(check.errors)
+        if note is not None:
+            notes.append(note)
+    return tuple(notes)
+
+
+def _note(
+    path: Path,
+    text: str,
+    topic_ids: list[str],
+    slugs: list[str],
+    check: Checker,
+    errors: list[ConfigError],
+) -> Note | None:
+    match = FRONT_MATTER.match(text)
+    if not match:
+        check.error(1, "a note must start with YAML front matter between '---' lines")
+        return None
+    raw, problems = parse_yaml(match.group(1), path, line_offset=1)
+    errors.extend(problems)
+    if raw is None:
+        if not problems:
+            check.error(1, "front matter is empty: a note needs at least 'title' and 'date'")
+        return None
+    data = check.mapping(raw, "front matter", 2)
+    if data is None:
+        return None
+    check.fields(data, ["title", "date"], ["topics", "accounts", "kind", "expires"], "a note")
+    kind = check.text(data, "kind", "insight")
+    if kind not in NOTE_KINDS:
+        check.error(
+            line_of(data, "kind"), f"'kind' must be one of {', '.join(NOTE_KINDS)}, got '{kind}'"
+        )
+    when = check.date(data, "date")
+    body = text[match.end() :].strip()
+    if not body:
+        check.error(None, "the note has no text after its front matter")
+    if when is None:
+        return None
+    return Note(
+        slug=path.stem,
+        title=check.text(data, "title"),
+        date=when,
+        body=body,
+        topics=check.ids(data, "topics", topic_ids, "topic id"),
+        accounts=check.ids(data, "accounts", slugs, "account"),
+        kind=kind,
+        expires=check.date(data, "expires"),
+        path=path,
+    )
+
+
+def _settings(path: Path, errors: list[ConfigError]) -> Settings:
+    raw = _load(path, errors, required=False)
+    if raw is None:
+        return Settings()
+    check = Checker(path)
+    data = check.mapping(raw, "kb.yml", 1)
+    if data is None:
+        errors.extend(check.errors)
+        return Settings()
+    check.fields(
+        data, [], ["now", "state_dir", "out_dir", "site_dir", "team", "fetch", "ranking", "digest"], "kb.yml"
+    )
+    settings = Settings(
+        now=_now(data, check),
+        state_dir=Path(check.text(data, "state_dir", ".kb")),
+        out_dir=Path(check.text(data, "out_dir", "build")),
+        site_dir=Path(check.text(data, "site_dir", "site")),
+        team=check.text(data, "team", "Knowledge Broker"),
+        fetch=_fetch_settings(_section(data, "fetch", check), check),
+        ranking=_ranking_settings(_section(data, "ranking", check), check),
+        digest=_digest_settings(_section(data, "digest", check), check),
+    )
+    errors.extend(check.errors)
+    return settings
+
+
+def _section(data: LineDict, key: str, check: Checker) -> LineDict:
+    value = data.get(key)
+    if value is None:
+        return LineDict()
+    return check.mapping(value, f"'{key}'", line_of(data, key)) or LineDict()
+
+
+def _now(data: LineDict, check: Checker) -> datetime | None:
+    value = data.get("now")
+    if value is None:
+        return None
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(9, 0))
+    if isinstance(value, str):
+        try:
+            value = parse_instant(value)
+        except ValueError:
+            pass
+    if not isinstance(value, datetime):
+        check.error(line_of(data, "now"), f"'now' must be a date or time in ISO 8601, got {value!r}")
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an ISO 8601 date or date-time; a bare date means 09:00 UTC that day."""
+    text = text.strip()
+    if len(text) == 10:
+        value = datetime.combine(date.fromisoformat(text), time(9, 0))
+    else:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _fetch_settings(data: LineDict, check: Checker) -> FetchSettings:
+    d = FetchSettings()
+    check.fields(data, [], list(d.__dataclass_fields__), "'fetch'")
+    return FetchSettings(
+        concurrency=check.integer(data, "concurrency", d.concurrency, 1, 256),
+        per_host=check.integer(data, "per_host", d.per_host, 1, 64),
+        connect_timeout=check.number(data, "connect_timeout", d.connect_timeout, 0.1, 600),
+        read_timeout=check.number(data, "read_timeout", d.read_timeout, 0.1, 600),
+        deadline=check.number(data, "deadline", d.deadline, 0.1, 3600),
+        max_bytes=check.integer(data, "max_bytes", d.max_bytes, 1024, 2**31),
+        max_redirects=check.integer(data, "max_redirects", d.max_redirects, 0, 30),
+        max_backoff_hours=check.number(data, "max_backoff_hours", d.max_backoff_hours, 0, 24 * 30),
+    )
+
+
+def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:
+    d = RankingSettings()
+    check.fields(data, [], list(d.__dataclass_fields__), "'ranking'")
+    return RankingSettings(
+        threshold=check.number(data, "threshold", d.threshold, 0, 100),
+        max_items=check.integer(data, "max_items", d.max_items, 1, 100),
+        half_life_days=check.number(data, "half_life_days", d.half_life_days, 0.1, 3650),
+        max_age_days=check.integer(data, "max_age_days", d.max_age_days, 1, 3650),
+        max_share_per_source=check.number(data, "max_share_per_source", d.max_share_per_source, 0.01, 1),
+        max_share_per_topic=check.number(data, "max_share_per_topic", d.max_share_per_topic, 0.01, 1),
+    )
+
+
+def _digest_settings(data: LineDict, check: Checker) -> DigestSettings:
+    d = DigestSettings()
+    check.fields(data, [], ["formats", "utm", "intro"], "'digest'")
+    formats = check.text_list(data, "formats") or d.formats
+    for name in formats:
+        if name not in DIGEST_FORMATS:
+            check.error(
+                line_of(data, "formats"),
+                f"unknown digest format '{name}' (choose from {', '.join(DIGEST_FORMATS)})",
+            )
+    utm: dict[str, str] = {}
+    raw_utm = data.get("utm")
+    if isinstance(raw_utm, LineDict):
+        check.fields(raw_utm, [], ["source", "medium", "campaign"], "'utm'")
+        utm = {f"utm_{k}": check.text(raw_utm, k) for k in ("source", "medium", "campaign")}
+        utm = {k: v for k, v in utm.items() if v}
+    elif raw_utm not in (None, False):
+        check.error(line_of(data, "utm"), "'utm' must be a mapping (source, medium, campaign) or false")
+    return DigestSettings(
+        formats=tuple(f for f in formats if f in DIGEST_FORMATS),
+        utm=utm,
+        intro=check.text(data, "intro"),
+    )

@@ -1,0 +1,298 @@
+"""Plain typed data passed between the pipeline stages.
+
+Names say which side of which boundary a value lives on: ``EntryData`` is what the parser
+produces, ``Item`` what the store hands back, ``Pick`` what the ranker chose, ``Digest`` what the
+renderer receives. Every datetime is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+# --- what the user edits -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feed:
+    name: str
+    url: str
+    title: str = ""
+    topics: tuple[str, ...] = ()
+    weight: float = 1.0
+
+    @property
+    def is_remote(self) -> bool:
+        return self.url.startswith(("http://", "https://"))
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.name
+
+
+@dataclass(frozen=True)
+class Stakeholder:
+    name: str
+    role: str = ""
+    email: str = ""
+    cares_about: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rep:
+    name: str
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Account:
+    slug: str
+    name: str
+    industry: str = ""
+    problems: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    stakeholders: tuple[Stakeholder, ...] = ()
+    rep: Rep | None = None
+
+    def stakeholder(self, name: str) -> Stakeholder | None:
+        wanted = name.casefold()
+        for person in self.stakeholders:
+            if person.name.casefold() == wanted or person.email.casefold() == wanted:
+                return person
+        return None
+
+
+NOTE_KINDS = ("insight", "question", "case-study", "product")
+
+
+@dataclass(frozen=True)
+class Note:
+    slug: str
+    title: str
+    date: date
+    body: str
+    topics: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    kind: str = "insight"
+    expires: date | None = None
+    path: Path | None = None
+
+    def is_live(self, today: date) -> bool:
+        return self.date <= today and (self.expires is None or today <= self.expires)
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    concurrency: int = 8
+    per_host: int = 2
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    deadline: float = 60.0
+    max_bytes: int = 20 * 1024 * 1024
+    max_redirects: int = 5
+    max_backoff_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    threshold: float = 0.35
+    max_items: int = 8
+    half_life_days: float = 14.0
+    max_age_days: int = 60
+    max_share_per_source: float = 0.5
+    max_share_per_topic: float = 0.6
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    formats: tuple[str, ...] = ("md", "html")
+    utm: dict[str, str] = field(default_factory=dict)
+    intro: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    now: datetime | None = None
+    state_dir: Path = Path(".kb")
+    out_dir: Path = Path("build")
+    site_dir: Path = Path("site")
+    team: str = "Knowledge Broker"
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    settings: Settings
+    feeds: tuple[Feed, ...]
+    topics: tuple[Topic, ...]
+    accounts: tuple[Account, ...]
+    notes: tuple[Note, ...]
+
+    @property
+    def feeds_dir(self) -> Path:
+        return self.root / "feeds"
+
+    @property
+    def content_dir(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def templates_dir(self) -> Path:
+        return self.root / "templates"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / self.settings.state_dir
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / self.settings.out_dir
+
+    @property
+    def site_dir(self) -> Path:
+        return self.root / self.settings.site_dir
+
+    def account(self, slug: str) -> Account | None:
+        return next((a for a in self.accounts if a.slug == slug), None)
+
+    def feed(self, name: str) -> Feed | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+
+# --- what the parser produces, what the store keeps ---------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """One feed entry, parsed and normalized, not yet stored."""
+
+    feed: str
+    id: str
+    url: str
+    title: str
+    summary: str
+    summary_html: str
+    published: datetime | None
+    author: str = ""
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Item:
+    """A stored story, possibly reached through several feeds (``sources``)."""
+
+    id: str
+    url: str
+    title: str
+    summary: str
+    summary_html: str
+    published: datetime
+    first_seen: datetime
+    sources: tuple[str, ...]
+    author: str = ""
+    categories: tuple[str, ...] = ()
+
+    @property
+    def source(self) -> str:
+        return self.sources[0] if self.sources else ""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """A feed's health as the store remembers it."""
+
+    name: str
+    url: str
+    status: str = "new"
+    last_fetch: datetime | None = None
+    last_success: datetime | None = None
+    failures: int = 0
+    next_fetch: datetime | None = None
+    last_error: str = ""
+    etag: str = ""
+    last_modified: str = ""
+    item_count: int = 0
+    moved_to: str = ""
+
+
+@dataclass(frozen=True)
+class SentRecord:
+    account: str
+    item_id: str
+    url: str
+    title: str
+    sent_at: datetime
+    format: str
+
+
+# --- what the ranker chooses, what the renderer receives -------------------------------------
+
+
+@dataclass(frozen=True)
+class Pick:
+    """An item chosen for an account, with its score and the reasons a person can read."""
+
+    item: Item
+    score: float
+    why: tuple[str, ...]
+    problem: str = ""
+    topics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotePick:
+    note: Note
+    why: tuple[str, ...]
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class Digest:
+    account: Account
+    generated_at: datetime
+    picks: tuple[Pick, ...]
+    notes: tuple[NotePick, ...] = ()
+    stakeholder: Stakeholder | None = None
+    reason: str = ""
+    history: tuple[SentRecord, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.picks and not self.notes
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """What a fetch asks the store to write for one feed, in one transaction."""
+
+    name: str
+    url: str
+    fetched_at: datetime
+    status: str
+    entries: tuple[EntryData, ...] = ()
+    etag: str = ""
+    last_modified: str = ""
+    error: str = ""
+    failures: int = 0
+    next_fetch: datetime | None = None
+    moved_to: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("ok", "not-modified")

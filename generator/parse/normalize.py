@@ -1,0 +1,113 @@
+"""Pure normalizers for what comes out of a feed: URLs, text, HTML and dates.
+
+Everything from a feed is untrusted. :func:`clean_html` keeps a safelist of tags and attributes
+(no scripts, styles, iframes, event handlers or ``javascript:`` URLs); :func:`plain_text` keeps
+only the words, with control characters removed so nothing can drive a terminal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import nh3
+
+TRACKING_PARAMS = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi"}
+)
+TRACKING_PREFIXES = ("utm_",)
+
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre",
+        "strong", "ul", "h3", "h4", "h5", "h6", "sub", "sup", "table", "thead", "tbody",
+        "tr", "th", "td", "figure", "figcaption", "img", "cite", "q", "s", "small", "hr",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACE = re.compile(r"\s+")
+
+
+def canonical_url(url: str, base: str = "") -> str:
+    """Lowercase scheme and host, drop default ports, fragments and tracking parameters."""
+    url = plain_text(url).replace(" ", "%20")
+    if base and not urlsplit(url).scheme:
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        host = f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    ]
+    path = parts.path or ("/" if host else "")
+    return urlunsplit((scheme, host, path, urlencode(query), ""))
+
+
+def is_web_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
+
+
+def clean_html(fragment: str, base_url: str = "") -> str:
+    """Sanitize untrusted HTML to a safelist; links open safely in a new context."""
+    if not fragment:
+        return ""
+    cleaned: str = nh3.clean(
+        fragment,
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return _CONTROL.sub("", cleaned).strip()
+
+
+def plain_text(fragment: str) -> str:
+    """The words of an HTML or text fragment: no tags, entities decoded, one line, no controls."""
+    if not fragment:
+        return ""
+    if "<" in fragment:
+        fragment = nh3.clean(re.sub(r"<(br|/p|/li|/h\d|/div)\b", r" <\1", fragment), tags=set())
+    text = html.unescape(fragment) if "&" in fragment else fragment
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    return _SPACE.sub(" ", text).strip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut ``text`` at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:.-– ")
+    return cut + "…"
+
+
+def normalize_title(title: str) -> str:
+    """A key for "the same story told twice": casefolded words only."""
+    return " ".join(re.findall(r"\w+", plain_text(title).casefold()))
+
+
+def clamp_published(published: datetime | None, first_seen: datetime) -> datetime:
+    """Missing dates become first-seen; dates in the future are clamped to first-seen."""
+    if published is None or published > first_seen + timedelta(minutes=5):
+        return first_seen
+    return published.astimezone(UTC)
+
+
+def stable_id(*parts: str) -> str:
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+    return digest[:24]

@@ -1,0 +1,54 @@
+"""The store: the only place that knows about SQL. Callers see the :class:`Store` protocol.
+
+SQLite (:mod:`.sqlite`) is the default; another backend (PostgreSQL for teams) implements the same
+protocol and is chosen by :func:`open_store`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from ..models import Feed, FeedState, FeedUpdate, Item, SentRecord
+
+
+class Store(Protocol):
+    def sync_feeds(self, feeds: Sequence[Feed]) -> None:
+        """Make sure every configured feed has a row; a changed URL resets its HTTP cache."""
+
+    def feed_states(self) -> list[FeedState]: ...
+
+    def feed_state(self, name: str) -> FeedState | None: ...
+
+    def save_update(self, update: FeedUpdate) -> int:
+        """Write a feed's fetch result and its entries atomically; return how many items are new."""
+
+    def items(
+        self,
+        *,
+        since: datetime | None = None,
+        feeds: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Item]:
+        """Stored items, newest first (ties broken by id, so the order is stable)."""
+
+    def record_sent(self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str) -> None: ...
+
+    def history(self, account: str) -> list[SentRecord]:
+        """What was sent to ``account``, newest first."""
+
+    def prune(self, before: datetime) -> int:
+        """Delete items published before ``before`` and never sent; return how many."""
+
+    def close(self) -> None: ...
+
+
+def open_store(state_dir: Path) -> Store:
+    from .sqlite import SqliteStore
+
+    return SqliteStore(state_dir / "kb.sqlite")
+
+
+__all__ = ["Store", "open_store"]

@@ -1,0 +1,335 @@
+"""The SQLite store: SQL and nothing else.
+
+Concurrency and crashes: the database runs in WAL mode with a busy timeout, and every write is a
+single ``BEGIN IMMEDIATE`` transaction, so a killed run leaves either all or none of a feed's
+update, and two runs at once wait for each other instead of corrupting anything.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..exceptions import StoreError
+from ..models import EntryData, Feed, FeedState, FeedUpdate, Item, SentRecord
+from ..parse.normalize import clamp_published, normalize_title
+
+SAME_STORY_WINDOW = timedelta(days=3)
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        last_fetch TEXT,
+        last_success TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_fetch TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        moved_to TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        published TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        categories TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX items_published ON items (published DESC, id);
+    CREATE INDEX items_title_key ON items (title_key);
+    CREATE TABLE item_sources (
+        item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        feed TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (item_id, feed)
+    );
+    CREATE INDEX item_sources_feed ON item_sources (feed);
+    CREATE UNIQUE INDEX item_sources_entry ON item_sources (feed, entry_id);
+    CREATE TABLE sent (
+        account TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        format TEXT NOT NULL,
+        PRIMARY KEY (account, item_id, format, sent_at)
+    );
+    CREATE INDEX sent_account ON sent (account, sent_at DESC);
+    """,
+)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"cannot open the store {path}: {e}") from e
+
+    def _migrate(self) -> None:
+        with self._transaction():
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"{self.path} was written by a newer Knowledge Broker (schema {version})"
+                )
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: {e}") from e
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[Feed]) -> None:
+        with self._transaction() as db:
+            for feed in feeds:
+                db.execute(
+                    """INSERT INTO feeds (name, url) VALUES (?, ?)
+                       ON CONFLICT (name) DO UPDATE SET
+                         etag = CASE WHEN url = excluded.url THEN etag ELSE '' END,
+                         last_modified = CASE WHEN url = excluded.url THEN last_modified ELSE '' END,
+                         next_fetch = CASE WHEN url = excluded.url THEN next_fetch ELSE NULL END,
+                         moved_to = CASE WHEN url = excluded.url THEN moved_to ELSE '' END,
+                         url = excluded.url""",
+                    (feed.name, feed.url),
+                )
+
+    def feed_states(self) -> list[FeedState]:
+        rows = self._db.execute(
+            """SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed = f.name) AS n
+               FROM feeds f ORDER BY f.name"""
+        ).fetchall()
+        return [self._feed_state(row) for row in rows]
+
+    def feed_state(self, name: str) -> FeedState | None:
+        row = self._db.execute(
+            """SELECT f.*, (SELECT count(*) FROM item_sources s WHERE s.feed = f.name) AS n
+               FROM feeds f WHERE f.name = ?""",
+            (name,),
+        ).fetchone()
+        return self._feed_state(row) if row else None
+
+    @staticmethod
+    def _feed_state(row: sqlite3.Row) -> FeedState:
+        return FeedState(
+            name=row["name"],
+            url=row["url"],
+            status=row["status"],
+            last_fetch=_time(row["last_fetch"]),
+            last_success=_time(row["last_success"]),
+            failures=row["failures"],
+            next_fetch=_time(row["next_fetch"]),
+            last_error=row["last_error"],
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            item_count=row["n"],
+            moved_to=row["moved_to"],
+        )
+
+    def save_update(self, update: FeedUpdate) -> int:
+        try:
+            with self._transaction() as db:
+                new = sum(self._save_entry(db, e, update.fetched_at) for e in update.entries)
+                db.execute(
+                    """UPDATE feeds SET status = ?, last_fetch = ?, failures = ?, next_fetch = ?,
+                         last_error = ?, moved_to = ?,
+                         last_success = CASE WHEN ? THEN ? ELSE last_success END,
+                         etag = CASE WHEN ? THEN ? ELSE etag END,
+                         last_modified = CASE WHEN ? THEN ? ELSE last_modified END
+                       WHERE name = ?""",
+                    (
+                        update.status,
+                        _iso(update.fetched_at),
+                        update.failures,
+                        _iso(update.next_fetch),
+                        update.error,
+                        update.moved_to,
+                        update.succeeded,
+                        _iso(update.fetched_at),
+                        update.status == "ok",
+                        update.etag,
+                        update.status == "ok",
+                        update.last_modified,
+                        update.name,
+                    ),
+                )
+                return new
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot save feed {update.name}: {e}") from e
+
+    def _save_entry(self, db: sqlite3.Connection, entry: EntryData, seen: datetime) -> bool:
+        """Insert one entry, or attach it as another source of a story already stored."""
+        existing = db.execute(
+            "SELECT item_id FROM item_sources WHERE feed = ? AND entry_id = ?",
+            (entry.feed, entry.id),
+        ).fetchone()
+        if existing:
+            return False
+        published = clamp_published(entry.published, seen)
+        title_key = normalize_title(entry.title)
+        item_id = self._same_story(db, entry, title_key, published)
+        is_new = item_id is None
+        if item_id is None:
+            item_id = entry.id
+            db.execute(
+                """INSERT INTO items (id, url, title, title_key, summary, summary_html, published,
+                                      first_seen, author, categories)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    item_id,
+                    entry.url,
+                    entry.title,
+                    title_key,
+                    entry.summary,
+                    entry.summary_html,
+                    _iso(published),
+                    _iso(seen),
+                    entry.author,
+                    json.dumps(list(entry.categories), ensure_ascii=False),
+                ),
+            )
+        db.execute(
+            "INSERT OR IGNORE INTO item_sources (item_id, feed, entry_id, first_seen) VALUES (?, ?, ?, ?)",
+            (item_id, entry.feed, entry.id, _iso(seen)),
+        )
+        return is_new
+
+    @staticmethod
+    def _same_story(
+        db: sqlite3.Connection, entry: EntryData, title_key: str, published: datetime
+    ) -> str | None:
+        row = db.execute("SELECT id FROM items WHERE id = ?", (entry.id,)).fetchone()
+        if row:
+            return str(row["id"])
+        if len(title_key) < 12:
+            return None
+        low, high = _iso(published - SAME_STORY_WINDOW), _iso(published + SAME_STORY_WINDOW)
+        row = db.execute(
+            """SELECT i.id FROM items i
+               WHERE i.title_key = ? AND i.published BETWEEN ? AND ?
+                 AND NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.feed = ?)
+               ORDER BY i.id LIMIT 1""",
+            (title_key, low, high, entry.feed),
+        ).fetchone()
+        return str(row["id"]) if row else None
+
+    # --- items -------------------------------------------------------------------------
+
+    def items(
+        self,
+        *,
+        since: datetime | None = None,
+        feeds: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Item]:
+        where, params = ["1 = 1"], []
+        if since is not None:
+            where.append("i.published >= ?")
+            params.append(_iso(since))
+        if feeds:
+            marks = ", ".join("?" for _ in feeds)
+            where.append(f"i.id IN (SELECT item_id FROM item_sources WHERE feed IN ({marks}))")
+            params.extend(feeds)
+        sql = f"""SELECT i.*, (SELECT json_group_array(feed) FROM
+                     (SELECT feed FROM item_sources s WHERE s.item_id = i.id
+                      ORDER BY s.first_seen, s.feed)) AS sources
+                  FROM items i WHERE {" AND ".join(where)}
+                  ORDER BY i.published DESC, i.id"""
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(str(limit))
+        rows = self._db.execute(sql, params).fetchall()
+        return [
+            Item(
+                id=row["id"],
+                url=row["url"],
+                title=row["title"],
+                summary=row["summary"],
+                summary_html=row["summary_html"],
+                published=datetime.fromisoformat(row["published"]),
+                first_seen=datetime.fromisoformat(row["first_seen"]),
+                sources=tuple(json.loads(row["sources"])),
+                author=row["author"],
+                categories=tuple(json.loads(row["categories"])),
+            )
+            for row in rows
+        ]
+
+    def prune(self, before: datetime) -> int:
+        with self._transaction() as db:
+            cursor = db.execute("DELETE FROM items WHERE published < ?", (_iso(before),))
+            return cursor.rowcount
+
+    # --- what was sent -----------------------------------------------------------------
+
+    def record_sent(self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                """INSERT OR IGNORE INTO sent (account, item_id, url, title, sent_at, format)
+                   VALUES (?, ?, ?, ?, ?, ?)""",
+                [(account, i.id, i.url, i.title, _iso(sent_at), fmt) for i in items],
+            )
+
+    def history(self, account: str) -> list[SentRecord]:
+        rows = self._db.execute(
+            """SELECT * FROM sent WHERE account = ?
+               ORDER BY sent_at DESC, format, title, item_id""",
+            (account,),
+        ).fetchall()
+        return [
+            SentRecord(
+                account=row["account"],
+                item_id=row["item_id"],
+                url=row["url"],
+                title=row["title"],
+                sent_at=datetime.fromisoformat(row["sent_at"]),
+                format=row["format"],
+            )
+            for row in rows
+        ]

@@ -1,0 +1,61 @@
+"""Pure decisions about fetching: is a feed due, and what should the store record afterwards.
+
+Nothing here does I/O; :mod:`generator.ingest` gathers the facts and writes the result.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .exceptions import FeedError
+from .models import EntryData, FeedState, FeedUpdate
+from .sources import Fetched
+from .sources.http import Gone, RetryLater
+
+FIRST_BACKOFF = timedelta(minutes=30)
+
+
+def is_due(state: FeedState | None, now: datetime) -> bool:
+    """A feed is fetched unless it is gone or backing off after failures."""
+    if state is None:
+        return True
+    if state.status == "gone":
+        return False
+    return state.next_fetch is None or state.next_fetch <= now
+
+
+def backoff(failures: int, max_hours: float) -> timedelta:
+    """30 min, 1 h, 2 h, ... doubling per consecutive failure, capped at ``max_hours``."""
+    cap = timedelta(hours=max_hours)
+    if failures <= 0:
+        return timedelta(0)
+    return min(cap, FIRST_BACKOFF * (2 ** min(failures - 1, 20)))
+
+
+def success(
+    name: str, fetched: Fetched, entries: list[EntryData], now: datetime
+) -> FeedUpdate:
+    return FeedUpdate(
+        name=name,
+        url=fetched.url,
+        fetched_at=now,
+        status="not-modified" if fetched.not_modified else "ok",
+        entries=tuple(entries),
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        moved_to=fetched.moved_to,
+    )
+
+
+def failure(
+    name: str, url: str, error: FeedError, state: FeedState | None, now: datetime, max_hours: float
+) -> FeedUpdate:
+    failures = (state.failures if state else 0) + 1
+    if isinstance(error, Gone):
+        return FeedUpdate(name, url, now, "gone", error=error.reason, failures=failures)
+    wait = backoff(failures, max_hours)
+    if isinstance(error, RetryLater) and error.retry_after is not None:
+        wait = max(wait, timedelta(seconds=min(error.retry_after, max_hours * 3600)))
+    return FeedUpdate(
+        name, url, now, "error", error=error.reason, failures=failures, next_fetch=now + wait
+    )
