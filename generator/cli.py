@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import sys
@@ -63,6 +64,14 @@ def handle_errors(func: F) -> F:
         except KbError as e:
             click.echo(f"error: {e}", err=True)
             sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted; what was already stored is kept, run again to finish", err=True)
+            sys.exit(130)
+        except Exception as e:
+            if os.environ.get("KB_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e} (set KB_DEBUG=1 for details)", err=True)
+            sys.exit(70)
 
     return wrapper  # type: ignore[return-value]
 

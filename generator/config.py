@@ -156,7 +156,11 @@ def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> 
         return ()
     for path in sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")):
         check = Checker(path)
-        account = _account(path, _load(path, errors), topic_ids, check)
+        before = len(errors)
+        raw = _load(path, errors)
+        if raw is None and len(errors) > before:
+            continue
+        account = _account(path, raw, topic_ids, check)
         errors.extend(check.errors)
         if account is None:
             continue
@@ -171,8 +175,6 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
     slug = path.stem
     if not re.match(r"^[a-z0-9][a-z0-9_-]*$", slug):
         check.error(None, "file name must be a slug (lowercase letters, digits, '-' or '_')")
-    if raw is None and check.errors:
-        return None
     data = check.mapping(raw, "an account", getattr(raw, "line", 1))
     if data is None:
         return None
@@ -291,17 +293,21 @@ def _note(
     body = text[match.end() :].strip()
     if not body:
         check.error(None, "the note has no text after its front matter")
+    title = check.text(data, "title")
+    topics = check.ids(data, "topics", topic_ids, "topic id")
+    accounts = check.ids(data, "accounts", slugs, "account")
+    expires = check.date(data, "expires")
     if when is None:
         return None
     return Note(
         slug=path.stem,
-        title=check.text(data, "title"),
+        title=title,
         date=when,
         body=body,
-        topics=check.ids(data, "topics", topic_ids, "topic id"),
-        accounts=check.ids(data, "accounts", slugs, "account"),
+        topics=topics,
+        accounts=accounts,
         kind=kind,
-        expires=check.date(data, "expires"),
+        expires=expires,
         path=path,
     )
 

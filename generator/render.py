@@ -61,7 +61,7 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|"} | {"<": "&lt;", "
 
 def md_escape(text: str) -> str:
     """Plain text made inert in Markdown: no markup, links or raw HTML survive."""
-    return str(text).replace("&", "&amp;").translate(_MD_SPECIAL)
+    return str(text).translate(_MD_SPECIAL)
 
 
 def note_html(text: str) -> str:

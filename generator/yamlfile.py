@@ -63,6 +63,15 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return result
 
 
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """A date-looking value that is not a real date (2026-13-45) stays text for the checker."""
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -78,8 +87,10 @@ def parse_yaml(text: str, path: Path, line_offset: int = 0) -> tuple[Any, list[C
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 + line_offset if mark else None
         problem = e.problem or e.context or "invalid YAML"
+        if e.problem and e.context and e.context_mark and e.context_mark.line + 1 + line_offset != line:
+            problem = f"{e.context} (line {e.context_mark.line + 1 + line_offset}): {e.problem}"
         return None, [ConfigError(path, line, f"YAML syntax error: {problem}")]
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as e:
         return None, [ConfigError(path, None, f"YAML error: {e}")]
     finally:
         loader.dispose()

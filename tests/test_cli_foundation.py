@@ -1,0 +1,145 @@
+"""The foundation's commands on real project files: init, check, build, newsletter, site."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from conftest import DATA, EXAMPLE_NOW, run_kb
+
+
+def add_broken_files(project: Path) -> None:
+    for path in sorted((DATA / "broken").glob("*.yml")):
+        shutil.copy(path, project / "content" / "accounts" / path.name)
+    shutil.copy(DATA / "broken" / "bad-note.md", project / "content" / "notes" / "bad-note.md")
+
+
+EXPECTED_PROBLEMS = [
+    "content/accounts/missing-name.yml:1: an account is missing required field 'name'",
+    "content/accounts/unknown-field.yml:2: unknown field 'problem' in an account"
+    " (did you mean 'problems'?)",
+    "content/accounts/unknown-topic.yml:7: unknown topic id 'driver-workfroce'"
+    " (did you mean 'driver-workforce'?)",
+    "content/accounts/yaml-syntax.yml:6: YAML syntax error: while parsing a flow sequence"
+    " (line 5): expected ',' or ']', but got ':'",
+    "content/notes/bad-note.md:3: 'date' must be a date like 2026-11-16, got '2026-13-45'",
+    "content/notes/bad-note.md:4: 'kind' must be one of insight, question, case-study, product,"
+    " got 'rumour'",
+    "content/notes/bad-note.md:5: unknown topic id 'no-such-topic'",
+]
+
+
+def test_check_accepts_the_example(example: Path) -> None:
+    result = run_kb("--project", example, "check")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("ok: 7 feeds,")
+
+
+def test_check_reports_every_problem_at_once_as_path_line_message(
+    example: Path, monkeypatch: object
+) -> None:
+    add_broken_files(example)
+    import os
+
+    os.chdir(example)
+    result = run_kb("check")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[:-1] == EXPECTED_PROBLEMS
+    assert lines[-1] == "7 problems found; nothing was written."
+    assert "Traceback" not in result.output
+
+
+def test_build_stops_before_writing_anything_on_bad_input(example: Path) -> None:
+    add_broken_files(example)
+    result = run_kb("--project", example, "build")
+    assert result.exit_code == 1
+    assert "unknown topic id 'driver-workfroce'" in result.stderr
+    assert not (example / ".kb").exists()
+    assert not (example / "build").exists()
+    assert not (example / "site").exists()
+
+
+def test_build_writes_digests_for_every_account_newsletter_and_site(example: Path) -> None:
+    result = run_kb("--project", example, "build")
+    assert result.exit_code == 0, result.output
+    accounts = sorted(p.stem for p in (example / "content" / "accounts").glob("*.yml"))
+    for slug in accounts:
+        digest = json.loads((example / "build/digests" / slug / "2026-11-16.json").read_text())
+        assert digest["items"], f"{slug} got an empty digest"
+        assert all(item["why"] for item in digest["items"])
+        assert f"  {slug}: " in result.stdout
+    assert (example / "build/newsletter/2026-W47.md").read_text().startswith("# ")
+    assert (example / "site/index.html").exists()
+    for slug in accounts:
+        assert (example / "site/accounts" / f"{slug}.html").exists()
+    assert "site: " in result.stdout and "newsletter: " in result.stdout
+
+
+def test_build_is_byte_identical_when_run_twice(example: Path, tmp_path: Path) -> None:
+    assert run_kb("--project", example, "build", "--no-site").exit_code == 0
+    first = {p: p.read_bytes() for p in sorted((example / "build").rglob("*")) if p.is_file()}
+    shutil.rmtree(example / "build")
+    assert run_kb("--project", example, "build", "--no-site").exit_code == 0
+    second = {p: p.read_bytes() for p in sorted((example / "build").rglob("*")) if p.is_file()}
+    assert first == second
+
+
+def test_init_scaffolds_a_project_that_builds(tmp_path: Path) -> None:
+    target = tmp_path / "fresh"
+    result = run_kb("init", target)
+    assert result.exit_code == 0
+    assert (target / "feeds/feeds.yml").exists() and (target / "mkdocs.yml").exists()
+    built = run_kb("--project", target, "build")
+    assert built.exit_code == 0, built.output
+    assert list((target / "build/digests").rglob("*.md"))
+    assert (target / "site/index.html").exists()
+
+
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    result = run_kb("init", tmp_path)
+    assert result.exit_code == 2
+    assert "is not empty" in result.stderr
+    assert (tmp_path / "keep.txt").read_text() == "mine"
+
+
+def test_not_a_project_is_a_clear_error(tmp_path: Path) -> None:
+    result = run_kb("--project", tmp_path, "check")
+    assert result.exit_code == 1
+    assert "not a Knowledge Broker project" in result.stderr
+
+
+def test_newsletter_covers_the_week_before_its_monday(example: Path) -> None:
+    assert run_kb("--project", example, "fetch").exit_code == 0
+    result = run_kb("--project", example, "newsletter", "--week", "2026-W47")
+    assert result.exit_code == 0
+    text = (example / "build/newsletter/2026-W47.md").read_text()
+    assert "9 Nov 2026 to 15 Nov 2026" in text
+    assert "For: " in text
+    bad = run_kb("--project", example, "newsletter", "--week", "2026-47")
+    assert bad.exit_code == 2
+    assert "week must look like 2026-W47" in bad.stderr
+
+
+def test_digest_json_has_the_documented_shape(example: Path) -> None:
+    run_kb("--project", example, "fetch")
+    result = run_kb(
+        "--project", example, "digest", "ridgeline-freight", "--format", "json", "--dry-run",
+        "--now", EXAMPLE_NOW,
+    )  # fmt: skip
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["account"] == "ridgeline-freight"
+    assert data["generated_at"] == "2026-11-16T09:00:00Z"
+    for item in data["items"]:
+        assert {"title", "url", "source", "published", "score", "why"} <= set(item)
+    scores = [item["score"] for item in data["items"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_unknown_account_is_a_usage_error(example: Path) -> None:
+    result = run_kb("--project", example, "digest", "no-such-account")
+    assert result.exit_code == 2
+    assert "unknown account: no-such-account" in result.stderr
