@@ -99,6 +99,15 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
         raise UsageError(f"expected a date (2026-11-01) or an age (7d, 12h, 2w), got '{value}'") from e
 
 
+def parse_shard(value: str | None) -> tuple[int, int]:
+    if value is None:
+        return (1, 1)
+    match = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(f"--shard takes K/N with 1 <= K <= N, such as 2/4, got '{value}'")
+    return int(match.group(1)), int(match.group(2))
+
+
 def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
 
@@ -299,6 +308,7 @@ def items(obj: Context, since: str | None, feeds: tuple[str, ...], limit: int | 
 @main.command()
 @click.argument("accounts", nargs=-1)
 @click.option("--all", "everyone", is_flag=True, help="Every account.")
+@click.option("--shard", metavar="K/N", help="With --all: only the K-th of N stable shares of the accounts.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(DIGEST_FORMATS), help="Output format (repeatable; default md).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the digests (default build/digests).")
 @click.option("--for", "for_person", metavar="NAME", help="Rank for one stakeholder's cares_about.")
@@ -311,6 +321,7 @@ def digest(
     obj: Context,
     accounts: tuple[str, ...],
     everyone: bool,
+    shard: str | None,
     formats: tuple[str, ...],
     out_dir: Path | None,
     for_person: str | None,
@@ -325,7 +336,7 @@ def digest(
     """
     project = obj.project()
     now = pipeline.resolve_now(project, parse_now(now_text))
-    chosen = pipeline.select_accounts(project, accounts, everyone)
+    chosen = pipeline.select_accounts(project, accounts, everyone, parse_shard(shard))
     formats = formats or ("md",)
     store = pipeline.store_for(project)
     try:

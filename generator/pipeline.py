@@ -7,6 +7,7 @@ only after the files are in place.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,9 +54,21 @@ def fetch(
     )
 
 
-def select_accounts(project: Project, slugs: Sequence[str], everyone: bool) -> list[Account]:
+def in_shard(slug: str, shard: tuple[int, int]) -> bool:
+    """Whether ``slug`` belongs to share ``index`` of ``count`` (1-based).
+
+    A stable hash of the slug, not list position, so adding an account never moves the others
+    to another runner of a CI matrix.
+    """
+    index, count = shard
+    return int(hashlib.sha256(slug.encode("utf-8")).hexdigest()[:12], 16) % count == index - 1
+
+
+def select_accounts(
+    project: Project, slugs: Sequence[str], everyone: bool, shard: tuple[int, int] = (1, 1)
+) -> list[Account]:
     if everyone:
-        return list(project.accounts)
+        return [a for a in project.accounts if in_shard(a.slug, shard)]
     if not slugs:
         raise UsageError("name at least one account, or use --all")
     unknown = [s for s in slugs if project.account(s) is None]
