@@ -1,29 +1,33 @@
 """Fetch every due feed concurrently, parse it, and hand each result to the store.
 
-Network and parsing run in worker threads; the store is written from the calling thread only,
-one transaction per feed, as each feed finishes. One failing feed is recorded on that feed and
-never stops the others.
+Fetching runs on an asyncio event loop (bounded overall by ``concurrency`` and per host by
+``per_host``); parsing, which is CPU work, runs in a small thread pool so it never eats into
+another feed's download deadline. The store is written from the loop's thread only, one
+transaction per feed, as each feed finishes: a run killed half-way keeps every feed already done.
+One failing feed is recorded on that feed and never stops the others.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
-
-from .exceptions import FeedError
-from .models import Feed, FeedState, FeedUpdate, FetchSettings
+from .exceptions import FeedError, FetchError
+from .models import EntryData, Feed, FeedState, FeedUpdate, FetchSettings
 from .parse import parse_feed
+from .parse.discover import feed_links, looks_like_html
 from .sources import Fetched
-from .sources.http import fetch_http, make_client
+from .sources.http import Gone, NotFound, Politeness, Validators, fetch_http, make_client
 from .sources.local import read_local
 from .store import Store
-from .update import failure, is_due, success
+from .update import failure, is_due, skip_reason, success
+
+PARSE_WORKERS = 2
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class FetchReport:
     entries: int = 0
     error: str = ""
     moved_to: str = ""
+    discovered: str = ""
 
 
 Progress = Callable[[FetchReport], None]
@@ -43,6 +48,12 @@ Progress = Callable[[FetchReport], None]
 
 def wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    update: FeedUpdate
+    discovered: str = ""
 
 
 def fetch_feeds(
@@ -55,66 +66,160 @@ def fetch_feeds(
     progress: Progress | None = None,
     clock: Callable[[], datetime] = wall_clock,
 ) -> list[FetchReport]:
+    """Fetch the due feeds (all of them with ``force``); return one report per feed, by name."""
     store.sync_feeds(feeds)
     states = {s.name: s for s in store.feed_states()}
-    reports: list[FetchReport] = []
-    due = [f for f in feeds if force or is_due(states.get(f.name), clock())]
-    for feed in feeds:
-        if feed not in due:
-            state = states.get(feed.name)
-            reason = "gone (410)" if state and state.status == "gone" else "backing off"
-            until = state.next_fetch.isoformat() if state and state.next_fetch else ""
-            reports.append(FetchReport(feed.name, "skipped", error=f"{reason} {until}".strip()))
-    with make_client(settings) as client, ThreadPoolExecutor(settings.concurrency) as pool:
-        futures: dict[Future[FeedUpdate], Feed] = {
-            pool.submit(_fetch_one, client, f, states.get(f.name), feeds_dir, settings, clock): f
-            for f in due
-        }
-        for future in as_completed(futures):
-            update = future.result()
-            new = store.save_update(update)
-            report = FetchReport(
-                feed=update.name,
-                status=update.status,
-                new_items=new,
-                entries=len(update.entries),
-                error=update.error,
-                moved_to=update.moved_to,
-            )
-            reports.append(report)
-            if progress is not None:
-                progress(report)
+    now = clock()
+    due = [f for f in feeds if force or is_due(states.get(f.name), now)]
+    due_names = {f.name for f in due}
+    reports = [
+        FetchReport(f.name, "skipped", error=skip_reason(states.get(f.name)))
+        for f in feeds
+        if f.name not in due_names
+    ]
+    if due:
+        run = _Run(store, feeds_dir, settings, states, progress, clock)
+        reports.extend(asyncio.run(run.all(due)))
     return sorted(reports, key=lambda r: r.feed)
 
 
-def _fetch_one(
-    client: httpx.Client,
-    feed: Feed,
-    state: FeedState | None,
-    feeds_dir: Path,
-    settings: FetchSettings,
-    clock: Callable[[], datetime],
-) -> FeedUpdate:
-    try:
-        fetched = _get_bytes(client, feed, state, feeds_dir, settings)
-        entries = [] if fetched.not_modified else parse_feed(
-            feed.name, fetched.data, fetched.url, fetched.content_type
+class _Run:
+    """One ``kb fetch``: shared client, limits and parse pool; the store is touched here only."""
+
+    def __init__(
+        self,
+        store: Store,
+        feeds_dir: Path,
+        settings: FetchSettings,
+        states: dict[str, FeedState],
+        progress: Progress | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.feeds_dir = feeds_dir
+        self.settings = settings
+        self.states = states
+        self.progress = progress
+        self.clock = clock
+
+    async def all(self, feeds: Sequence[Feed]) -> list[FetchReport]:
+        self.slots = asyncio.Semaphore(self.settings.concurrency)
+        self.politeness = Politeness(self.settings.per_host)
+        reports: list[FetchReport] = []
+        with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="kb-parse") as pool:
+            self.pool = pool
+            async with make_client(self.settings) as client:
+                self.client = client
+                tasks = [asyncio.create_task(self.one(f)) for f in feeds]
+                try:
+                    for next_done in asyncio.as_completed(tasks):
+                        reports.append(self.save(await next_done))
+                finally:
+                    for task in tasks:
+                        task.cancel()
+        return reports
+
+    def save(self, outcome: _Outcome) -> FetchReport:
+        update = outcome.update
+        new = self.store.save_update(update)
+        report = FetchReport(
+            feed=update.name,
+            status=update.status,
+            new_items=new,
+            entries=len(update.entries),
+            error=update.error,
+            moved_to=update.moved_to,
+            discovered=outcome.discovered,
         )
-        return success(feed.name, fetched, entries, clock())
-    except FeedError as error:
-        return failure(feed.name, feed.url, error, state, clock(), settings.max_backoff_hours)
-    except Exception as error:  # one feed's surprise must never stop the others
-        wrapped = FeedError(feed.name, f"unexpected {type(error).__name__}: {error}")
-        return failure(feed.name, feed.url, wrapped, state, clock(), settings.max_backoff_hours)
+        if self.progress is not None:
+            self.progress(report)
+        return report
+
+    async def one(self, feed: Feed) -> _Outcome:
+        state = self.states.get(feed.name)
+        try:
+            async with self.slots:
+                fetched, discovered = await self.get(feed, state)
+            entries = await self.parse(feed, fetched) if not fetched.not_modified else []
+            update = success(feed.name, fetched, entries, self.clock(), discovered)
+            return _Outcome(update, discovered)
+        except FeedError as error:
+            return _Outcome(self.failed(feed, state, error))
+        except Exception as error:  # one feed's surprise must never stop the others
+            wrapped = FeedError(feed.name, f"unexpected {type(error).__name__}: {error}")
+            return _Outcome(self.failed(feed, state, wrapped))
+
+    def failed(self, feed: Feed, state: FeedState | None, error: FeedError) -> FeedUpdate:
+        hours = self.settings.max_backoff_hours
+        return failure(feed.name, feed.url, error, state, self.clock(), hours)
+
+    async def get(self, feed: Feed, state: FeedState | None) -> tuple[Fetched, str]:
+        """The feed's bytes, and the feed URL an HTML page led to (``""`` if it is the feed).
+
+        A feed found through a page is remembered on the feed's row and fetched directly on
+        later runs, with its own validators, so an unchanged feed costs one conditional request.
+        If it has since disappeared (404/410) or turned into a page, the page is read again.
+        """
+        if not feed.is_remote:
+            return await asyncio.to_thread(
+                _read_local, feed, state, self.feeds_dir, self.settings
+            ), ""
+        remembered = _remembered(feed, state)
+        if not remembered:
+            return await self.discover(feed, _validators(feed, state))
+        try:
+            fetched = await self.http(feed.name, remembered, _validators(feed, state))
+        except (NotFound, Gone):
+            return await self.discover(feed, Validators())
+        if not fetched.not_modified and looks_like_html(fetched.data, fetched.content_type):
+            return await self.discover(feed, Validators())
+        # A permanent redirect of the discovered feed moves what we remember, not feeds.yml.
+        return replace(fetched, moved_to=""), fetched.moved_to or remembered
+
+    async def discover(self, feed: Feed, validators: Validators) -> tuple[Fetched, str]:
+        """Fetch the configured URL; if it is an HTML page, follow its ``rel="alternate"`` link."""
+        page = await self.http(feed.name, feed.url, validators)
+        if page.not_modified or not looks_like_html(page.data, page.content_type):
+            return page, ""
+        links = feed_links(page.data, page.url)
+        if not links:
+            raise FetchError(feed.name, "the URL is an HTML page that links to no feed")
+        found = await self.http(feed.name, links[0], validators)
+        return replace(found, moved_to=page.moved_to), found.moved_to or links[0]
+
+    async def http(self, name: str, url: str, validators: Validators) -> Fetched:
+        return await fetch_http(self.client, name, url, validators, self.settings, self.politeness)
+
+    async def parse(self, feed: Feed, fetched: Fetched) -> list[EntryData]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.pool, parse_feed, feed.name, fetched.data, fetched.url, fetched.content_type
+        )
 
 
-def _get_bytes(
-    client: httpx.Client, feed: Feed, state: FeedState | None, feeds_dir: Path, settings: FetchSettings
+def _remembered(feed: Feed, state: FeedState | None) -> str:
+    """The feed URL that the configured page led to last time, if it is still the same page."""
+    if state is None or state.url != feed.url:
+        return ""
+    return state.discovered
+
+
+def _validators(feed: Feed, state: FeedState | None) -> Validators:
+    """Send the last validators only if they belong to the URL configured now."""
+    if state is None or state.url != feed.url:
+        return Validators()
+    return Validators(state.etag, state.last_modified)
+
+
+def _read_local(
+    feed: Feed, state: FeedState | None, feeds_dir: Path, settings: FetchSettings
 ) -> Fetched:
-    if feed.is_remote:
-        return fetch_http(client, feed.name, feed.url, state, settings)
+    """A file under ``feeds/``, with its content hash as ETag so an unchanged file is not parsed."""
     fetched = read_local(feed.name, feed.url, feeds_dir, settings.max_bytes)
     etag = hashlib.sha256(fetched.data).hexdigest()
     if state is not None and state.etag == etag and state.url == feed.url:
-        return Fetched(url=feed.url, not_modified=True)
+        return Fetched(url=feed.url, not_modified=True, etag=etag)
     return Fetched(url=feed.url, data=fetched.data, etag=etag)
+
+
+__all__ = ["FetchReport", "Progress", "fetch_feeds", "wall_clock"]

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+Day = date  # a field below is named "date"; this keeps the type nameable inside that class
+
 # --- what the user edits -------------------------------------------------------------------
 
 
@@ -65,11 +67,13 @@ class Account:
     rep: Rep | None = None
 
     def stakeholder(self, name: str) -> Stakeholder | None:
-        wanted = name.casefold()
+        """The person named by full name, email, or a first name no one else here shares."""
+        wanted = name.strip().casefold()
         for person in self.stakeholders:
-            if person.name.casefold() == wanted or person.email.casefold() == wanted:
+            if wanted in (person.name.casefold(), person.email.casefold()):
                 return person
-        return None
+        by_first = [p for p in self.stakeholders if p.name.casefold().split()[:1] == [wanted]]
+        return by_first[0] if len(by_first) == 1 else None
 
 
 NOTE_KINDS = ("insight", "question", "case-study", "product")
@@ -79,15 +83,15 @@ NOTE_KINDS = ("insight", "question", "case-study", "product")
 class Note:
     slug: str
     title: str
-    date: date
+    date: Day
     body: str
     topics: tuple[str, ...] = ()
     accounts: tuple[str, ...] = ()
     kind: str = "insight"
-    expires: date | None = None
+    expires: Day | None = None
     path: Path | None = None
 
-    def is_live(self, today: date) -> bool:
+    def is_live(self, today: Day) -> bool:
         return self.date <= today and (self.expires is None or today <= self.expires)
 
 
@@ -229,6 +233,7 @@ class FeedState:
     last_modified: str = ""
     item_count: int = 0
     moved_to: str = ""
+    discovered: str = ""  # the feed an HTML page at ``url`` pointed to, fetched directly since
 
 
 @dataclass(frozen=True)
@@ -292,6 +297,7 @@ class FeedUpdate:
     failures: int = 0
     next_fetch: datetime | None = None
     moved_to: str = ""
+    discovered: str = ""  # remembered on success; a failure keeps what was remembered
 
     @property
     def succeeded(self) -> bool:

@@ -8,10 +8,13 @@ only after the files are in place.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from jinja2 import Environment
 
 from .config import load_project
 from .digest import make_digest
@@ -20,7 +23,18 @@ from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, make_newsletter, week_of
 from .outputs import Writer
-from .render import EXTENSIONS, digest_style, make_environment, render_digest, render_newsletter
+from .rank import Corpus
+from .render import (
+    EXTENSIONS,
+    DigestStyle,
+    NothingToSend,
+    digest_style,
+    make_environment,
+    note_item,
+    render_digest,
+    render_formats,
+    render_newsletter,
+)
 from .store import Store, open_store
 
 
@@ -32,7 +46,18 @@ def store_for(project: Project) -> Store:
     return open_store(project.state_dir)
 
 
-def resolve_now(project: Project, override: datetime | None, clock: Callable[[], datetime] = wall_clock) -> datetime:
+@contextmanager
+def opened_store(project: Project) -> Iterator[Store]:
+    store = store_for(project)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def resolve_now(
+    project: Project, override: datetime | None, clock: Callable[[], datetime] = wall_clock
+) -> datetime:
     """``--now`` first, then the project's pinned ``now`` (kb.yml), then the clock."""
     return override or project.settings.now or clock()
 
@@ -87,7 +112,10 @@ def digest_for(
     items: Sequence[Item] | None = None,
     stakeholder: Stakeholder | None = None,
     include_sent: bool = False,
+    corpus: Corpus | None = None,
 ) -> Digest:
+    """One account's digest. Pass the run's ``corpus`` (see :func:`corpus_of`) when ranking
+    many accounts, so the items' text is analyzed once, not once per account."""
     history = () if include_sent else store.history(account.slug)
     return make_digest(
         project,
@@ -96,46 +124,123 @@ def digest_for(
         now,
         history=history,
         stakeholder=stakeholder,
+        corpus=corpus,
     )
+
+
+def stakeholder_of(account: Account, name: str | None) -> Stakeholder | None:
+    """``--for NAME``: the account's stakeholder of that name, or a usage error listing them."""
+    if not name:
+        return None
+    person = account.stakeholder(name)
+    if person is None:
+        names = ", ".join(p.name for p in account.stakeholders) or "none"
+        raise UsageError(f"{account.slug} has no stakeholder '{name}' (stakeholders: {names})")
+    return person
+
+
+def digests_for(
+    project: Project,
+    store: Store,
+    accounts: Sequence[Account],
+    now: datetime,
+    *,
+    for_person: str | None = None,
+    include_sent: bool = False,
+) -> list[Digest]:
+    """Every account's digest, ranking against one shared corpus of the stored items."""
+    items = store.items()
+    corpus = corpus_of(items)
+    return [
+        digest_for(
+            project,
+            store,
+            account,
+            now,
+            items=items,
+            stakeholder=stakeholder_of(account, for_person),
+            include_sent=include_sent,
+            corpus=corpus,
+        )
+        for account in accounts
+    ]
+
+
+def corpus_of(items: Sequence[Item]) -> Corpus:
+    """The ranking statistics of the stored items, built once per run and shared by accounts."""
+    return Corpus(items)
 
 
 @dataclass(frozen=True)
 class Rendered:
+    """One output file of a run, in memory; ``skipped`` says why a format has nothing to say."""
+
     digest: Digest
     fmt: str
     path: Path
     text: str
+    items: tuple[Item, ...] = ()
+    skipped: str = ""
+
+
+def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
+    """``OUT/<account>/<date>.<ext>``; a note is ``.note.txt``, a call sheet ``.call.md``."""
+    day = digest.generated_at.date().isoformat()
+    return out_dir / digest.account.slug / f"{day}.{EXTENSIONS[fmt]}"
 
 
 def render_digests(
     project: Project, digests: Sequence[Digest], formats: Sequence[str], out_dir: Path
 ) -> list[Rendered]:
+    """Render every format of every digest in memory (one Jinja environment for the run)."""
     env = make_environment(project.templates_dir)
     style = digest_style(project)
     rendered: list[Rendered] = []
     for digest in digests:
-        day = digest.generated_at.date().isoformat()
+        texts = render_formats(env, digest, [f for f in formats if f != "note"], style)
         for fmt in formats:
-            path = out_dir / digest.account.slug / f"{day}.{EXTENSIONS.get(fmt, fmt)}"
-            rendered.append(Rendered(digest, fmt, path, render_digest(env, digest, fmt, style)))
+            path = digest_path(out_dir, digest, fmt)
+            if fmt == "note":
+                rendered.append(_render_note(env, digest, style, path))
+                continue
+            sent = () if fmt == "call" else tuple(p.item for p in digest.picks)
+            rendered.append(Rendered(digest, fmt, path, texts[fmt], sent))
     return rendered
 
 
+def _render_note(env: Environment, digest: Digest, style: DigestStyle, path: Path) -> Rendered:
+    """The note, or why there is none (an empty digest has nothing to link to)."""
+    try:
+        text = render_digest(env, digest, "note", style)
+    except NothingToSend as e:
+        return Rendered(digest, "note", path, "", (), skipped=str(e))
+    item = note_item(digest, style)
+    return Rendered(digest, "note", path, text, (item,) if item else ())
+
+
 def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, record: bool) -> None:
-    """Write every file first; only then record the items as sent."""
-    for out in rendered:
+    """Write every file first; only then record as sent what each file carried.
+
+    A call sheet records nothing (it is the rep's own); a note records the one item it links.
+    """
+    written = [out for out in rendered if not out.skipped]
+    for out in written:
         writer.write(out.path, out.text)
     if record:
-        for out in rendered:
-            items = [p.item for p in out.digest.picks]
-            store.record_sent(out.digest.account.slug, items, out.digest.generated_at, out.fmt)
+        for out in written:
+            if out.items:
+                store.record_sent(
+                    out.digest.account.slug, list(out.items), out.digest.generated_at, out.fmt
+                )
 
 
 def newsletter_for(project: Project, store: Store, week: str | None, now: datetime) -> Newsletter:
     return make_newsletter(project, store.items(), week or week_of(now))
 
 
-def write_newsletter(project: Project, newsletter: Newsletter, out_dir: Path, writer: Writer) -> list[Path]:
+def write_newsletter(
+    project: Project, newsletter: Newsletter, out_dir: Path, writer: Writer
+) -> list[Path]:
     return [
         writer.write(out_dir / f"{newsletter.week}.{ext}", text)
         for ext, text in render_newsletter(project, newsletter).items()

@@ -24,17 +24,30 @@ def is_due(state: FeedState | None, now: datetime) -> bool:
     return state.next_fetch is None or state.next_fetch <= now
 
 
+def skip_reason(state: FeedState | None) -> str:
+    """Why a feed that is not due was skipped, in words for the summary table."""
+    if state is None:
+        return ""
+    if state.status == "gone":
+        return "gone (HTTP 410); remove it from feeds.yml, or use --force"
+    until = state.next_fetch.isoformat(timespec="seconds") if state.next_fetch else "later"
+    plural = "s" if state.failures != 1 else ""
+    return f"backing off after {state.failures} failure{plural}, until {until}"
+
+
 def backoff(failures: int, max_hours: float) -> timedelta:
     """30 min, 1 h, 2 h, ... doubling per consecutive failure, capped at ``max_hours``."""
     cap = timedelta(hours=max_hours)
     if failures <= 0:
         return timedelta(0)
-    return min(cap, FIRST_BACKOFF * (2 ** min(failures - 1, 20)))
+    doubled: timedelta = FIRST_BACKOFF * 2 ** min(failures - 1, 20)
+    return min(cap, doubled)
 
 
 def success(
-    name: str, fetched: Fetched, entries: list[EntryData], now: datetime
+    name: str, fetched: Fetched, entries: list[EntryData], now: datetime, discovered: str = ""
 ) -> FeedUpdate:
+    """Record a fetch that worked; ``discovered`` is the feed an HTML page led to, if any."""
     return FeedUpdate(
         name=name,
         url=fetched.url,
@@ -44,12 +57,14 @@ def success(
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         moved_to=fetched.moved_to,
+        discovered=discovered,
     )
 
 
 def failure(
     name: str, url: str, error: FeedError, state: FeedState | None, now: datetime, max_hours: float
 ) -> FeedUpdate:
+    """Record the failure; schedule the next try by back-off, or later if the server asked."""
     failures = (state.failures if state else 0) + 1
     if isinstance(error, Gone):
         return FeedUpdate(name, url, now, "gone", error=error.reason, failures=failures)

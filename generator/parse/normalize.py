@@ -17,7 +17,18 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import nh3
 
 TRACKING_PARAMS = frozenset(
-    {"fbclid", "gclid", "dclid", "msclkid", "mc_cid", "mc_eid", "igshid", "yclid", "_hsenc", "_hsmi"}
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "_hsenc",
+        "_hsmi",
+    }
 )
 TRACKING_PREFIXES = ("utm_",)
 
@@ -63,18 +74,31 @@ def is_web_url(url: str) -> bool:
 
 
 def clean_html(fragment: str, base_url: str = "") -> str:
-    """Sanitize untrusted HTML to a safelist; links open safely in a new context."""
+    """Sanitize untrusted HTML to a safelist; links open safely in a new context.
+
+    Relative ``href``/``src`` are made absolute against ``base_url`` when it is a web URL (the
+    HTML will be shown far from the feed), and dropped otherwise, since they would point nowhere.
+    """
     if not fragment:
         return ""
+    base = base_url if is_web_url(base_url) else ""
     cleaned: str = nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style"},
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=lambda tag, attr, value: _absolute(attr, value, base),
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
     return _CONTROL.sub("", cleaned).strip()
+
+
+def _absolute(attribute: str, value: str, base: str) -> str | None:
+    if attribute not in ("href", "src") or urlsplit(value).scheme:
+        return value
+    return urljoin(base, value) if base else None
 
 
 def plain_text(fragment: str) -> str:

@@ -1,4 +1,4 @@
-"""Getting a feed's bytes: over HTTP (:mod:`.http`) or from a file under ``feeds/`` (:mod:`.local`)."""
+"""Getting a feed's bytes: over HTTP (:mod:`.http`) or from a file in ``feeds/`` (:mod:`.local`)."""
 
 from __future__ import annotations
 

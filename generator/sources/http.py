@@ -1,14 +1,25 @@
-"""HTTP feeds: conditional GET, redirects with a limit, a size cap and a total deadline."""
+"""HTTP feeds: conditional GET, redirects with a limit, a size cap, a total deadline, politeness.
+
+The fetch is asynchronous so that a total deadline can cancel *everything* about one feed (a
+server trickling its headers one byte a second beats any read timeout, but not a cancel scope).
+Content encodings are decoded here rather than by httpx, with a bounded decompressor: the size cap
+applies to the decoded bytes, so a gzip bomb stops at the cap instead of filling memory.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 
 import httpx
 
 from .. import __version__
 from ..exceptions import FetchError
-from ..models import FeedState, FetchSettings
+from ..models import FetchSettings
 from . import Fetched
 
 USER_AGENT = f"KnowledgeBroker/{__version__} (+https://pypi.org/project/knowledge-broker/)"
@@ -16,6 +27,9 @@ ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.5, */*;q=0.1"
 )
+ACCEPT_ENCODING = "gzip, deflate"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
 
 
 class RetryLater(FetchError):
@@ -30,52 +44,111 @@ class Gone(FetchError):
     """410 Gone: the feed is dead and is not fetched again."""
 
 
-def make_client(settings: FetchSettings) -> httpx.Client:
+class NotFound(FetchError):
+    """404 Not Found: an ordinary failure, but a discovered feed is then looked for again."""
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the last successful response said about itself, sent back as a conditional GET."""
+
+    etag: str = ""
+    last_modified: str = ""
+
+    def headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+
+@dataclass
+class Politeness:
+    """At most ``per_host`` requests in flight to any one host, whatever the overall concurrency."""
+
+    per_host: int
+    _hosts: dict[str, asyncio.Semaphore] = field(default_factory=dict)
+
+    def host(self, url: str) -> asyncio.Semaphore:
+        key = httpx.URL(url).host.lower()
+        if key not in self._hosts:
+            self._hosts[key] = asyncio.Semaphore(self.per_host)
+        return self._hosts[key]
+
+
+def make_client(settings: FetchSettings) -> httpx.AsyncClient:
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
         read=settings.read_timeout,
         write=settings.read_timeout,
         pool=settings.deadline,
     )
-    limits = httpx.Limits(max_connections=settings.concurrency, max_keepalive_connections=8)
-    return httpx.Client(
+    limits = httpx.Limits(
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+    )
+    return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,
-        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+        headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         follow_redirects=False,
+        trust_env=False,
     )
 
 
-def fetch_http(
-    client: httpx.Client, name: str, url: str, state: FeedState | None, settings: FetchSettings
+async def fetch_http(
+    client: httpx.AsyncClient,
+    name: str,
+    url: str,
+    validators: Validators,
+    settings: FetchSettings,
+    politeness: Politeness | None = None,
 ) -> Fetched:
-    headers = {}
-    if state is not None and state.url == url:
-        if state.etag:
-            headers["If-None-Match"] = state.etag
-        if state.last_modified:
-            headers["If-Modified-Since"] = state.last_modified
-    deadline = time.monotonic() + settings.deadline
+    """GET ``url`` with everything about it bounded by ``settings.deadline`` seconds."""
+    politeness = politeness or Politeness(settings.per_host)
+    try:
+        async with asyncio.timeout(settings.deadline):
+            return await _follow(client, name, url, validators, settings, politeness)
+    except TimeoutError as e:
+        raise FetchError(name, f"gave up after the {settings.deadline:g} s deadline") from e
+    except httpx.TimeoutException as e:
+        raise FetchError(name, f"timed out ({_timeout_kind(e)})") from e
+    except httpx.HTTPError as e:
+        raise FetchError(name, f"network error: {e or type(e).__name__}") from e
+
+
+def _timeout_kind(error: httpx.TimeoutException) -> str:
+    return {
+        httpx.ConnectTimeout: "no connection",
+        httpx.ReadTimeout: "the server stopped sending",
+        httpx.WriteTimeout: "the server stopped reading",
+        httpx.PoolTimeout: "waiting for a connection",
+    }.get(type(error), type(error).__name__)
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    name: str,
+    url: str,
+    validators: Validators,
+    settings: FetchSettings,
+    politeness: Politeness,
+) -> Fetched:
+    """Follow redirects ourselves: count them, catch loops, and remember if all were permanent."""
+    headers = validators.headers()
     all_permanent = True
     current = url
     seen = {url}
     for _ in range(settings.max_redirects + 1):
-        try:
-            fetched, location, permanent = _get(client, name, current, headers, deadline, settings)
-        except httpx.TimeoutException as e:
-            raise FetchError(name, f"timed out ({type(e).__name__})") from e
-        except httpx.HTTPError as e:
-            raise FetchError(name, f"network error: {e}") from e
+        async with politeness.host(current):
+            fetched, location, permanent = await _get(client, name, current, headers, settings)
         if fetched is not None:
-            return Fetched(
-                url=fetched.url,
-                data=fetched.data,
-                content_type=fetched.content_type,
-                etag=fetched.etag,
-                last_modified=fetched.last_modified,
-                not_modified=fetched.not_modified,
-                moved_to=current if all_permanent and current != url else "",
-            )
+            moved = current if all_permanent and current != url else ""
+            return _with(fetched, moved_to=moved)
+        if not location.startswith(("http://", "https://")):
+            raise FetchError(name, f"redirected to a non-web URL: {location[:200]}")
         if location in seen:
             raise FetchError(name, f"redirect loop at {location}")
         seen.add(location)
@@ -84,22 +157,33 @@ def fetch_http(
     raise FetchError(name, f"too many redirects (more than {settings.max_redirects})")
 
 
-def _get(
-    client: httpx.Client,
+def _with(fetched: Fetched, moved_to: str) -> Fetched:
+    return Fetched(
+        url=fetched.url,
+        data=fetched.data,
+        content_type=fetched.content_type,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        not_modified=fetched.not_modified,
+        moved_to=moved_to,
+    )
+
+
+async def _get(
+    client: httpx.AsyncClient,
     name: str,
     url: str,
     headers: dict[str, str],
-    deadline: float,
     settings: FetchSettings,
 ) -> tuple[Fetched | None, str, bool]:
-    with client.stream("GET", url, headers=headers) as response:
-        if response.is_redirect:
-            location = str(response.url.join(response.headers.get("location", "")))
-            return None, location, response.status_code in (301, 308)
+    async with client.stream("GET", url, headers=headers) as response:
+        if response.status_code in REDIRECTS and "location" in response.headers:
+            location = str(response.url.join(response.headers["location"]))
+            return None, location, response.status_code in PERMANENT_REDIRECTS
         if response.status_code == 304:
             return Fetched(url=url, not_modified=True), "", False
         _raise_for_status(name, response)
-        data = _read_capped(name, response, deadline, settings.max_bytes)
+        data = await _read_capped(name, response, settings.max_bytes)
         fetched = Fetched(
             url=str(response.url),
             data=data,
@@ -112,41 +196,107 @@ def _get(
 
 def _raise_for_status(name: str, response: httpx.Response) -> None:
     status = response.status_code
-    if status < 400:
+    if status < 300:
         return
     if status == 410:
-        raise Gone(name, "410 Gone: the feed was removed; delete it from feeds.yml")
+        raise Gone(name, "HTTP 410 Gone: the feed was removed; delete it from feeds.yml")
+    if status == 404:
+        raise NotFound(name, f"HTTP 404 {response.reason_phrase}".strip())
     if status in (429, 503):
-        raise RetryLater(name, f"HTTP {status}", _retry_after(response.headers.get("retry-after")))
+        wait = retry_after(response.headers.get("retry-after"), time.time())
+        said = f" (retry after {wait:.0f} s)" if wait is not None else ""
+        raise RetryLater(name, f"HTTP {status} {response.reason_phrase}{said}".strip(), wait)
     raise FetchError(name, f"HTTP {status} {response.reason_phrase}".strip())
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait, from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
     if not value:
         return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, moment.timestamp() - time.time())
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max(0.0, moment.timestamp() - now)
 
 
-def _read_capped(name: str, response: httpx.Response, deadline: float, max_bytes: int) -> bytes:
-    declared = response.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+async def _read_capped(name: str, response: httpx.Response, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError(name, f"response is {declared} bytes, over the {max_bytes}-byte limit")
     chunks: list[bytes] = []
     size = 0
-    for chunk in response.iter_bytes():
+    async for chunk in _decoded(name, response, max_bytes):
         size += len(chunk)
         if size > max_bytes:
             raise FetchError(name, f"response is over the {max_bytes}-byte limit")
-        if time.monotonic() > deadline:
-            raise FetchError(name, "took longer than the deadline to download")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _decoded(name: str, response: httpx.Response, max_bytes: int) -> AsyncIterator[bytes]:
+    """The body, decoded, never inflating more than ``max_bytes + 1`` bytes at a time."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        async for chunk in response.aiter_raw():
+            yield chunk
+        return
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise FetchError(name, f"unsupported content encoding '{encoding}'")
+    inflater = _Inflater(encoding)
+    try:
+        async for chunk in response.aiter_raw():
+            pending = chunk
+            while pending:
+                out = inflater.feed(pending, max_bytes + 1)
+                yield out
+                pending = inflater.unconsumed
+                if not out and not pending:
+                    break
+    except zlib.error as e:
+        raise FetchError(name, f"corrupt {encoding} body: {e}") from e
+
+
+class _Inflater:
+    """zlib with a bound on each output, for gzip and both flavours of "deflate"."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._decompressor = zlib.decompressobj(
+            16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+        )
+        self._first = True
+        self.unconsumed = b""
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if self._decompressor.eof:
+            self.unconsumed = b""  # trailing garbage after the stream: ignore it like browsers
+            return b""
+        try:
+            out = self._decompressor.decompress(data, limit)
+        except zlib.error:
+            if not (self._first and self.encoding == "deflate"):
+                raise
+            self._decompressor = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, no header
+            out = self._decompressor.decompress(data, limit)
+        self._first = False
+        self.unconsumed = self._decompressor.unconsumed_tail
+        return out
+
+
+__all__ = [
+    "USER_AGENT",
+    "Gone",
+    "NotFound",
+    "Politeness",
+    "RetryLater",
+    "Validators",
+    "fetch_http",
+    "make_client",
+    "retry_after",
+]

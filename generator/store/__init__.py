@@ -16,7 +16,11 @@ from ..models import Feed, FeedState, FeedUpdate, Item, SentRecord
 
 class Store(Protocol):
     def sync_feeds(self, feeds: Sequence[Feed]) -> None:
-        """Make sure every configured feed has a row; a changed URL resets its HTTP cache."""
+        """Make sure every configured feed has a row; a changed URL resets its HTTP cache.
+
+        The cache is the validators, the back-off, a permanent redirect and a discovered feed:
+        all of them belong to the old URL.
+        """
 
     def feed_states(self) -> list[FeedState]: ...
 
@@ -34,13 +38,21 @@ class Store(Protocol):
     ) -> list[Item]:
         """Stored items, newest first (ties broken by id, so the order is stable)."""
 
-    def record_sent(self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str) -> None: ...
+    def record_sent(
+        self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str
+    ) -> None: ...
 
     def history(self, account: str) -> list[SentRecord]:
         """What was sent to ``account``, newest first."""
 
     def prune(self, before: datetime) -> int:
-        """Delete items published before ``before`` and never sent; return how many."""
+        """Delete items published before ``before``; return how many.
+
+        The only way items leave the store (``kb prune``). What was sent keeps its own copy of
+        the title and URL, so an account's history survives its items being pruned. Each pruned
+        item leaves a tombstone, written in the same transaction, so no feed stores the story
+        again while it is older than ``before``.
+        """
 
     def close(self) -> None: ...
 

@@ -69,7 +69,45 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX sent_account ON sent (account, sent_at DESC);
     """,
+    # 2: tombstones, so that ``kb prune`` is not undone by the next fetch of a feed that still
+    # lists what was pruned. One row per (feed, entry) the pruned item was reached through, with
+    # the item's id, URL and title key so that no *other* feed brings the same story back either.
+    """
+    CREATE TABLE pruned (
+        feed TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        published TEXT NOT NULL,
+        cutoff TEXT NOT NULL,
+        PRIMARY KEY (feed, entry_id)
+    );
+    CREATE INDEX pruned_item ON pruned (item_id);
+    CREATE INDEX pruned_url ON pruned (url);
+    CREATE INDEX pruned_title_key ON pruned (title_key);
+    """,
+    # 3: the feed an HTML page pointed to, fetched directly on later runs.
+    """
+    ALTER TABLE feeds ADD COLUMN discovered TEXT NOT NULL DEFAULT '';
+    """,
 )
+
+
+def still_pruned(
+    entry_published: datetime | None, seen: datetime, stored_published: datetime, cutoff: datetime
+) -> bool:
+    """Whether an entry matching a tombstone stays out: while it is older than the prune's cut-off.
+
+    An entry without a date of its own (none, or one in the future) is as old as the item that
+    was pruned, whose date was its first sighting; otherwise it would look brand new on every
+    fetch and come straight back. An entry the feed re-dated past the cut-off is a new story.
+    """
+    if entry_published is None:
+        return stored_published < cutoff
+    own = clamp_published(entry_published, seen)
+    dated = own == entry_published.astimezone(UTC)
+    return (own if dated else stored_published) < cutoff
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -133,9 +171,11 @@ class SqliteStore:
                     """INSERT INTO feeds (name, url) VALUES (?, ?)
                        ON CONFLICT (name) DO UPDATE SET
                          etag = CASE WHEN url = excluded.url THEN etag ELSE '' END,
-                         last_modified = CASE WHEN url = excluded.url THEN last_modified ELSE '' END,
+                         last_modified =
+                           CASE WHEN url = excluded.url THEN last_modified ELSE '' END,
                          next_fetch = CASE WHEN url = excluded.url THEN next_fetch ELSE NULL END,
                          moved_to = CASE WHEN url = excluded.url THEN moved_to ELSE '' END,
+                         discovered = CASE WHEN url = excluded.url THEN discovered ELSE '' END,
                          url = excluded.url""",
                     (feed.name, feed.url),
                 )
@@ -170,6 +210,7 @@ class SqliteStore:
             last_modified=row["last_modified"],
             item_count=row["n"],
             moved_to=row["moved_to"],
+            discovered=row["discovered"],
         )
 
     def save_update(self, update: FeedUpdate) -> int:
@@ -179,6 +220,7 @@ class SqliteStore:
                 db.execute(
                     """UPDATE feeds SET status = ?, last_fetch = ?, failures = ?, next_fetch = ?,
                          last_error = ?, moved_to = ?,
+                         discovered = CASE WHEN ? THEN ? ELSE discovered END,
                          last_success = CASE WHEN ? THEN ? ELSE last_success END,
                          etag = CASE WHEN ? THEN ? ELSE etag END,
                          last_modified = CASE WHEN ? THEN ? ELSE last_modified END
@@ -190,6 +232,8 @@ class SqliteStore:
                         _iso(update.next_fetch),
                         update.error,
                         update.moved_to,
+                        update.succeeded,
+                        update.discovered,
                         update.succeeded,
                         _iso(update.fetched_at),
                         update.status == "ok",
@@ -213,6 +257,8 @@ class SqliteStore:
             return False
         published = clamp_published(entry.published, seen)
         title_key = normalize_title(entry.title)
+        if self._was_pruned(db, entry, title_key, published, seen):
+            return False
         item_id = self._same_story(db, entry, title_key, published)
         is_new = item_id is None
         if item_id is None:
@@ -235,10 +281,42 @@ class SqliteStore:
                 ),
             )
         db.execute(
-            "INSERT OR IGNORE INTO item_sources (item_id, feed, entry_id, first_seen) VALUES (?, ?, ?, ?)",
+            """INSERT OR IGNORE INTO item_sources (item_id, feed, entry_id, first_seen)
+               VALUES (?, ?, ?, ?)""",
             (item_id, entry.feed, entry.id, _iso(seen)),
         )
         return is_new
+
+    @staticmethod
+    def _was_pruned(
+        db: sqlite3.Connection,
+        entry: EntryData,
+        title_key: str,
+        published: datetime,
+        seen: datetime,
+    ) -> bool:
+        """Whether ``kb prune`` removed this story (from any feed) and it is still too old."""
+        rows = db.execute(
+            """SELECT published, cutoff FROM pruned
+               WHERE (feed = ? AND entry_id = ?) OR item_id = ? OR url = ?""",
+            (entry.feed, entry.id, entry.id, entry.url or None),
+        ).fetchall()
+        if len(title_key) >= 12:
+            low, high = _iso(published - SAME_STORY_WINDOW), _iso(published + SAME_STORY_WINDOW)
+            rows += db.execute(
+                """SELECT published, cutoff FROM pruned
+                   WHERE title_key = ? AND published BETWEEN ? AND ?""",
+                (title_key, low, high),
+            ).fetchall()
+        return any(
+            still_pruned(
+                entry.published,
+                seen,
+                datetime.fromisoformat(row["published"]),
+                datetime.fromisoformat(row["cutoff"]),
+            )
+            for row in rows
+        )
 
     @staticmethod
     def _same_story(
@@ -302,8 +380,24 @@ class SqliteStore:
         ]
 
     def prune(self, before: datetime) -> int:
+        try:
+            return self._prune(_iso(before))
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot prune: {e}") from e
+
+    def _prune(self, cutoff: str | None) -> int:
+        """Tombstone, then delete, in one transaction: never one without the other."""
         with self._transaction() as db:
-            cursor = db.execute("DELETE FROM items WHERE published < ?", (_iso(before),))
+            db.execute(
+                """INSERT OR REPLACE INTO pruned
+                     (feed, entry_id, item_id, url, title_key, published, cutoff)
+                   SELECT coalesce(s.feed, ''), coalesce(s.entry_id, i.id), i.id, i.url,
+                          i.title_key, i.published, ?
+                   FROM items i LEFT JOIN item_sources s ON s.item_id = i.id
+                   WHERE i.published < ?""",
+                (cutoff, cutoff),
+            )
+            cursor = db.execute("DELETE FROM items WHERE published < ?", (cutoff,))
             return cursor.rowcount
 
     # --- what was sent -----------------------------------------------------------------

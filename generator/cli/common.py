@@ -1,0 +1,136 @@
+"""What every command shares: the consoles, error handling, and parsing of common options."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from .. import pipeline
+from ..config import parse_instant
+from ..exceptions import ConfigErrors, KbError, UsageError
+from ..models import Project
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+class Context:
+    """What the ``kb`` group hands its commands: where the project is."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def project(self) -> Project:
+        return pipeline.open_project(self.root)
+
+
+def handle_errors(func: F) -> F:
+    """Turn every error into a message and an exit status; a traceback is a bug."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigErrors as e:
+            for error in e.errors:
+                click.echo(str(error), err=True)
+            count = len(e.errors)
+            plural = "s" if count != 1 else ""
+            click.echo(f"{count} problem{plural} found; nothing was written.", err=True)
+            sys.exit(1)
+        except UsageError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(2)
+        except KbError as e:
+            click.echo(f"error: {e}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo(
+                "interrupted; what was already stored is kept: run again to finish", err=True
+            )
+            sys.exit(130)
+        except Exception as e:
+            if os.environ.get("KB_DEBUG"):
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e} (KB_DEBUG=1 shows more)", err=True)
+            sys.exit(70)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_now(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError as e:
+        raise UsageError(f"--now must be an ISO 8601 date or time, got '{value}'") from e
+
+
+AGE = re.compile(r"(\d+)\s*([hdw])")
+
+
+def parse_age(value: str, now: datetime) -> datetime | None:
+    """An age such as ``90d``, ``12h`` or ``2w`` as the moment that long before ``now``."""
+    match = AGE.fullmatch(value.strip())
+    if not match:
+        return None
+    unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+    return now - timedelta(**{unit: int(match.group(1))})
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """``--since`` takes a date/time, or an age such as ``7d``, ``12h`` or ``2w``."""
+    if value is None:
+        return None
+    moment = parse_age(value, now)
+    if moment is not None:
+        return moment
+    try:
+        return parse_instant(value)
+    except ValueError as e:
+        raise UsageError(
+            f"expected a date (2026-11-01) or an age (7d, 12h, 2w), got '{value}'"
+        ) from e
+
+
+def parse_shard(value: str | None) -> tuple[int, int]:
+    if value is None:
+        return (1, 1)
+    match = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(f"--shard takes K/N with 1 <= K <= N, such as 2/4, got '{value}'")
+    return int(match.group(1)), int(match.group(2))
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+now_option = click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-8601",
+    help="Fix 'now' (default: kb.yml's now, else the clock).",
+)
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)

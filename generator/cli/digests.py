@@ -1,0 +1,262 @@
+"""``kb digest``, ``kb due``, ``kb history`` and ``kb newsletter``: what goes to customers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.text import Text
+
+from .. import pipeline
+from ..config import DIGEST_FORMATS
+from ..digest import ADHOC_SLUG, Due, adhoc_account, due_accounts, explain
+from ..exceptions import UsageError
+from ..models import Account, Project
+from ..outputs import Writer
+from .common import (
+    Context,
+    format_option,
+    handle_errors,
+    iso,
+    now_option,
+    out,
+    parse_now,
+    parse_shard,
+    print_json,
+)
+
+out_option = click.option(
+    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder."
+)
+
+
+@click.command()
+@click.argument("accounts", nargs=-1)
+@click.option("--all", "everyone", is_flag=True, help="Every account.")
+@click.option("--shard", metavar="K/N", help="With --all: the K-th of N stable shares of accounts.")
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(DIGEST_FORMATS),
+    help="Output format (repeatable; default md).",
+)
+@out_option
+@click.option("--for", "for_person", metavar="NAME", help="Rank for one stakeholder's cares_about.")
+@click.option("--include-sent", is_flag=True, help="Include items already sent to the account.")
+@click.option("--dry-run", is_flag=True, help="Print only: write no file, record nothing as sent.")
+@click.option(
+    "--problem",
+    "problems",
+    multiple=True,
+    metavar="TEXT",
+    help="Rank for a caller with no account file: their problem in their words (repeatable).",
+)
+@click.option("--industry", metavar="NAME", default="", help="With --problem: their industry.")
+@click.option(
+    "--explain", "explain_url", metavar="URL", help="Why this item was or was not chosen."
+)
+@now_option
+@click.pass_obj
+@handle_errors
+def digest(
+    obj: Context,
+    accounts: tuple[str, ...],
+    everyone: bool,
+    shard: str | None,
+    formats: tuple[str, ...],
+    out_dir: Path | None,
+    for_person: str | None,
+    include_sent: bool,
+    dry_run: bool,
+    problems: tuple[str, ...],
+    industry: str,
+    explain_url: str | None,
+    now_text: str | None,
+) -> None:
+    """Build digests for ACCOUNT... (or --all, or --problem TEXT for a new caller).
+
+    Files go to OUT/<account>/<date>.<ext> (default build/digests) and their items are recorded
+    as sent. With one account and one format the digest is also printed to stdout. An ad-hoc
+    digest (--problem) records nothing as sent.
+    """
+    project = obj.project()
+    now = pipeline.resolve_now(project, parse_now(now_text))
+    adhoc = _adhoc(problems, industry, accounts, everyone)
+    if adhoc:
+        chosen, include_sent = [adhoc], True
+    else:
+        chosen = pipeline.select_accounts(project, accounts, everyone, parse_shard(shard))
+    formats = formats or ("md",)
+    if explain_url is not None:
+        _explain(project, chosen, explain_url, now, for_person, include_sent, "json" in formats)
+        return
+    with pipeline.opened_store(project) as store:
+        digests = pipeline.digests_for(
+            project, store, chosen, now, for_person=for_person, include_sent=include_sent
+        )
+        rendered = pipeline.render_digests(
+            project, digests, formats, out_dir or project.out_dir / "digests"
+        )
+        for skipped in (r for r in rendered if r.skipped):
+            click.echo(skipped.skipped, err=True)
+        if len(rendered) == 1:
+            click.echo(rendered[0].text, nl=False)
+        if dry_run:
+            return
+        writer = Writer()
+        pipeline.write_digests(store, rendered, writer, record=not include_sent)
+    for path in writer.written:
+        click.echo(f"wrote {path}", err=True)
+
+
+def _adhoc(
+    problems: tuple[str, ...], industry: str, accounts: tuple[str, ...], everyone: bool
+) -> Account | None:
+    """The transient account of ``kb digest --problem``, or None for a named account."""
+    if not problems:
+        if industry:
+            raise UsageError("--industry goes with --problem")
+        return None
+    if accounts or everyone:
+        raise UsageError("--problem ranks for a caller with no account file: name no account")
+    account = adhoc_account(problems, industry)
+    if not account.problems:
+        raise UsageError("--problem needs some text")
+    return account
+
+
+def _explain(
+    project: Project,
+    chosen: Sequence[Account],
+    url: str,
+    now: datetime,
+    for_person: str | None,
+    include_sent: bool,
+    as_json: bool,
+) -> None:
+    if len(chosen) != 1:
+        raise UsageError("--explain takes exactly one account")
+    account = chosen[0]
+    person = pipeline.stakeholder_of(account, for_person)
+    with pipeline.opened_store(project) as store:
+        items = store.items()
+        skip_history = include_sent or account.slug == ADHOC_SLUG
+        history = () if skip_history else store.history(account.slug)
+    found = explain(project, account, items, url, now, history=history, stakeholder=person)
+    if as_json:
+        print_json(
+            {
+                "account": account.slug,
+                "url": found.url,
+                "title": found.title,
+                "chosen": found.chosen,
+                "verdict": found.verdict,
+                "score": round(found.score, 4),
+                "relevance": round(found.relevance, 4),
+                "why": list(found.why),
+            }
+        )
+        return
+    out.print(Text(f"{found.title or found.url}\n{found.verdict}"))
+    for reason in found.why:
+        out.print(Text(f"  - {reason}"))
+
+
+def _due_row(due: Due) -> dict[str, Any]:
+    return {
+        "account": due.account.slug,
+        "name": due.account.name,
+        "last_sent": iso(due.last_sent),
+        "items": due.waiting,
+        "top": {
+            "title": due.top.item.title,
+            "url": due.top.item.url,
+            "score": round(due.top.score, 4),
+            "why": list(due.top.why),
+        },
+    }
+
+
+@click.command()
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=14,
+    show_default=True,
+    help="Due when sent nothing for this many days.",
+)
+@format_option
+@now_option
+@click.pass_obj
+@handle_errors
+def due(obj: Context, days: int, fmt: str, now_text: str | None) -> None:
+    """Who to contact today: accounts with something worth sending, sent nothing lately."""
+    project = obj.project()
+    now = pipeline.resolve_now(project, parse_now(now_text))
+    with pipeline.opened_store(project) as store:
+        digests = pipeline.digests_for(project, store, project.accounts, now)
+        histories = {a.slug: store.history(a.slug) for a in project.accounts}
+    rows = [_due_row(d) for d in due_accounts(digests, histories, now, days)]
+    if fmt == "json":
+        print_json(rows)
+        return
+    if not rows:
+        click.echo(
+            f"nobody is due: every account with news worth sending heard from us in {days} days"
+        )
+    for r in rows:
+        last = r["last_sent"] or "never"
+        top = r["top"]
+        lines = [
+            f"{r['account']}  ({r['items']} items; last sent {last})",
+            top["title"],
+            top["url"],
+        ]
+        out.print(Text("\n  ".join(lines)))
+        for reason in top["why"]:
+            out.print(Text(f"    - {reason}"))
+
+
+@click.command()
+@click.argument("account")
+@format_option
+@click.pass_obj
+@handle_errors
+def history(obj: Context, account: str, fmt: str) -> None:
+    """What ACCOUNT was sent, newest first."""
+    project = obj.project()
+    pipeline.select_accounts(project, [account], False)
+    with pipeline.opened_store(project) as store:
+        records = store.history(account)
+    rows = [
+        {"url": r.url, "title": r.title, "sent_at": iso(r.sent_at), "format": r.format}
+        for r in records
+    ]
+    if fmt == "json":
+        print_json(rows)
+        return
+    if not rows:
+        click.echo(f"nothing was sent to {account} yet")
+    for r in rows:
+        out.print(Text(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))
+
+
+@click.command()
+@click.option("--week", metavar="YYYY-Www", help="The ISO week of the issue (default: this week).")
+@out_option
+@now_option
+@click.pass_obj
+@handle_errors
+def newsletter(obj: Context, week: str | None, out_dir: Path | None, now_text: str | None) -> None:
+    """Build the team's weekly newsletter (it covers the seven days before the week's Monday)."""
+    project = obj.project()
+    now = pipeline.resolve_now(project, parse_now(now_text))
+    with pipeline.opened_store(project) as store:
+        issue = pipeline.newsletter_for(project, store, week, now)
+    folder = out_dir or project.out_dir / "newsletter"
+    for path in pipeline.write_newsletter(project, issue, folder, Writer()):
+        click.echo(f"wrote {path}")

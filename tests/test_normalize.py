@@ -1,0 +1,103 @@
+"""The pure normalizers: URLs, text, HTML and dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.parse.normalize import (
+    canonical_url,
+    clamp_published,
+    clean_html,
+    normalize_title,
+    plain_text,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        (
+            "HTTPS://News.Example.COM:443/a/b?utm_source=x&id=3#frag",
+            "https://news.example.com/a/b?id=3",
+        ),
+        ("http://x.example:80", "http://x.example/"),
+        ("http://x.example:8080/p?fbclid=1&gclid=2&msclkid=3", "http://x.example:8080/p"),
+        ("https://x.example/p?UTM_Campaign=a&q=kb", "https://x.example/p?q=kb"),
+        ("/relative?utm_medium=m", "https://base.example/relative"),
+    ],
+)
+def test_canonical_url(raw: str, canonical: str) -> None:
+    assert canonical_url(raw, "https://base.example/feed") == canonical
+
+
+_url = st.builds(
+    lambda scheme, host, path, params, frag: f"{scheme}://{host}/{path}?{params}#{frag}",
+    st.sampled_from(["http", "HTTP", "https", "HtTpS"]),
+    st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,10}\.[a-z]{2,4}", fullmatch=True),
+    st.from_regex(r"[a-z0-9/_-]{0,20}", fullmatch=True),
+    st.lists(
+        st.tuples(
+            st.sampled_from(["utm_source", "utm_x", "fbclid", "gclid", "id", "page", "q"]),
+            st.from_regex(r"[a-z0-9]{0,5}", fullmatch=True),
+        ),
+        max_size=5,
+    ).map(lambda pairs: "&".join(f"{k}={v}" for k, v in pairs)),
+    st.text(max_size=5),
+)
+
+
+@given(_url)
+def test_canonical_urls_are_idempotent_and_clean(url: str) -> None:
+    once = canonical_url(url)
+    assert canonical_url(once) == once
+    parts = urlsplit(once)
+    assert parts.fragment == ""
+    assert parts.scheme == parts.scheme.lower() and parts.netloc == parts.netloc.lower()
+    keys = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    assert not keys & {"fbclid", "gclid"} and not any(k.startswith("utm_") for k in keys)
+
+
+def test_clean_html_keeps_a_safelist_only() -> None:
+    hostile = (
+        '<p onclick="x()" style="color:red">Hi<script>alert(1)</script>'
+        '<iframe src="https://e.example"></iframe><a href="javascript:alert(1)">j</a>'
+        '<a href="/rel">r</a><img src="data:image/png;base64,xx" onerror="x()"></p>'
+    )
+    assert clean_html(hostile, "https://site.example/post/") == (
+        '<p>Hi<a rel="noopener noreferrer nofollow">j</a>'
+        '<a href="https://site.example/rel" rel="noopener noreferrer nofollow">r</a><img></p>'
+    )
+    assert clean_html('<a href="/rel">r</a>', "feeds/local.xml") == (
+        '<a rel="noopener noreferrer nofollow">r</a>'
+    )
+
+
+@given(st.text())
+def test_plain_text_has_no_controls_or_tags(text: str) -> None:
+    out = plain_text(text)
+    assert not any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in out)
+    assert out == out.strip() and "  " not in out
+
+
+def test_plain_text_decodes_entities_and_drops_tags() -> None:
+    assert plain_text("<p>Fish &amp; chips</p><p>\x1b[2Jnext</p>") == "Fish & chips [2Jnext"
+
+
+def test_titles_compare_by_their_words() -> None:
+    assert normalize_title("Diesel Prices Fall for a Third Week!") == normalize_title(
+        "diesel prices  fall for a third week"
+    )
+
+
+def test_dates_missing_or_in_the_future_become_first_seen() -> None:
+    seen = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    assert clamp_published(None, seen) == seen
+    assert clamp_published(seen + timedelta(days=2), seen) == seen
+    assert clamp_published(seen + timedelta(minutes=1), seen) == seen + timedelta(minutes=1)
+    earlier = datetime(2026, 11, 1, tzinfo=UTC)
+    assert clamp_published(earlier, seen) == earlier

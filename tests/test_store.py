@@ -1,0 +1,327 @@
+"""The SQLite store: de-duplication, one transaction per feed, concurrent writers, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator.exceptions import StoreError
+from generator.models import EntryData, Feed, FeedUpdate
+from generator.store import open_store
+from generator.store import sqlite as sqlite_store
+from generator.store.sqlite import SqliteStore, still_pruned
+
+NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
+
+
+def entry(feed: str, n: int, title: str = "", url: str = "", days_ago: float = 1) -> EntryData:
+    return EntryData(
+        feed=feed,
+        id=f"{feed}-{n}",
+        url=url or f"https://{feed}.example/{n}",
+        title=title or f"{feed} story {n}",
+        summary="s",
+        summary_html="<p>s</p>",
+        published=NOW - timedelta(days=days_ago),
+    )
+
+
+def update(name: str, *entries: EntryData, at: datetime = NOW, status: str = "ok") -> FeedUpdate:
+    return FeedUpdate(name, f"https://{name}.example/feed", at, status, entries=entries)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    opened = open_store(tmp_path / ".kb")
+    assert isinstance(opened, SqliteStore)
+    opened.sync_feeds([Feed("a", "https://a.example/feed"), Feed("b", "https://b.example/feed")])
+    return opened
+
+
+def test_new_items_are_counted_once_and_keep_first_seen(store: SqliteStore) -> None:
+    assert store.save_update(update("a", entry("a", 1), entry("a", 2))) == 2
+    assert (
+        store.save_update(update("a", entry("a", 1), entry("a", 3), at=NOW + timedelta(days=1)))
+        == 1
+    )
+    seen = {i.id: i.first_seen for i in store.items()}
+    assert seen == {"a-1": NOW, "a-2": NOW, "a-3": NOW + timedelta(days=1)}
+
+
+def test_the_same_url_from_two_feeds_is_one_item_with_two_sources(store: SqliteStore) -> None:
+    shared = "https://news.example/story"
+    store.save_update(update("a", EntryData("a", "same", shared, "T", "", "", NOW)))
+    assert store.save_update(update("b", EntryData("b", "same", shared, "T2", "", "", NOW))) == 0
+    [item] = store.items()
+    assert item.sources == ("a", "b")
+    assert store.items(feeds=["b"]) == [item]
+
+
+def test_the_same_title_within_days_is_one_story(store: SqliteStore) -> None:
+    title = "Port strike ends after nine days"
+    store.save_update(update("a", entry("a", 1, title=title, days_ago=2)))
+    store.save_update(update("b", entry("b", 1, title=title.upper() + "!", days_ago=1)))
+    store.save_update(update("b", entry("b", 2, title=title, days_ago=30)))
+    stored = store.items()
+    assert [len(i.sources) for i in stored] == [2, 1]
+
+
+def test_one_feed_repeating_a_title_keeps_both_stories(store: SqliteStore) -> None:
+    title = "Weekly diesel price update for fleets"
+    assert (
+        store.save_update(update("a", entry("a", 1, title=title), entry("a", 2, title=title))) == 2
+    )
+
+
+def test_a_failed_write_leaves_nothing_half_done(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.save_update(update("a", entry("a", 1)))
+    calls = []
+    original = SqliteStore._save_entry
+
+    def dies_on_second(
+        self: SqliteStore, db: sqlite3.Connection, e: EntryData, seen: datetime
+    ) -> bool:
+        calls.append(e.id)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(self, db, e, seen)
+
+    monkeypatch.setattr(SqliteStore, "_save_entry", dies_on_second)
+    with pytest.raises(StoreError, match="cannot save feed a: disk I/O error"):
+        store.save_update(update("a", entry("a", 2), entry("a", 3), at=NOW + timedelta(hours=1)))
+    assert [i.id for i in store.items()] == ["a-1"]
+    state = store.feed_state("a")
+    assert state is not None and state.last_fetch == NOW
+
+
+def test_a_failure_keeps_items_and_records_the_error(store: SqliteStore) -> None:
+    store.save_update(update("a", entry("a", 1)))
+    failed = FeedUpdate("a", "u", NOW + timedelta(hours=1), "error", error="HTTP 500", failures=1,
+                        next_fetch=NOW + timedelta(hours=2))  # fmt: skip
+    store.save_update(failed)
+    state = store.feed_state("a")
+    assert state is not None
+    assert (state.status, state.last_error, state.failures, state.item_count) == (
+        "error",
+        "HTTP 500",
+        1,
+        1,
+    )
+    assert state.last_success == NOW
+
+
+def test_two_writers_at_once_do_not_corrupt_the_store(tmp_path: Path) -> None:
+    """Two connections (as two ``kb fetch`` runs) writing many feeds concurrently."""
+    feeds = [Feed(f"f{i}", f"https://f{i}.example/") for i in range(10)]
+    errors: list[BaseException] = []
+
+    def write(store_index: int) -> None:
+        try:
+            s = open_store(tmp_path / ".kb")  # each run has its own connection
+            s.sync_feeds(feeds)
+            for feed in feeds[store_index::2] + feeds:
+                entries = [entry(feed.name, n) for n in range(50)]
+                s.save_update(update(feed.name, *entries))
+            s.close()
+        except BaseException as e:  # collected and re-raised below
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    reopened = open_store(tmp_path / ".kb")
+    assert len(reopened.items()) == 500
+    reopened.close()
+    db = sqlite3.connect(tmp_path / ".kb" / "kb.sqlite")
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_prune_deletes_only_older_items_and_keeps_the_history(store: SqliteStore) -> None:
+    old, recent = entry("a", 1, days_ago=100), entry("a", 2, days_ago=10)
+    store.save_update(update("a", old, recent))
+    [old_item] = [i for i in store.items() if i.id == "a-1"]
+    store.record_sent("acme", [old_item], NOW - timedelta(days=95), "md")
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    assert [i.id for i in store.items()] == ["a-2"]
+    assert [h.item_id for h in store.history("acme")] == ["a-1"]
+
+
+def test_items_filters(store: SqliteStore) -> None:
+    store.save_update(update("a", entry("a", 1, days_ago=5), entry("a", 2, days_ago=1)))
+    store.save_update(update("b", entry("b", 1, days_ago=3)))
+    assert [i.id for i in store.items()] == ["a-2", "b-1", "a-1"]
+    assert [i.id for i in store.items(since=NOW - timedelta(days=4))] == ["a-2", "b-1"]
+    assert [i.id for i in store.items(feeds=["a"], limit=1)] == ["a-2"]
+
+
+def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    open_store(tmp_path).close()
+    db = sqlite3.connect(tmp_path / "kb.sqlite")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with pytest.raises(StoreError, match="written by a newer Knowledge Broker"):
+        open_store(tmp_path)
+
+
+def test_changing_a_feeds_url_forgets_its_http_cache(store: SqliteStore) -> None:
+    store.save_update(FeedUpdate("a", "u", NOW, "ok", etag='"v1"', last_modified="Mon"))
+    store.sync_feeds([Feed("a", "https://a.example/feed")])
+    state = store.feed_state("a")
+    assert state is not None and state.etag == '"v1"'
+    store.sync_feeds([Feed("a", "https://a.example/new-feed")])
+    state = store.feed_state("a")
+    assert state is not None and (state.etag, state.last_modified) == ("", "")
+
+
+# --- tombstones: what ``kb prune`` removed stays removed ------------------------------------
+
+
+def test_a_pruned_entry_is_not_stored_again_by_its_feed(store: SqliteStore) -> None:
+    old, recent = entry("a", 1, days_ago=100), entry("a", 2, days_ago=10)
+    store.save_update(update("a", old, recent))
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    later = NOW + timedelta(days=1)
+    fresh = entry("a", 3, days_ago=0)
+    assert store.save_update(update("a", old, recent, fresh, at=later)) == 1
+    seen = {i.id: i.first_seen for i in store.items()}
+    assert seen == {"a-3": later, "a-2": NOW}
+
+
+def test_a_pruned_story_is_not_stored_again_by_another_feed(store: SqliteStore) -> None:
+    title = "Port strike ends after nine days of talks"
+    store.save_update(update("a", entry("a", 1, title=title, url="https://news.example/strike",
+                                        days_ago=100)))  # fmt: skip
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    same_url = EntryData("b", "other-id", "https://news.example/strike", "Other words", "", "",
+                         NOW - timedelta(days=100))  # fmt: skip
+    same_title = entry("b", 2, title=title.upper(), days_ago=99)
+    assert store.save_update(update("b", same_url, same_title)) == 0
+    assert store.items() == []
+
+
+def test_an_undated_pruned_entry_stays_out_although_it_looks_new(store: SqliteStore) -> None:
+    undated = EntryData("a", "a-1", "https://a.example/1", "No date here", "", "", None)
+    store.save_update(update("a", undated, at=NOW - timedelta(days=100)))
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    assert store.save_update(update("a", undated)) == 0
+    assert store.items() == []
+
+
+def test_a_pruned_entry_redated_after_the_cutoff_is_a_new_story(store: SqliteStore) -> None:
+    store.save_update(update("a", entry("a", 1, days_ago=100)))
+    store.prune(NOW - timedelta(days=90))
+    assert store.save_update(update("a", entry("a", 1, days_ago=2))) == 1
+    assert [i.published for i in store.items()] == [NOW - timedelta(days=2)]
+
+
+def test_prune_and_its_tombstones_are_one_transaction(store: SqliteStore) -> None:
+    store.save_update(update("a", entry("a", 1, days_ago=100)))
+    store._db.execute(
+        "CREATE TRIGGER refuse BEFORE DELETE ON items BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    with pytest.raises(StoreError, match="cannot prune: disk full"):
+        store.prune(NOW - timedelta(days=90))
+    assert store._db.execute("SELECT count(*) FROM pruned").fetchone()[0] == 0
+    assert [i.id for i in store.items()] == ["a-1"]
+
+
+moments = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(published=moments, stored=moments, cutoff=moments)
+def test_a_dated_entry_is_judged_by_its_own_date(
+    published: datetime, stored: datetime, cutoff: datetime
+) -> None:
+    seen = datetime(2030, 6, 1, tzinfo=UTC)
+    assert still_pruned(published, seen, stored, cutoff) == (published < cutoff)
+
+
+@given(
+    stored=moments,
+    cutoff=moments,
+    ahead=st.timedeltas(min_value=timedelta(minutes=6), max_value=timedelta(days=9999)),
+)
+def test_an_undated_or_future_entry_is_as_old_as_what_was_pruned(
+    stored: datetime, cutoff: datetime, ahead: timedelta
+) -> None:
+    seen = datetime(2030, 6, 1, tzinfo=UTC)
+    assert still_pruned(None, seen, stored, cutoff) == (stored < cutoff)
+    assert still_pruned(seen + ahead, seen, stored, cutoff) == (stored < cutoff)
+
+
+# --- schema upgrades ------------------------------------------------------------------------
+
+
+def _first_schema_store(path: Path) -> None:
+    """A store as version 1 of the schema wrote it: two items of feed ``a``, one of them sent."""
+    db = sqlite3.connect(path)
+    db.executescript(sqlite_store.MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO feeds (name, url, etag) VALUES ('a', 'https://a.example/feed', 'x')")
+    for n, published in ((1, "2026-08-08T09:00:00+00:00"), (2, "2026-11-06T09:00:00+00:00")):
+        db.execute(
+            "INSERT INTO items VALUES (?, ?, ?, ?, 's', '<p>s</p>', ?, ?, '', '[]')",
+            (f"a-{n}", f"https://a.example/{n}", f"a story {n}", f"a story {n}", published,
+             published),
+        )  # fmt: skip
+        db.execute(
+            "INSERT INTO item_sources VALUES (?, 'a', ?, ?)", (f"a-{n}", f"a-{n}", published)
+        )
+    db.execute(
+        "INSERT INTO sent VALUES ('acme', 'a-1', 'https://a.example/1', 'a story 1', ?, 'md')",
+        ("2026-08-12T09:00:00+00:00",),
+    )
+    db.commit()
+    db.close()
+
+
+def test_a_store_from_the_first_schema_upgrades_in_place(tmp_path: Path) -> None:
+    _first_schema_store(tmp_path / "kb.sqlite")
+    upgraded = open_store(tmp_path)
+    state = upgraded.feed_state("a")
+    assert state is not None
+    assert (state.item_count, state.etag, state.discovered) == (2, "x", "")
+    assert upgraded.prune(NOW - timedelta(days=90)) == 1
+    assert upgraded.save_update(update("a", entry("a", 1, days_ago=100))) == 0
+    assert [i.id for i in upgraded.items()] == ["a-2"]
+    assert [h.item_id for h in upgraded.history("acme")] == ["a-1"]
+    upgraded.close()
+    db = sqlite3.connect(tmp_path / "kb.sqlite")
+    assert db.execute("PRAGMA user_version").fetchone() == (len(sqlite_store.MIGRATIONS),)
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    db.close()
+    reopened = open_store(tmp_path)  # nothing left to migrate: opens as it is
+    assert [i.id for i in reopened.items()] == ["a-2"]
+    reopened.close()
+
+
+# --- the feed a page pointed to ---------------------------------------------------------------
+
+
+def test_the_discovered_feed_is_remembered_until_the_url_changes(store: SqliteStore) -> None:
+    found = "https://a.example/feed.xml"
+    store.save_update(FeedUpdate("a", found, NOW, "ok", etag='"v1"', discovered=found))
+    failed = FeedUpdate("a", found, NOW, "error", error="HTTP 500", failures=1)
+    store.save_update(failed)
+    store.sync_feeds([Feed("a", "https://a.example/feed")])
+    state = store.feed_state("a")
+    assert state is not None and (state.discovered, state.etag) == (found, '"v1"')
+    store.save_update(FeedUpdate("a", found, NOW, "not-modified", discovered=found))
+    state = store.feed_state("a")
+    assert state is not None and state.discovered == found
+    store.sync_feeds([Feed("a", "https://a.example/blog")])
+    state = store.feed_state("a")
+    assert state is not None and (state.discovered, state.etag) == ("", "")
