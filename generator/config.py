@@ -14,6 +14,7 @@ The files (paths relative to the project root):
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -91,7 +92,9 @@ def _top_list(path: Path, key: str, errors: list[ConfigError]) -> tuple[LineList
         elif value is not None:
             check.error(line_of(data, key), f"'{key}' must be a list, not {describe(value)}")
     else:
-        check.error(getattr(data, "line", 1), f"expected '{key}:' with a list, not {describe(data)}")
+        check.error(
+            getattr(data, "line", 1), f"expected '{key}:' with a list, not {describe(data)}"
+        )
     return items, check
 
 
@@ -136,7 +139,7 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
         if url and "://" in url and not url.startswith(("http://", "https://")):
             check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got '{url}'")
         elif url and "://" not in url and not (path.parent / url).exists():
-            check.error(line_of(data, "url"), f"feed file '{url}' not found in {path.parent}")
+            check.error(line_of(data, "url"), f"feed file not found: feeds/{url}")
         feed = Feed(
             name=name,
             url=url,
@@ -322,7 +325,10 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
         errors.extend(check.errors)
         return Settings()
     check.fields(
-        data, [], ["now", "state_dir", "out_dir", "site_dir", "team", "fetch", "ranking", "digest"], "kb.yml"
+        data,
+        [],
+        ["now", "state_dir", "out_dir", "site_dir", "team", "fetch", "ranking", "digest"],
+        "kb.yml",
     )
     settings = Settings(
         now=_now(data, check),
@@ -352,12 +358,12 @@ def _now(data: LineDict, check: Checker) -> datetime | None:
     if isinstance(value, date) and not isinstance(value, datetime):
         value = datetime.combine(value, time(9, 0))
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             value = parse_instant(value)
-        except ValueError:
-            pass
     if not isinstance(value, datetime):
-        check.error(line_of(data, "now"), f"'now' must be a date or time in ISO 8601, got {value!r}")
+        check.error(
+            line_of(data, "now"), f"'now' must be a date or time in ISO 8601, got {value!r}"
+        )
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -395,8 +401,12 @@ def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:
         max_items=check.integer(data, "max_items", d.max_items, 1, 100),
         half_life_days=check.number(data, "half_life_days", d.half_life_days, 0.1, 3650),
         max_age_days=check.integer(data, "max_age_days", d.max_age_days, 1, 3650),
-        max_share_per_source=check.number(data, "max_share_per_source", d.max_share_per_source, 0.01, 1),
-        max_share_per_topic=check.number(data, "max_share_per_topic", d.max_share_per_topic, 0.01, 1),
+        max_share_per_source=check.number(
+            data, "max_share_per_source", d.max_share_per_source, 0.01, 1
+        ),
+        max_share_per_topic=check.number(
+            data, "max_share_per_topic", d.max_share_per_topic, 0.01, 1
+        ),
     )
 
 
@@ -417,7 +427,9 @@ def _digest_settings(data: LineDict, check: Checker) -> DigestSettings:
         utm = {f"utm_{k}": check.text(raw_utm, k) for k in ("source", "medium", "campaign")}
         utm = {k: v for k, v in utm.items() if v}
     elif raw_utm not in (None, False):
-        check.error(line_of(data, "utm"), "'utm' must be a mapping (source, medium, campaign) or false")
+        check.error(
+            line_of(data, "utm"), "'utm' must be a mapping (source, medium, campaign) or false"
+        )
     return DigestSettings(
         formats=tuple(f for f in formats if f in DIGEST_FORMATS),
         utm=utm,

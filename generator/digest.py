@@ -1,14 +1,39 @@
-"""Assemble one account's digest from ranked items and curated notes. Pure: values in, values out."""
+"""Assemble one account's digest from ranked items and curated notes. Pure: values in, values out.
+
+Also the decisions around a digest that a rep asks about: why an item was or was not chosen
+(:func:`explain`), which accounts are due a message (:func:`due_accounts`), and a digest for a
+caller who has no account file yet (:func:`adhoc_account`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .models import Account, Digest, Item, Project, SentRecord, Stakeholder
-from .rank import Candidate, pick_notes, score_items, select
+from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
+from .rank import (
+    Candidate,
+    Corpus,
+    Decision,
+    decide,
+    make_profile,
+    pick_notes,
+    score_corpus,
+)
 
 NOTHING_TO_SEND = "Nothing worth sending this week: no new item cleared the relevance bar."
+ADHOC_SLUG = "adhoc"
+
+
+def adhoc_account(problems: Sequence[str], industry: str = "") -> Account:
+    """A transient account for a caller described in a few sentences (``kb digest --problem``)."""
+    return Account(
+        slug=ADHOC_SLUG,
+        name="New caller",
+        industry=industry,
+        problems=tuple(p.strip() for p in problems if p.strip()),
+    )
 
 
 def candidates_for(
@@ -17,18 +42,36 @@ def candidates_for(
     items: Sequence[Item],
     now: datetime,
     stakeholder: Stakeholder | None = None,
+    *,
+    corpus: Corpus | None = None,
 ) -> list[Candidate]:
+    """Every item that shares anything with the account, scored, best first.
+
+    Pass the run's ``corpus`` (built once from ``items``) when ranking many accounts: building
+    it is the expensive part. Without one, a corpus of ``items`` is built here.
+    """
     settings = project.settings.ranking
-    oldest = now - timedelta(days=settings.max_age_days)
-    return score_items(
-        account,
-        [i for i in items if i.published >= oldest],
-        topics={t.id: t for t in project.topics},
+    corpus = corpus or Corpus(items)
+    wanted = None if corpus.docs and len(corpus.docs) == len(items) else {i.id for i in items}
+    profile = make_profile(account, {t.id: t for t in project.topics}, stakeholder, corpus.lexicon)
+    found = score_corpus(
+        profile,
+        corpus,
         feeds={f.name: f for f in project.feeds},
         now=now,
         settings=settings,
-        stakeholder=stakeholder,
+        oldest=now - timedelta(days=settings.max_age_days),
     )
+    return found if wanted is None else [c for c in found if c.item.id in wanted]
+
+
+def _sent_before(history: Iterable[SentRecord], now: datetime) -> dict[str, datetime]:
+    """Item id -> when it was first sent, counting only records made before ``now``."""
+    sent: dict[str, datetime] = {}
+    for r in sorted(history, key=lambda r: r.sent_at):
+        if r.sent_at < now:
+            sent.setdefault(r.item_id, r.sent_at)
+    return sent
 
 
 def make_digest(
@@ -39,6 +82,7 @@ def make_digest(
     *,
     history: Iterable[SentRecord] = (),
     stakeholder: Stakeholder | None = None,
+    corpus: Corpus | None = None,
 ) -> Digest:
     """Rank ``items`` for ``account``; items sent before ``now`` are left out.
 
@@ -46,9 +90,12 @@ def make_digest(
     (after a crash, or to get another format) gives the same result.
     """
     history = tuple(history)
-    sent = {r.item_id for r in history if r.sent_at < now}
-    picks = select(candidates_for(project, account, items, now, stakeholder), project.settings.ranking, sent)
-    notes = pick_notes(account, project.notes, {t.id: t for t in project.topics}, now.date())
+    corpus = corpus or Corpus(items)
+    candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
+    decisions = decide(candidates, project.settings.ranking, _sent_before(history, now))
+    picks = tuple(_pick(d) for d in decisions if d.chosen)
+    topics = {t.id: t for t in project.topics}
+    notes = pick_notes(account, project.notes, topics, now.date(), corpus)
     return Digest(
         account=account,
         generated_at=now,
@@ -58,3 +105,88 @@ def make_digest(
         reason="" if picks else NOTHING_TO_SEND,
         history=tuple(r for r in history if r.sent_at < now),
     )
+
+
+def _pick(decision: Decision) -> Pick:
+    c = decision.candidate
+    return Pick(c.item, c.score, c.why, c.problem, c.topics)
+
+
+# --- why was this chosen (or not)? --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    url: str
+    title: str
+    chosen: bool
+    verdict: str
+    score: float
+    relevance: float
+    why: tuple[str, ...]
+
+
+def explain(
+    project: Project,
+    account: Account,
+    items: Sequence[Item],
+    url: str,
+    now: datetime,
+    *,
+    history: Iterable[SentRecord] = (),
+    stakeholder: Stakeholder | None = None,
+    corpus: Corpus | None = None,
+) -> Explanation:
+    """Why the item at ``url`` was or was not chosen for ``account`` at ``now``."""
+    settings = project.settings.ranking
+    item = next((i for i in items if i.url == url), None)
+    if item is None:
+        return Explanation(url, "", False, "not chosen: no stored item has this URL", 0.0, 0.0, ())
+    if item.published > now:
+        verdict = f"not chosen: published {item.published:%Y-%m-%d}, after {now:%Y-%m-%d}"
+        return Explanation(url, item.title, False, verdict, 0.0, 0.0, ())
+    if item.published < now - timedelta(days=settings.max_age_days):
+        verdict = f"not chosen: older than {settings.max_age_days} days"
+        return Explanation(url, item.title, False, verdict, 0.0, 0.0, ())
+    candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
+    decisions = decide(candidates, settings, _sent_before(history, now))
+    found = next((d for d in decisions if d.candidate.item.url == url), None)
+    if found is None:
+        verdict = "not chosen: it shares no problem, topic or keyword of the account"
+        return Explanation(url, item.title, False, verdict, 0.0, 0.0, ())
+    c = found.candidate
+    verdict = found.reason if found.chosen else f"not chosen: {found.reason}"
+    return Explanation(url, item.title, found.chosen, verdict, c.score, c.relevance, c.why)
+
+
+# --- who to contact today -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """An account with something worth sending that heard nothing from us lately."""
+
+    account: Account
+    last_sent: datetime | None
+    top: Pick
+    waiting: int
+
+
+def due_accounts(
+    digests: Sequence[Digest],
+    histories: Mapping[str, Sequence[SentRecord]],
+    now: datetime,
+    days: int = 14,
+) -> list[Due]:
+    """Accounts with picks that were sent nothing in the last ``days``, best first."""
+    since = now - timedelta(days=days)
+    due: list[Due] = []
+    for digest in digests:
+        if not digest.picks:
+            continue
+        sent = [r.sent_at for r in histories.get(digest.account.slug, ()) if r.sent_at <= now]
+        last = max(sent) if sent else None
+        if last is not None and last > since:
+            continue
+        due.append(Due(digest.account, last, digest.picks[0], len(digest.picks)))
+    return sorted(due, key=lambda d: (-d.top.score, d.account.slug))

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from .digest import candidates_for
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
+from .rank import Corpus
 
 PER_TOPIC = 5
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -69,8 +70,9 @@ def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsl
     stories: dict[str, Story] = {}
     topic_of: dict[str, str] = {}
     threshold = project.settings.ranking.threshold
+    corpus = Corpus(in_week)
     for account in project.accounts:
-        for c in candidates_for(project, account, in_week, end):
+        for c in candidates_for(project, account, in_week, end, corpus=corpus):
             if c.score < threshold or not c.why or c.excluded_by:
                 continue
             old = stories.get(c.item.id)
@@ -91,7 +93,11 @@ def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsl
     last_day = end.date() - timedelta(days=1)
     notes = tuple(
         sorted(
-            (n for n in project.notes if start.date() <= n.date < end.date() and n.is_live(last_day)),
+            (
+                n
+                for n in project.notes
+                if start.date() <= n.date < end.date() and n.is_live(last_day)
+            ),
             key=lambda n: (n.date, n.slug),
         )
     )

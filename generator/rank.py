@@ -1,35 +1,419 @@
-"""Pure ranking: (account, items, now) -> picks with reasons. No I/O.
+"""Pure ranking: (account, corpus, now) -> scored candidates with reasons. No I/O.
 
-Signals, combined into one score per item:
+The account's ``problems`` are the main signal. Each problem is a small set of concepts (its
+content words); an item meets a concept when it uses the word itself, or a word of the same
+related group from the lexicon ("quit" for "keeping", "truckers" for "truck drivers") at a
+discount. Concepts are weighted by their rarity in the stored items (IDF), and a word in the
+title counts more than one in the summary. A problem counts as met only when the item covers
+at least two of its concepts and a fair share of its weight: one shared word is how keyword
+traps happen.
 
-- the account's ``problems`` (the main signal): IDF-weighted overlap of the problem's content
-  words with the item, title counting double, plus a bonus for each two-word phrase of the
-  problem found intact in the item;
-- taxonomy phrases of the account's ``topics`` and the account's own ``keywords``, matched as
-  whole phrases;
-- the feed's ``topics`` shared with the account, and the feed's ``weight``;
-- recency, halving every ``half_life_days``.
+Ambiguous words ("driver", "recall", "nurse", "elevator"...) count only when the item carries
+a cue of the sense the account means (see ``data/lexicon.yml``). Taxonomy phrases of the
+account's ``topics`` and its own ``keywords`` add support; a feed's ``topics`` shared with the
+account add a little; a feed's ``weight`` scales everything. An ``exclude`` phrase disqualifies
+an item outright.
 
-An ``exclude`` phrase disqualifies an item outright. Only items scoring at least ``threshold``
-enter a digest: when none does, the digest says so instead of padding.
+General words (money, time, people at work: "turnover", "bills", "climb"; the lexicon's
+``general`` list) still meet a problem, but a problem with words of its own is not met by its
+general words alone, and an item must show the account's field in words that are not general.
+
+The value gate is on relevance (what the item says, times the feed's weight); recency, halving
+every ``half_life_days``, only orders what passed. The corpus (each item's terms, and an
+inverted index from terms and related groups to items) is built once per run and shared by
+every account; an account scores only the items that can clear zero (see :meth:`Corpus.meeting`).
+
+A semantic signal was measured and is not used. WordLlama 0.4.0.post1 (static embeddings, 256
+dimensions, offline) blended into relevance as ``w * max(0, cosine(problem, item) - floor)``
+for w in 0.25 / 0.5 / 1.0 and floor 0.3 / 0.4 left every figure of the evaluation set
+unchanged or lower (nDCG@5 0.983 -> 0.981 at floor 0.3; no recall gained; see
+``bench/RESULTS.md``): the lexicon's related words already meet the paraphrases it finds, and
+it cannot give a reason a rep could check. It would also cost a model download or bundle and
+scoring every item, not just those the index reaches.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from itertools import pairwise
 
+from .lexicon import Lexicon, Phrase, lexicon
 from .models import Account, Feed, Item, Note, NotePick, Pick, RankingSettings, Stakeholder, Topic
-from .text import phrase_in, terms, words
+from .text import phrase_in, surface_words, terms, words
 
-TITLE_WEIGHT = 2.0
-PHRASE_BONUS = 0.35
-TOPIC_WEIGHT = 0.3
-KEYWORD_WEIGHT = 0.25
-FEED_TOPIC_BONUS = 0.1
+TITLE_CREDIT = 1.0
+BODY_CREDIT = 0.7
+RELATED_CREDIT = 0.6
+PHRASE_BONUS = 0.1
+MIN_COVERAGE = 0.3
+MAX_CONCEPTS = 4
+TOPIC_WEIGHT = 0.15
+KEYWORD_WEIGHT = 0.15
+FEED_TOPIC_BONUS = 0.05
+STAKEHOLDER_WEIGHT = 0.5
+
+
+# --- the corpus: every item analyzed once per run -----------------------------------------
+
+
+@dataclass(frozen=True)
+class Doc:
+    """An item's text, analyzed once and shared by every account."""
+
+    item: Item
+    title: Phrase
+    body: Phrase
+    title_set: frozenset[str]
+    all_set: frozenset[str]
+    groups: Mapping[int, tuple[Phrase, bool]]
+    """Related groups the text touches -> (the member phrase found, whether in the title)."""
+
+    def has(self, phrase: Phrase) -> bool:
+        if len(phrase) == 1:
+            return phrase[0] in self.all_set
+        return self.all_set.issuperset(phrase) and (
+            phrase_in(phrase, self.title) or phrase_in(phrase, self.body)
+        )
+
+
+def analyze(item: Item, lex: Lexicon | None = None) -> Doc:
+    lex = lex or lexicon()
+    title = tuple(terms(item.title))
+    body = tuple(terms(f"{item.summary} {' '.join(item.categories)}"))
+    groups: dict[int, tuple[Phrase, bool]] = {
+        g: (member, True) for g, member in lex.groups_in(title).items()
+    }
+    for g, member in lex.groups_in(body).items():
+        groups.setdefault(g, (member, False))
+    return Doc(item, title, body, frozenset(title), frozenset(title + body), groups)
+
+
+class Corpus:
+    """The stored items with their term statistics, built once and reused across accounts."""
+
+    def __init__(self, items: Iterable[Item], lex: Lexicon | None = None) -> None:
+        self.lexicon = lex or lexicon()
+        self.docs: tuple[Doc, ...] = tuple(analyze(i, self.lexicon) for i in items)
+        frequency: Counter[str] = Counter()
+        self.postings: dict[str, list[int]] = {}
+        self.group_postings: dict[int, list[int]] = {}
+        for index, doc in enumerate(self.docs):
+            frequency.update(doc.all_set)
+            for term in doc.all_set:
+                self.postings.setdefault(term, []).append(index)
+            for group in doc.groups:
+                self.group_postings.setdefault(group, []).append(index)
+        n = len(self.docs) or 1
+        self._idf = {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+        self.default_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.by_url = {d.item.url: d for d in self.docs}
+        self._shown: dict[str, dict[str, str]] = {}
+
+    def idf(self, term: str) -> float:
+        return self._idf.get(term, self.default_idf)
+
+    def shown(self, doc: Doc) -> Mapping[str, str]:
+        """The item's words for each of its terms (for reasons), worked out once per run."""
+        key = doc.item.id
+        if key not in self._shown:
+            self._shown[key] = _item_surface(doc.item)
+        return self._shown[key]
+
+    def with_concept(self, concept: Concept) -> set[int]:
+        """Docs using the concept's word or a word of one of its related groups."""
+        found = set(self.postings.get(concept.term, ()))
+        for group in concept.groups:
+            found.update(self.group_postings.get(group, ()))
+        return found
+
+    def with_phrase(self, phrase: Phrase) -> set[int]:
+        """Docs holding every word of ``phrase`` (somewhere: :meth:`Doc.has` checks the order)."""
+        found = set(self.postings.get(phrase[0], ()))
+        for term in phrase[1:]:
+            found.intersection_update(self.postings.get(term, ()))
+        return found
+
+    def meeting(self, need: Need) -> set[int]:
+        """Docs that may meet ``need``: a superset of those where :attr:`NeedMatch.counts`.
+
+        Counts the concepts each doc could meet (ignoring word senses, which only take
+        matches away) and their best possible weight, so most docs are never scored.
+        """
+        weights = [self.idf(c.term) for c in need.concepts]
+        if not weights:
+            return set()
+        sets = [self.with_concept(c) for c in need.concepts]
+        seen: Counter[int] = Counter()
+        for docs in sets:
+            seen.update(docs)
+        wanted = min(2, len(weights))
+        # Slack for rounding: the gate may let a doc through, never keep a match out.
+        floor = MIN_COVERAGE * sum(sorted(weights, reverse=True)[:MAX_CONCEPTS]) * (1 - 1e-9)
+        return {
+            d
+            for d, n in seen.items()
+            if n >= wanted
+            and sum(w for w, docs in zip(weights, sets, strict=True) if d in docs) >= floor
+        }
+
+    def touched_by(self, terms_: Iterable[str], groups: Iterable[int]) -> list[int]:
+        """Indexes of the docs sharing at least one term or related group, in corpus order."""
+        hit: set[int] = set()
+        for term in terms_:
+            hit.update(self.postings.get(term, ()))
+        for group in groups:
+            hit.update(self.group_postings.get(group, ()))
+        return sorted(hit)
+
+
+# --- what an account needs, analyzed once per account ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Concept:
+    term: str
+    word: str
+    groups: tuple[int, ...]
+    """The related groups of the word, in the lexicon's order (the first one found counts)."""
+
+
+@dataclass(frozen=True)
+class Need:
+    """One problem statement (or a stakeholder's concern) as concepts to look for."""
+
+    text: str
+    concepts: tuple[Concept, ...]
+    pairs: tuple[Phrase, ...]
+
+
+def make_need(text: str, lex: Lexicon) -> Need:
+    stems = terms(text)
+    shown = surface_words(text)
+    groups: dict[str, set[int]] = {t: set(lex.groups_for((t,))) for t in stems}
+    for i in range(len(stems)):
+        for member in lex.members_by_first.get(stems[i], ()):
+            if len(member) > 1 and tuple(stems[i : i + len(member)]) == member:
+                for t in member:
+                    groups[t].update(lex.groups_of[member])
+    concepts = tuple(
+        Concept(t, shown.get(t, t), tuple(sorted(groups[t]))) for t in dict.fromkeys(stems)
+    )
+    pairs = tuple(dict.fromkeys((a, b) for a, b in pairwise(stems) if a != b))
+    return Need(text, concepts, pairs)
+
+
+@dataclass(frozen=True)
+class PhraseRule:
+    """A taxonomy or keyword phrase to find intact, with where it came from."""
+
+    text: str
+    terms: Phrase
+    topic: str = ""
+
+
+@dataclass(frozen=True)
+class Profile:
+    account: Account
+    needs: tuple[Need, ...]
+    cares: tuple[Need, ...]
+    phrases: tuple[PhraseRule, ...]
+    keywords: tuple[PhraseRule, ...]
+    senses: Mapping[Phrase, tuple[Phrase, ...]]
+    topic_titles: Mapping[str, str]
+    stakeholder: Stakeholder | None = None
+    domain: frozenset[str] = frozenset()
+    """Terms of the account's industry, topic phrases and keywords, general words left out: an
+    item meeting a problem must touch one of them, so "3D printing" for a dental lab never
+    matches a rocket engine, and "turnover" never makes a nurse story a food plant's."""
+    general: frozenset[str] = frozenset()
+
+    def in_domain(self, doc: Doc, blocked: frozenset[Phrase], met: NeedMatch) -> bool:
+        """Whether the item is about the account's field, not only about the same worry.
+
+        It must use one of the field's words (industry, topic phrases, keywords), and two
+        distinct words that are not general between those and the words that met the problem:
+        "keep the shifts staffed" met by a nurse story says nothing of a food plant, and one
+        passing "plants" in a trucking story is not enough either.
+        """
+        if not self.domain:
+            return True
+        field = {t for t in self.domain & doc.all_set if not (blocked and _uses((t,), blocked))}
+        if not field:
+            return False
+        said = {t for m in met.met for t in m.found if t not in self.general}
+        return len(field | said) >= 2
+
+    def vocabulary(self) -> tuple[set[str], set[int]]:
+        found_terms: set[str] = set()
+        found_groups: set[int] = set()
+        for need in (*self.needs, *self.cares):
+            for c in need.concepts:
+                found_terms.add(c.term)
+                found_groups.update(c.groups)
+        for rule in (*self.phrases, *self.keywords):
+            found_terms.add(rule.terms[0])
+        return found_terms, found_groups
+
+
+def make_profile(
+    account: Account,
+    topics: Mapping[str, Topic],
+    stakeholder: Stakeholder | None = None,
+    lex: Lexicon | None = None,
+) -> Profile:
+    lex = lex or lexicon()
+    phrases = [
+        PhraseRule(k, tuple(terms(k)), topic_id)
+        for topic_id in account.topics
+        if (topic := topics.get(topic_id))
+        for k in topic.keywords
+    ]
+    keywords = [PhraseRule(k, tuple(terms(k))) for k in account.keywords]
+    context = terms(
+        " ".join(
+            [account.industry, *account.problems, *account.keywords, *(p.text for p in phrases)]
+        )
+    )
+    cares = stakeholder.cares_about if stakeholder else ()
+    return Profile(
+        account=account,
+        needs=tuple(make_need(p, lex) for p in account.problems),
+        cares=tuple(make_need(c, lex) for c in cares),
+        phrases=tuple(p for p in phrases if p.terms),
+        keywords=tuple(k for k in keywords if k.terms),
+        senses=lex.chosen_senses(context),
+        topic_titles={t: topics[t].title for t in account.topics if t in topics},
+        stakeholder=stakeholder,
+        domain=frozenset(
+            terms(" ".join([account.industry, *account.keywords, *(p.text for p in phrases)]))
+        )
+        - lex.general,
+        general=lex.general,
+    )
+
+
+# --- matching one need against one doc ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Met:
+    concept: Concept
+    found: Phrase
+    related: bool
+
+
+@dataclass(frozen=True)
+class NeedMatch:
+    need: Need
+    score: float
+    coverage: float
+    met: tuple[Met, ...]
+    specific: bool = True
+    """Whether the item met the need with at least one word that is not a general one."""
+
+    @property
+    def counts(self) -> bool:
+        wanted = min(2, len(self.need.concepts))
+        return self.specific and len(self.met) >= wanted and self.coverage >= MIN_COVERAGE
+
+
+def blocked_words(doc: Doc, senses: Mapping[Phrase, tuple[Phrase, ...]]) -> frozenset[Phrase]:
+    """Ambiguous words in ``doc`` used in a sense other than the account's (no cue present)."""
+    return frozenset(
+        word for word, cues in senses.items() if doc.has(word) and not any(doc.has(c) for c in cues)
+    )
+
+
+def _uses(phrase: Phrase, blocked: frozenset[Phrase]) -> bool:
+    return any(phrase_in(word, phrase) for word in blocked)
+
+
+@dataclass(frozen=True)
+class Weighed:
+    """A need with its concepts' weights in one corpus, worked out once per account."""
+
+    need: Need
+    weights: tuple[float, ...]
+    heaviest: float
+    """A long problem is met by its main words: the weight to cover is that of its heaviest few."""
+
+
+def weigh(needs: Iterable[Need], idf: Callable[[str], float]) -> tuple[Weighed, ...]:
+    weighed = []
+    for need in needs:
+        weights = tuple(idf(c.term) for c in need.concepts)
+        weighed.append(Weighed(need, weights, sum(sorted(weights, reverse=True)[:MAX_CONCEPTS])))
+    return tuple(weighed)
+
+
+def match_need(
+    need: Need,
+    doc: Doc,
+    idf: Callable[[str], float],
+    blocked: frozenset[Phrase],
+    general: frozenset[str] = frozenset(),
+) -> NeedMatch:
+    return _match(weigh((need,), idf)[0], doc, blocked, general)
+
+
+def _match(
+    weighed: Weighed, doc: Doc, blocked: frozenset[Phrase], general: frozenset[str]
+) -> NeedMatch:
+    need = weighed.need
+    got = 0.0
+    met: list[Met] = []
+    for concept, weight in zip(need.concepts, weighed.weights, strict=True):
+        if concept.term in doc.all_set and not (blocked and _uses((concept.term,), blocked)):
+            field_credit = TITLE_CREDIT if concept.term in doc.title_set else BODY_CREDIT
+            got += weight * field_credit
+            met.append(Met(concept, (concept.term,), False))
+            continue
+        for group in concept.groups:
+            hit = doc.groups.get(group)
+            if hit and not (blocked and _uses(hit[0], blocked)):
+                got += weight * RELATED_CREDIT * (TITLE_CREDIT if hit[1] else BODY_CREDIT)
+                met.append(Met(concept, hit[0], True))
+                break
+    if len(met) < min(2, len(need.concepts)):
+        return NeedMatch(need, 0.0, 0.0, tuple(met))  # cannot count: spare the phrase search
+    coverage = min(1.0, got / weighed.heaviest) if weighed.weights else 0.0
+    met_terms = {m.concept.term for m in met}
+    pairs = sum(
+        1
+        for pair in need.pairs
+        if set(pair) <= met_terms and (phrase_in(pair, doc.title) or phrase_in(pair, doc.body))
+    )
+    score = coverage + PHRASE_BONUS * min(2, pairs)
+    # "bill rates climb" is not "power bills keep climbing": a problem that has words of its
+    # own is not met by its general words alone.
+    specific = all(c.term in general for c in need.concepts) or any(
+        not general.issuperset(m.found) for m in met
+    )
+    return NeedMatch(need, score, coverage, tuple(met), specific)
+
+
+def _best(
+    needs: Sequence[Weighed],
+    doc: Doc,
+    blocked: frozenset[Phrase],
+    general: frozenset[str],
+    profile: Profile | None = None,
+) -> NeedMatch | None:
+    best: NeedMatch | None = None
+    for need in needs:
+        m = _match(need, doc, blocked, general)
+        if profile is not None and m.counts and not profile.in_domain(doc, blocked, m):
+            continue
+        if m.counts and (best is None or m.score > best.score):
+            best = m
+    return best
+
+
+# --- candidates ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -42,55 +426,8 @@ class Candidate:
     problem: str
     topics: tuple[str, ...]
     excluded_by: str = ""
-
-
-@dataclass(frozen=True)
-class _Doc:
-    title: list[str]
-    body: list[str]
-
-    @property
-    def all(self) -> list[str]:
-        return self.title + self.body
-
-
-def _doc(item: Item) -> _Doc:
-    return _Doc(terms(item.title), terms(item.summary + " " + " ".join(item.categories)))
-
-
-def _idf(docs: Sequence[_Doc]) -> Mapping[str, float]:
-    frequency: Counter[str] = Counter()
-    for doc in docs:
-        frequency.update(set(doc.all))
-    n = len(docs) or 1
-    return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
-
-
-def _problem_match(
-    problem: str, doc: _Doc, idf: Mapping[str, float], default_idf: float
-) -> tuple[float, list[str]]:
-    wanted = list(dict.fromkeys(terms(problem)))
-    if not wanted:
-        return 0.0, []
-    total = sum(idf.get(t, default_idf) for t in wanted)
-    got = 0.0
-    met: list[str] = []
-    title, text = set(doc.title), set(doc.all)
-    for term in wanted:
-        if term in text:
-            weight = idf.get(term, default_idf)
-            got += weight * (TITLE_WEIGHT if term in title else 1.0)
-            met.append(term)
-    score = got / (total * TITLE_WEIGHT)
-    pairs = {tuple(wanted[i : i + 2]) for i in range(len(wanted) - 1)}
-    score += PHRASE_BONUS * sum(phrase_in(p, doc.all) for p in pairs)
-    if len(met) < 2 and len(wanted) > 1:
-        score *= 0.3
-    return score, met
-
-
-def _matching_phrases(phrases: Iterable[str], doc: _Doc) -> list[str]:
-    return [p for p in phrases if phrase_in(tuple(terms(p)), doc.all)]
+    relevance: float = 0.0
+    """What the item says, times the feed's weight: the value gate's measure."""
 
 
 def _recency(published: datetime, now: datetime, half_life_days: float) -> float:
@@ -98,12 +435,160 @@ def _recency(published: datetime, now: datetime, half_life_days: float) -> float
     return float(0.5 ** (age_days / half_life_days))
 
 
-def _excluded_by(account: Account, item: Item) -> str:
-    text = " ".join(words(f"{item.title} {item.summary}"))
+def excluded_by(account: Account, doc: Doc) -> str:
+    """The account's ``exclude`` phrase found in the item (as written, or stemmed), if any."""
+    text = f" {' '.join(words(f'{doc.item.title} {doc.item.summary}'))} "
     for phrase in account.exclude:
-        if " ".join(words(phrase)) and f" {' '.join(words(phrase))} " in f" {text} ":
+        plain = " ".join(words(phrase))
+        stemmed = tuple(terms(phrase))
+        if (plain and f" {plain} " in text) or (stemmed and doc.has(stemmed)):
             return phrase
     return ""
+
+
+def _item_surface(item: Item) -> dict[str, str]:
+    return surface_words(f"{item.title} {item.summary} {' '.join(item.categories)}")
+
+
+def _quote_words(m: NeedMatch, doc: Doc, shown: Mapping[str, str] | None = None) -> str:
+    """The item's own words that met the need, as written (not stems).
+
+    Words standing for one word of the problem are quoted together: 'emergency departments'
+    (for 'ER').
+    """
+    shown = _item_surface(doc.item) if shown is None else shown
+    runs: list[list[Met]] = []
+    for met in m.met:
+        last = runs[-1][-1] if runs else None
+        if last and not met.related and not last.related and met.concept.word == last.concept.word:
+            runs[-1].append(met)
+        else:
+            runs.append([met])
+    parts: list[str] = []
+    for run in runs:
+        said = " ".join(dict.fromkeys(shown.get(t, t) for met in run for t in met.found))
+        word = run[0].concept.word
+        if run[0].related or (len(run) > 1 and said.casefold() != word.casefold()):
+            parts.append(f"'{said}' (for '{word}')")
+        else:
+            parts.append(f"'{said}'")
+    return ", ".join(dict.fromkeys(parts))
+
+
+def problem_reason(m: NeedMatch, doc: Doc, shown: Mapping[str, str] | None = None) -> str:
+    said = _quote_words(m, doc, shown)
+    return f"Speaks to your problem “{m.need.text}”: the item says {said}"
+
+
+def _feed_factors(item: Item, account: Account, feeds: Mapping[str, Feed]) -> tuple[float, bool]:
+    """The best weight among the item's feeds, and whether one shares a topic with the account."""
+    known = [feeds[s] for s in item.sources if s in feeds]
+    if not known:
+        return 1.0, False
+    return max(f.weight for f in known), any(set(f.topics) & set(account.topics) for f in known)
+
+
+def score_doc(
+    profile: Profile,
+    doc: Doc,
+    corpus: Corpus,
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    weighed: tuple[Sequence[Weighed], Sequence[Weighed]] | None = None,
+) -> Candidate:
+    """The item's relevance for the account, with reasons (``weighed``: see :func:`weigh`)."""
+    account = profile.account
+    needs, cares = weighed or (weigh(profile.needs, corpus.idf), weigh(profile.cares, corpus.idf))
+    blocked = blocked_words(doc, profile.senses)
+    why: list[str] = []
+    best = _best(needs, doc, blocked, profile.general, profile)
+    relevance = best.score if best else 0.0
+    shown = corpus.shown(doc) if best or profile.cares else None
+    if best:
+        why.append(problem_reason(best, doc, shown))
+    matched_topics: list[str] = []
+    topic_hits = 0
+    present = [r for r in profile.phrases if doc.has(r.terms) and not _uses(r.terms, blocked)]
+    for topic_id in account.topics if present else ():
+        hits = [r.text for r in present if r.topic == topic_id]
+        if hits:
+            matched_topics.append(topic_id)
+            topic_hits += len(hits)
+            title = profile.topic_titles.get(topic_id, topic_id)
+            why.append(f"Your topic “{title}”: mentions {', '.join(repr(h) for h in hits[:3])}")
+    relevance += TOPIC_WEIGHT * min(2, topic_hits)
+    keyword_hits = [
+        k.text for k in profile.keywords if doc.has(k.terms) and not _uses(k.terms, blocked)
+    ]
+    if keyword_hits:
+        relevance += KEYWORD_WEIGHT * min(2, len(keyword_hits))
+        why.append(f"Your keywords: {', '.join(repr(k) for k in keyword_hits[:3])}")
+    weight, shares_topic = _feed_factors(doc.item, account, feeds)
+    if relevance > 0 and shares_topic:
+        relevance += FEED_TOPIC_BONUS
+    if relevance > 0 and profile.cares:
+        cared = _best(cares, doc, blocked, profile.general)
+        if cared:
+            relevance += STAKEHOLDER_WEIGHT * cared.score
+            name = profile.stakeholder.name if profile.stakeholder else "your stakeholder"
+            why.insert(
+                0,
+                f"For {name}, who cares about “{cared.need.text}”: "
+                f"the item says {_quote_words(cared, doc, shown)}",
+            )
+    # An item with nothing to say is not sent either way: spare it the exclusion check.
+    excluded = excluded_by(account, doc) if relevance > 0 or why else ""
+    gated = 0.0 if excluded else relevance * weight
+    score = gated * _recency(doc.item.published, now, settings.half_life_days)
+    return Candidate(
+        item=doc.item,
+        score=round(score, 6),
+        why=tuple(why),
+        problem=best.need.text if best else "",
+        topics=tuple(matched_topics),
+        excluded_by=excluded,
+        relevance=round(gated, 6),
+    )
+
+
+def score_corpus(
+    profile: Profile,
+    corpus: Corpus,
+    *,
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    oldest: datetime | None = None,
+) -> list[Candidate]:
+    """Score the items that share any word or idea with the account, best first.
+
+    Items published after ``now`` (or before ``oldest``) are left out, and so are items whose
+    relevance is bound to be zero: only items that may meet a problem (see
+    :meth:`Corpus.meeting`) or hold a topic phrase or keyword are scored, which keeps one
+    account against 10,000 items well under 0.2 s.
+    """
+    candidates = []
+    weighed = (weigh(profile.needs, corpus.idf), weigh(profile.cares, corpus.idf))
+    for index in _reachable(profile, corpus):
+        doc = corpus.docs[index]
+        published = doc.item.published
+        if published > now or (oldest is not None and published < oldest):
+            continue
+        candidate = score_doc(profile, doc, corpus, feeds, now, settings, weighed)
+        if candidate.relevance > 0 or candidate.why:
+            candidates.append(candidate)
+    return sorted(candidates, key=lambda c: (-c.score, c.item.id))
+
+
+def _reachable(profile: Profile, corpus: Corpus) -> list[int]:
+    """Indexes of the docs that can score above zero for the account, in corpus order."""
+    found: set[int] = set()
+    for need in profile.needs:
+        found |= corpus.meeting(need)
+    for rule in (*profile.phrases, *profile.keywords):
+        found |= corpus.with_phrase(rule.terms)
+    return sorted(found)
 
 
 def score_items(
@@ -115,108 +600,116 @@ def score_items(
     now: datetime,
     settings: RankingSettings,
     stakeholder: Stakeholder | None = None,
+    corpus: Corpus | None = None,
 ) -> list[Candidate]:
-    """Score every item for ``account``, best first; items published after ``now`` are ignored."""
-    pool = [i for i in items if i.published <= now]
-    docs = [_doc(i) for i in pool]
-    idf = _idf(docs)
-    default_idf = math.log(1 + len(docs) + 0.5)
-    problems = list(account.problems) + (list(stakeholder.cares_about) if stakeholder else [])
-    candidates = [
-        _score(account, item, doc, problems, topics, feeds, idf, default_idf, now, settings)
-        for item, doc in zip(pool, docs, strict=True)
+    """Score ``items`` for ``account``, best first (builds a corpus unless one is given)."""
+    corpus = corpus or Corpus(items)
+    wanted = {i.id for i in items}
+    profile = make_profile(account, topics, stakeholder, corpus.lexicon)
+    return [
+        c
+        for c in score_corpus(profile, corpus, feeds=feeds, now=now, settings=settings)
+        if c.item.id in wanted
     ]
-    return sorted(candidates, key=lambda c: (-c.score, c.item.id))
 
 
-def _score(
-    account: Account,
-    item: Item,
-    doc: _Doc,
-    problems: list[str],
-    topics: Mapping[str, Topic],
-    feeds: Mapping[str, Feed],
-    idf: Mapping[str, float],
-    default_idf: float,
-    now: datetime,
+# --- the value gate and diversity ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether one candidate made the digest, and why (for ``--explain``)."""
+
+    candidate: Candidate
+    chosen: bool
+    reason: str
+
+
+def decide(
+    candidates: Sequence[Candidate],
     settings: RankingSettings,
-) -> Candidate:
-    excluded = _excluded_by(account, item)
-    why: list[str] = []
-    best_problem, best = "", 0.0
-    for problem in problems:
-        score, met = _problem_match(problem, doc, idf, default_idf)
-        if score > best:
-            best_problem, best = problem, score
-            met_words = ", ".join(f"'{m}'" for m in met)
-            problem_reason = f"Speaks to your problem “{problem}” (matched {met_words})"
-    if best > 0.15:
-        why.append(problem_reason)
-    relevance = best
-    matched_topics: list[str] = []
-    for topic_id in account.topics:
-        topic = topics.get(topic_id)
-        if topic is None:
-            continue
-        hits = _matching_phrases(topic.keywords, doc)
-        if hits:
-            matched_topics.append(topic_id)
-            relevance += TOPIC_WEIGHT * min(2, len(hits))
-            why.append(f"Topic “{topic.title}”: mentions {', '.join(repr(h) for h in hits[:3])}")
-    keyword_hits = _matching_phrases(account.keywords, doc)
-    if keyword_hits:
-        relevance += KEYWORD_WEIGHT * min(2, len(keyword_hits))
-        why.append(f"Your keywords: {', '.join(repr(k) for k in keyword_hits[:3])}")
-    feed_weight, feed_topics = 1.0, 0
-    for source in item.sources:
-        feed = feeds.get(source)
-        if feed is not None:
-            feed_weight = max(feed_weight if feed_topics else 0.0, feed.weight)
-            feed_topics = max(feed_topics, len(set(feed.topics) & set(account.topics)))
-    if relevance > 0 and feed_topics:
-        relevance += FEED_TOPIC_BONUS
-    score = relevance * (feed_weight or 1.0) * _recency(item.published, now, settings.half_life_days)
-    if excluded:
-        score = 0.0
-    return Candidate(
-        item=item,
-        score=round(score, 6),
-        why=tuple(why),
-        problem=best_problem if best > 0.15 else "",
-        topics=tuple(matched_topics),
-        excluded_by=excluded,
-    )
-
-
-def select(
-    candidates: Sequence[Candidate], settings: RankingSettings, sent: Iterable[str] = ()
-) -> tuple[Pick, ...]:
+    sent: Mapping[str, datetime] | None = None,
+) -> list[Decision]:
     """Apply the value gate, skip what was sent, and cap the share of one source or topic."""
-    already = set(sent)
-    chosen: list[Pick] = []
+    already = sent or {}
+    decisions: list[Decision] = []
     per_source: Counter[str] = Counter()
     per_topic: Counter[str] = Counter()
     max_source = max(1, math.floor(settings.max_items * settings.max_share_per_source))
     max_topic = max(1, math.floor(settings.max_items * settings.max_share_per_topic))
+    chosen = 0
     for c in candidates:
-        if len(chosen) >= settings.max_items or c.score < settings.threshold:
-            break
-        if c.item.id in already or c.excluded_by or not c.why:
-            continue
         topic = c.topics[0] if c.topics else ""
-        if per_source[c.item.source] >= max_source or (topic and per_topic[topic] >= max_topic):
+        if c.excluded_by:
+            reason = f"excluded: it mentions '{c.excluded_by}', which the account excludes"
+        elif c.relevance < settings.threshold or not c.why:
+            reason = f"below the relevance bar ({c.relevance:.2f} < {settings.threshold:.2f})"
+        elif c.item.id in already:
+            reason = f"already sent on {already[c.item.id]:%Y-%m-%d}"
+        elif chosen >= settings.max_items:
+            reason = f"relevant, but the digest is full ({settings.max_items} items)"
+        elif per_source[c.item.source] >= max_source:
+            reason = f"relevant, but {max_source} items already come from {c.item.source}"
+        elif topic and per_topic[topic] >= max_topic:
+            reason = f"relevant, but {max_topic} items already cover the topic {topic}"
+        else:
+            chosen += 1
+            per_source[c.item.source] += 1
+            if topic:
+                per_topic[topic] += 1
+            decisions.append(
+                Decision(c, True, f"chosen (relevance {c.relevance:.2f}, rank {chosen})")
+            )
             continue
-        per_source[c.item.source] += 1
-        if topic:
-            per_topic[topic] += 1
-        chosen.append(Pick(c.item, c.score, c.why, c.problem, c.topics))
-    return tuple(chosen)
+        decisions.append(Decision(c, False, reason))
+    return decisions
+
+
+def select(
+    candidates: Sequence[Candidate],
+    settings: RankingSettings,
+    sent: Iterable[str] | Mapping[str, datetime] = (),
+) -> tuple[Pick, ...]:
+    """The picks: candidates that passed :func:`decide`, best first."""
+    when = (
+        sent if isinstance(sent, Mapping) else dict.fromkeys(sent, datetime.min.replace(tzinfo=UTC))
+    )
+    return tuple(
+        Pick(
+            d.candidate.item,
+            d.candidate.score,
+            d.candidate.why,
+            d.candidate.problem,
+            d.candidate.topics,
+        )
+        for d in decide(candidates, settings, when)
+        if d.chosen
+    )
+
+
+# --- curated notes -------------------------------------------------------------------------
+
+
+def _note_item(note: Note) -> Item:
+    moment = datetime.combine(note.date, datetime.min.time(), UTC)
+    return Item(f"note:{note.slug}", "", note.title, note.body, "", moment, moment, ())
 
 
 def pick_notes(
-    account: Account, notes: Sequence[Note], topics: Mapping[str, Topic], today: date
+    account: Account,
+    notes: Sequence[Note],
+    topics: Mapping[str, Topic],
+    today: date,
+    corpus: Corpus | None = None,
 ) -> tuple[NotePick, ...]:
-    """Live notes written for this account or sharing one of its topics; the account's own first."""
+    """Live notes written for this account or sharing one of its topics; the account's own first.
+
+    A note carries the same kind of reasons as a news item: the problem of the account's it
+    speaks to, and the words that meet it.
+    """
+    lex = corpus.lexicon if corpus else lexicon()
+    idf: Callable[[str], float] = corpus.idf if corpus else (lambda _t: 1.0)
+    profile = make_profile(account, topics, None, lex)
     picked: list[tuple[int, NotePick]] = []
     for note in notes:
         if not note.is_live(today):
@@ -228,11 +721,24 @@ def pick_notes(
         if shared:
             titles = ", ".join(f"“{topics[t].title}”" for t in shared if t in topics)
             why.append(f"Shares your topic {titles}")
-        if why:
-            problem = _closest_problem(account, note)
-            rank = 0 if account.slug in note.accounts else 1
-            picked.append((rank, NotePick(note, tuple(why), problem)))
-    picked.sort(key=lambda p: (p[0], p[1].note.kind == "product", -p[1].note.date.toordinal(), p[1].note.slug))
+        if not why:
+            continue
+        doc = analyze(_note_item(note), lex)
+        blocked = blocked_words(doc, profile.senses)
+        match = _best(weigh(profile.needs, idf), doc, blocked, profile.general)
+        if match:
+            why.insert(0, problem_reason(match, doc).replace("the item says", "the note says"))
+        problem = match.need.text if match else _closest_problem(account, note)
+        rank = 0 if account.slug in note.accounts else 1
+        picked.append((rank, NotePick(note, tuple(why), problem)))
+    picked.sort(
+        key=lambda p: (
+            p[0],
+            p[1].note.kind == "product",
+            -p[1].note.date.toordinal(),
+            p[1].note.slug,
+        )
+    )
     return tuple(p for _, p in picked)
 
 
@@ -244,3 +750,17 @@ def _closest_problem(account: Account, note: Note) -> str:
         if overlap > best_overlap:
             best, best_overlap = problem, overlap
     return best
+
+
+__all__ = [
+    "Candidate",
+    "Corpus",
+    "Decision",
+    "Profile",
+    "decide",
+    "make_profile",
+    "pick_notes",
+    "score_corpus",
+    "score_items",
+    "select",
+]

@@ -1,42 +1,116 @@
-"""Jinja2 rendering of digests and newsletters.
+"""Jinja2 rendering of digests (every channel) and newsletters.
 
 Templates are looked up in the project's ``templates/`` folder first, then in the package's
-defaults (``generator/templates``), so a team restyles one template without copying the rest.
-HTML templates (``*.html.j2``) are autoescaped; every value from a feed arrives already as plain
-text (``summary``) or sanitized HTML (``summary_html``).
+defaults (``generator/templates``), so a team restyles one template without copying the rest
+(Pelican's ``ChoiceLoader`` habit). HTML templates (``*.html.j2``) are autoescaped. Values from a
+feed arrive as plain text (titles, ``summary``) or sanitized HTML (``summary_html``); links are
+kept only when they are ``http(s)``, so a feed cannot smuggle ``javascript:`` into an ``href``.
+
+One template per channel: ``digest.md.j2``, ``digest.txt.j2``, ``digest.html.j2`` (the email
+body; its CSS is inlined after rendering), ``digest.subject.j2`` (the email subject, one line),
+``digest.note.j2`` (the short message) and ``digest.call.md.j2`` (the call sheet). ``json`` and
+``eml`` are built in Python (``eml`` from the subject, text and HTML templates).
 
 Variables every digest template gets (see :func:`digest_context`):
 
-``account``, ``stakeholder`` (may be none), ``rep`` (may be none), ``greeting``, ``intro``,
-``groups`` (a list of ``{problem, picks}``, each pick with ``item``, ``score``, ``why``, ``link``
-and ``excerpt``), ``picks`` (all picks, best first), ``notes`` (insights and case studies),
-``openers`` (``question`` notes), ``product`` (at most one ``product`` note, or none),
-``history`` (what was sent before), ``reason`` (why the digest is empty, if it is),
-``generated_at``, ``today``, ``team``.
+``account``
+    the :class:`~generator.models.Account` (``name``, ``industry``, ``problems``,
+    ``stakeholders``...)
+``stakeholder``
+    the person the digest is for (``--for``), or none
+``recipients``
+    who the email goes to: the stakeholder, else every stakeholder with an email
+``rep``
+    the account's rep (``name``, ``email``), or none; ``rep_first_name``
+``greeting``, ``intro``
+    "Hi Dana," and the rep's one-line intro (kb.yml ``digest.intro``)
+``subject``
+    the email subject, named for the customer's top problem, never for us
+``groups``
+    the picks by the customer's problem: a list of ``{problem, picks, is_problem}``; picks that
+    match no stated problem come last under "Also worth knowing"
+``picks``
+    every pick, best first; each has ``number`` (its place in reading order), ``title``,
+    ``link`` (with UTM; empty when the feed gave no web link), ``source`` (the feed's title),
+    ``published``, ``excerpt``,
+    ``why_line`` (the customer-facing "why this matters to you"), ``why`` (the ranker's reasons,
+    for the rep), ``problem``, ``score`` and ``item``
+``links``
+    the picks that have a link, in reading order (the text digest's footnotes)
+``best``
+    the first pick with a link short enough for a message (the note's link), or none
+``notes``
+    insight and case-study notes: ``title``, ``kind``, ``lead`` (the part for the customer:
+    above ``<!-- more -->``, else the first paragraph; Markdown), ``lead_html``, ``lead_text``,
+    ``body`` (all of it, for the rep), ``body_html``, ``why``, ``problem``, ``note``
+``openers``
+    ``question`` notes, same shape as ``notes``
+``product``
+    at most one ``product`` note (placed last by every default template), or none
+``history``
+    what was sent before, one record per item, newest first (``title``, ``url``, ``sent_at``,
+    ``format``)
+``reason``
+    why the digest is empty, when it is; ``generated_at``, ``today``, ``team``
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import jinja2
 import markdown
 
 from .exceptions import RenderError
-from .models import Digest, NotePick, Pick, Project
+from .mail import email_draft, inline_css, message_id
+from .models import Digest, Item, NotePick, Pick, Project, SentRecord, Stakeholder
 from .newsletter import Newsletter
-from .parse.normalize import clean_html, shorten
+from .parse.normalize import clean_html, plain_text, shorten
 
 EXCERPT_CHARS = 280
+NOTE_LIMIT = 300
+NOTE_LINK_MAX = 160
+SUBJECT_PROBLEM_CHARS = 60
+UNFILED = "Also worth knowing"
+MORE = "<!-- more -->"
+
+TEMPLATE_FORMATS = {
+    "md": "digest.md.j2",
+    "txt": "digest.txt.j2",
+    "html": "digest.html.j2",
+    "note": "digest.note.j2",
+    "call": "digest.call.md.j2",
+}
+SUBJECT_TEMPLATE = "digest.subject.j2"
+EXTENSIONS = {
+    "md": "md",
+    "txt": "txt",
+    "html": "html",
+    "json": "json",
+    "eml": "eml",
+    "note": "note.txt",
+    "call": "call.md",
+}
+
+
+class NothingToSend(RenderError):
+    """A format that has nothing honest to say for this digest (a note without an item)."""
+
+
+# --- the environment and its filters -------------------------------------------------------
 
 
 def make_environment(project_templates: Path | None = None) -> jinja2.Environment:
+    """One environment per run: templates compile once and are reused for every account."""
     loaders: list[jinja2.BaseLoader] = []
     if project_templates is not None and project_templates.is_dir():
         loaders.append(jinja2.FileSystemLoader(str(project_templates)))
@@ -48,24 +122,65 @@ def make_environment(project_templates: Path | None = None) -> jinja2.Environmen
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,
+        cache_size=-1,
     )
-    env.filters["day"] = lambda d: d.strftime("%-d %b %Y")
+    env.filters["day"] = lambda d: f"{d.day} {d:%b %Y}"
     env.filters["markdown"] = note_html
     env.filters["shorten"] = shorten
     env.filters["md"] = md_escape
+    env.filters["md_url"] = md_url
+    env.filters["lcfirst"] = lcfirst
+    env.filters["wrap"] = wrap
     return env
 
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|"} | {"<": "&lt;", ">": "&gt;"})
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"} | {"<": "&lt;", ">": "&gt;"})
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
 
 
 def md_escape(text: str) -> str:
-    """Plain text made inert in Markdown: no markup, links or raw HTML survive."""
-    return str(text).translate(_MD_SPECIAL)
+    """Plain text made inert in Markdown: no markup, links, entities or raw HTML survive."""
+    one_line = " ".join(str(text).split())  # a line break or an indent could start a block
+    escaped = _ENTITY.sub("&amp;", one_line).translate(_MD_SPECIAL)
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
 
 
+def md_url(url: str) -> str:
+    """A URL that cannot end a Markdown link early: brackets, spaces and quotes are encoded."""
+    return quote(str(url), safe=":/?#@!$&'*+,;=%-._~")
+
+
+def lcfirst(text: str) -> str:
+    """Lower-case the first letter unless the first word is an acronym ("ED boarding")."""
+    text = str(text)
+    first = text.split(" ", 1)[0]
+    if len(first) > 1 and first[:2].isupper():
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def wrap(text: str, width: int = 72, indent: str = "") -> str:
+    """Word-wrap plain text for a text email; long words (URLs) are never broken."""
+    return "\n".join(
+        textwrap.wrap(
+            str(text),
+            width=width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+    )
+
+
+@lru_cache(maxsize=4096)
 def note_html(text: str) -> str:
-    """A note's Markdown as safe HTML (notes are the team's own, but are sanitized all the same)."""
+    """A note's Markdown as safe HTML (notes are the team's own, but are sanitized all the same).
+
+    Cached: the same notes go to many accounts, and Markdown is the costliest step of a digest.
+    """
     return clean_html(markdown.markdown(text, extensions=["extra", "sane_lists"]))
 
 
@@ -78,27 +193,20 @@ def with_utm(url: str, utm: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-@dataclass(frozen=True)
-class PickView:
-    item: Any
-    score: float
-    why: tuple[str, ...]
-    problem: str
-    link: str
-    excerpt: str
-    source: str
+def safe_link(url: str, utm: Mapping[str, str]) -> str:
+    """The link to print, or "" when the feed's URL is not a plain web address."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return ""
+    if any(c.isspace() or c in "<>\"'`" for c in url):
+        return ""
+    return with_utm(url, utm)
 
 
-def _pick_view(pick: Pick, utm: Mapping[str, str], source_titles: Mapping[str, str]) -> PickView:
-    return PickView(
-        item=pick.item,
-        score=pick.score,
-        why=pick.why,
-        problem=pick.problem,
-        link=with_utm(pick.item.url, utm),
-        excerpt=shorten(pick.item.summary, EXCERPT_CHARS),
-        source=source_titles.get(pick.item.source, pick.item.source),
-    )
+# --- what the templates see ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -109,36 +217,194 @@ class DigestStyle:
     utm: Mapping[str, str]
     intro: str
     source_titles: Mapping[str, str]
+    topic_titles: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PickView:
+    item: Any
+    number: int
+    title: str
+    score: float
+    why: tuple[str, ...]
+    why_line: str
+    problem: str
+    link: str
+    excerpt: str
+    source: str
+    published: datetime
+
+
+@dataclass(frozen=True)
+class NoteView:
+    note: Any
+    title: str
+    kind: str
+    problem: str
+    why: tuple[str, ...]
+    lead: str
+    lead_html: str
+    lead_text: str
+    body: str
+    body_html: str
+
+
+@dataclass(frozen=True)
+class GroupView:
+    problem: str
+    picks: tuple[PickView, ...]
+    is_problem: bool
+
+
+_MATCHED = re.compile(r"\s*\(matched [^)]*\)")
+
+
+def why_line(pick: Pick, topic_titles: Mapping[str, str]) -> str:
+    """The customer-facing reason: their own words first, then a topic they follow."""
+    if pick.problem:
+        problem = pick.problem.rstrip(".")
+        return f"It speaks to what you told us is a priority: “{problem}.”"
+    titles = [topic_titles[t] for t in pick.topics if t in topic_titles]
+    if titles:
+        return f"It is about {lcfirst(titles[0])}, an area you follow."
+    return _MATCHED.sub("", pick.why[0]) + "." if pick.why else ""
+
+
+def _pick_view(pick: Pick, number: int, style: DigestStyle) -> PickView:
+    return PickView(
+        item=pick.item,
+        number=number,
+        title=pick.item.title,
+        score=pick.score,
+        why=pick.why,
+        why_line=why_line(pick, style.topic_titles),
+        problem=pick.problem,
+        link=safe_link(pick.item.url, style.utm),
+        excerpt=shorten(pick.item.summary, EXCERPT_CHARS),
+        source=style.source_titles.get(pick.item.source, pick.item.source),
+        published=pick.item.published,
+    )
+
+
+def note_lead(body: str) -> str:
+    """The part of a note meant for the customer: above ``<!-- more -->``, else paragraph one.
+
+    Notes are written for reps and often go on with advice for the call ("Don't lead with the
+    industry figure..."); that part belongs on the call sheet, not in the customer's inbox.
+    """
+    if MORE in body:
+        return body.split(MORE, 1)[0].strip()
+    return re.split(r"\n\s*\n", body.strip(), maxsplit=1)[0].strip()
+
+
+def _note_view(pick: NotePick) -> NoteView:
+    lead = note_lead(pick.note.body)
+    body = pick.note.body.replace(MORE, "").strip()
+    lead_html = note_html(lead)
+    return NoteView(
+        note=pick.note,
+        title=pick.note.title,
+        kind=pick.note.kind,
+        problem=pick.problem,
+        why=pick.why,
+        lead=lead,
+        lead_html=lead_html,
+        lead_text=plain_text(lead_html),
+        body=body,
+        body_html=note_html(body),
+    )
+
+
+def _groups(views: Sequence[PickView]) -> list[GroupView]:
+    """Picks by problem, in the order of each problem's best pick; unfiled picks last.
+
+    Picks are numbered in reading order here, so a text digest's footnotes run [1], [2], [3].
+    """
+    by_problem: dict[str, list[PickView]] = {}
+    for view in views:
+        by_problem.setdefault(view.problem, []).append(view)
+    ordered = [(p, v, True) for p, v in by_problem.items() if p]
+    if "" in by_problem:
+        ordered.append((UNFILED, by_problem[""], False))
+    groups: list[GroupView] = []
+    number = 0
+    for problem, members, is_problem in ordered:
+        numbered = []
+        for view in members:
+            number += 1
+            numbered.append(replace(view, number=number))
+        groups.append(GroupView(problem, tuple(numbered), is_problem))
+    return groups
+
+
+def first_name(person: Stakeholder) -> str:
+    return person.name.split()[0] if person.name.split() else ""
+
+
+def recipients(digest: Digest) -> tuple[Stakeholder, ...]:
+    """The stakeholder asked for, else everyone on the account with an email address."""
+    if digest.stakeholder is not None:
+        return (digest.stakeholder,)
+    return tuple(p for p in digest.account.stakeholders if p.email)
+
+
+def greeting(digest: Digest) -> str:
+    """ "Hi Dana," for one reader, "Hi Dana, Marcus and Loretta," for up to three."""
+    names = [n for n in (first_name(p) for p in recipients(digest)) if n]
+    if not names or len(names) > 3:
+        return f"Hello {digest.account.name} team,"
+    if len(names) == 1:
+        return f"Hi {names[0]},"
+    return f"Hi {', '.join(names[:-1])} and {names[-1]},"
+
+
+def unique_history(history: Sequence[SentRecord]) -> list[SentRecord]:
+    """One record per item (its first sending), newest first."""
+    first: dict[str, SentRecord] = {}
+    for record in sorted(history, key=lambda r: (r.sent_at, r.format, r.item_id)):
+        first.setdefault(record.item_id, record)
+    return sorted(first.values(), key=lambda r: (r.sent_at, r.title, r.item_id), reverse=True)
 
 
 def digest_context(digest: Digest, style: DigestStyle) -> dict[str, Any]:
-    views = [_pick_view(p, style.utm, style.source_titles) for p in digest.picks]
-    groups: dict[str, list[PickView]] = {}
-    for view in views:
-        groups.setdefault(view.problem or "Also worth knowing", []).append(view)
-    person = digest.stakeholder
-    first_name = person.name.split()[0] if person and person.name else ""
-    notes: list[NotePick] = [n for n in digest.notes if n.note.kind in ("insight", "case-study")]
-    products = [n for n in digest.notes if n.note.kind == "product"]
+    groups = _groups([_pick_view(p, 0, style) for p in digest.picks])
+    in_reading_order = [v for g in groups for v in g.picks]
+    rank = {p.item.id: i for i, p in enumerate(digest.picks)}
+    views = sorted(in_reading_order, key=lambda v: rank[v.item.id])  # best first, as ranked
+    notes = [_note_view(n) for n in digest.notes]
+    products = [n for n in notes if n.kind == "product"]
     account = digest.account
-    return {
+    rep = account.rep
+    context: dict[str, Any] = {
         "account": account,
-        "stakeholder": person,
-        "rep": account.rep,
-        "greeting": f"Hi {first_name}," if first_name else f"Hello {account.name} team,",
+        "stakeholder": digest.stakeholder,
+        "recipients": recipients(digest),
+        "rep": rep,
+        "rep_first_name": rep.name.split()[0] if rep and rep.name.split() else "",
+        "greeting": greeting(digest),
         "intro": style.intro
         or "A few things I came across this week that bear on what you told me you are working on.",
-        "groups": [{"problem": k, "picks": v} for k, v in groups.items()],
+        "groups": groups,
+        "links": [v for v in in_reading_order if v.link],
         "picks": views,
-        "notes": notes,
-        "openers": [n for n in digest.notes if n.note.kind == "question"],
+        "best": next((v for v in views if v.link and len(v.link) <= NOTE_LINK_MAX), None),
+        "notes": [n for n in notes if n.kind in ("insight", "case-study")],
+        "openers": [n for n in notes if n.kind == "question"],
         "product": products[0] if products else None,
-        "history": digest.history,
+        "history": unique_history(digest.history),
         "reason": digest.reason,
         "generated_at": digest.generated_at,
         "today": digest.generated_at.date(),
         "team": style.team,
+        "unfiled": UNFILED,
     }
+    top = next((g.problem for g in context["groups"] if g.is_problem), "")
+    top = shorten(top.rstrip("."), SUBJECT_PROBLEM_CHARS)
+    context["top_problem"] = top[:1].upper() + top[1:]
+    return context
+
+
+# --- formats -------------------------------------------------------------------------------
 
 
 def digest_json(digest: Digest, utm: Mapping[str, str] | None = None) -> str:
@@ -150,7 +416,7 @@ def digest_json(digest: Digest, utm: Mapping[str, str] | None = None) -> str:
         "items": [
             {
                 "title": p.item.title,
-                "url": with_utm(p.item.url, utm or {}),
+                "url": safe_link(p.item.url, utm or {}),
                 "source": p.item.source,
                 "sources": list(p.item.sources),
                 "published": _iso(p.item.published),
@@ -175,7 +441,7 @@ def digest_json(digest: Digest, utm: Mapping[str, str] | None = None) -> str:
     }
     if digest.reason:
         data["reason"] = digest.reason
-    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
 def _iso(moment: datetime) -> str:
@@ -193,16 +459,105 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, An
         raise RenderError(f"template {name}: {e}") from e
 
 
-TEMPLATE_FORMATS = {"md": "digest.md.j2", "txt": "digest.txt.j2", "html": "digest.html.j2"}
-EXTENSIONS = {"md": "md", "txt": "txt", "html": "html", "json": "json"}
+def render_subject(env: jinja2.Environment, context: Mapping[str, Any]) -> str:
+    """The subject template's output on one line (headers cannot hold line breaks)."""
+    return " ".join(render_template(env, SUBJECT_TEMPLATE, context).split())
+
+
+def render_note(env: jinja2.Environment, context: Mapping[str, Any]) -> str:
+    """The short message, at most :data:`NOTE_LIMIT` characters, however long the title is.
+
+    The template renders first as written; if it runs over, the item's title is shortened by the
+    overflow (then the problem's wording), and the template renders again.
+    """
+    best: PickView | None = context["best"]
+    if best is None:
+        reason = context["reason"] or "no item has a web link short enough for a message"
+        raise NothingToSend(f"{context['account'].slug}: no note: {reason}")
+
+    def attempt(title: str, problem: str) -> str:
+        view = replace(best, title=title, problem=problem)
+        text = render_template(env, TEMPLATE_FORMATS["note"], {**context, "best": view})
+        return " ".join(text.split())
+
+    title, problem = best.title, best.problem
+    text = attempt(title, problem)
+    for part in ("title", "problem"):
+        over = len(text) - NOTE_LIMIT
+        if over <= 0:
+            return text + "\n"
+        if part == "title":
+            title = shorten(title, max(len(title) - over, 12))
+        else:
+            problem = shorten(problem, max(len(problem) - over, 12))
+        text = attempt(title, problem)
+    if len(text) > NOTE_LIMIT:
+        raise RenderError(
+            f"{TEMPLATE_FORMATS['note']}: the note for {context['account'].slug} is {len(text)} "
+            f"characters even with its title cut; a note must be at most {NOTE_LIMIT}"
+        )
+    return text + "\n"
+
+
+def render_email(env: jinja2.Environment, digest: Digest, context: Mapping[str, Any]) -> str:
+    """A MIME draft (text + HTML) from the rep to the recipients; see :mod:`generator.mail`."""
+    html = inline_css(render_template(env, TEMPLATE_FORMATS["html"], context))
+    text = render_template(env, TEMPLATE_FORMATS["txt"], context)
+    rep = digest.account.rep
+    person = digest.stakeholder
+    return email_draft(
+        subject=render_subject(env, context),
+        text=text,
+        html=html,
+        sender=rep,
+        recipients=context["recipients"],
+        moment=digest.generated_at,
+        msg_id=message_id(
+            digest.account.slug,
+            digest.generated_at,
+            rep.email if rep else "",
+            first_name(person).casefold() if person else "",
+        ),
+    )
+
+
+def note_item(digest: Digest, style: DigestStyle) -> Item | None:
+    """The item a note links to: the best pick with a web link short enough for a message."""
+    for pick in digest.picks:
+        link = safe_link(pick.item.url, style.utm)
+        if link and len(link) <= NOTE_LINK_MAX:
+            return pick.item
+    return None
 
 
 def render_digest(env: jinja2.Environment, digest: Digest, fmt: str, style: DigestStyle) -> str:
-    if fmt == "json":
-        return digest_json(digest, style.utm)
-    if fmt not in TEMPLATE_FORMATS:
-        raise RenderError(f"unknown digest format '{fmt}'")
-    return render_template(env, TEMPLATE_FORMATS[fmt], digest_context(digest, style))
+    return render_formats(env, digest, (fmt,), style)[fmt]
+
+
+def render_formats(
+    env: jinja2.Environment, digest: Digest, formats: Sequence[str], style: DigestStyle
+) -> dict[str, str]:
+    """Every asked-for format of one digest, sharing one context (the costly part) between them."""
+    unknown = [f for f in formats if f not in EXTENSIONS]
+    if unknown:
+        raise RenderError(f"unknown digest format '{unknown[0]}'")
+    if set(formats) <= {"json"}:
+        return {"json": digest_json(digest, style.utm)} if formats else {}
+    context = digest_context(digest, style)
+    context["subject"] = render_subject(env, context)
+    out: dict[str, str] = {}
+    for fmt in formats:
+        if fmt == "json":
+            out[fmt] = digest_json(digest, style.utm)
+        elif fmt == "eml":
+            out[fmt] = render_email(env, digest, context)
+        elif fmt == "note":
+            out[fmt] = render_note(env, context)
+        elif fmt == "html":
+            out[fmt] = inline_css(render_template(env, TEMPLATE_FORMATS[fmt], context))
+        else:
+            out[fmt] = render_template(env, TEMPLATE_FORMATS[fmt], context)
+    return out
 
 
 def digest_style(project: Project) -> DigestStyle:
@@ -211,7 +566,11 @@ def digest_style(project: Project) -> DigestStyle:
         utm=project.settings.digest.utm,
         intro=project.settings.digest.intro,
         source_titles={f.name: f.display_title for f in project.feeds},
+        topic_titles={t.id: t.title for t in project.topics},
     )
+
+
+# --- the newsletter ------------------------------------------------------------------------
 
 
 def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str]:

@@ -87,7 +87,12 @@ def parse_yaml(text: str, path: Path, line_offset: int = 0) -> tuple[Any, list[C
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 + line_offset if mark else None
         problem = e.problem or e.context or "invalid YAML"
-        if e.problem and e.context and e.context_mark and e.context_mark.line + 1 + line_offset != line:
+        if (
+            e.problem
+            and e.context
+            and e.context_mark
+            and e.context_mark.line + 1 + line_offset != line
+        ):
             problem = f"{e.context} (line {e.context_mark.line + 1 + line_offset}): {e.problem}"
         return None, [ConfigError(path, line, f"YAML syntax error: {problem}")]
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as e:
@@ -201,7 +206,9 @@ class Checker:
             return default
         return float(value)
 
-    def integer(self, data: LineDict, key: str, default: int, low: int = 0, high: int = 10**9) -> int:
+    def integer(
+        self, data: LineDict, key: str, default: int, low: int = 0, high: int = 10**9
+    ) -> int:
         value = data.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             self.error(line_of(data, key), f"'{key}' must be a whole number, not {describe(value)}")

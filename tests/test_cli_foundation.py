@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import DATA, EXAMPLE_NOW, run_kb
 
 
@@ -37,12 +39,10 @@ def test_check_accepts_the_example(example: Path) -> None:
 
 
 def test_check_reports_every_problem_at_once_as_path_line_message(
-    example: Path, monkeypatch: object
+    example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     add_broken_files(example)
-    import os
-
-    os.chdir(example)
+    monkeypatch.chdir(example)
     result = run_kb("check")
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
@@ -143,3 +143,31 @@ def test_unknown_account_is_a_usage_error(example: Path) -> None:
     result = run_kb("--project", example, "digest", "no-such-account")
     assert result.exit_code == 2
     assert "unknown account: no-such-account" in result.stderr
+
+
+def test_feeds_topics_and_settings_errors_are_located(example: Path) -> None:
+    shutil.copy(DATA / "broken" / "settings" / "feeds.yml", example / "feeds" / "feeds.yml")
+    shutil.copy(DATA / "broken" / "settings" / "kb.yml", example / "kb.yml")
+    with (example / "content" / "topics.yml").open("a") as topics:
+        topics.write("  - id: cold-chain\n    title: again\n")
+    lines = run_kb("--project", example, "check").stderr.splitlines()
+    root = str(example)
+    expected = [
+        "feeds/feeds.yml:5: unknown field 'wieght' in a feed (did you mean 'weight'?)",
+        "feeds/feeds.yml:6: 'name' must be a slug (lowercase letters, digits, '-' or '_'),"
+        " got 'Freight Wire'",
+        "feeds/feeds.yml:7: 'url' must be http(s) or a path, got 'ftp://example.com/feed'",
+        "feeds/feeds.yml:8: duplicate feed name 'freight-wire' (first defined on line 2)",
+        "feeds/feeds.yml:9: feed file not found: feeds/missing.xml",
+        "feeds/feeds.yml:10: a feed is missing required field 'name'",
+        "kb.yml:1: 'now' must be a date or time in ISO 8601, got 'next tuesday'",
+        "kb.yml:3: 'threshold' must be a number, not 'high'",
+        "kb.yml:4: 'max_items' must be between 1 and 100",
+        "kb.yml:6: unknown digest format 'pdf' (choose from md, html, txt, json, eml, note, call)",
+    ]
+    for line in expected:
+        assert f"{root}/{line}" in lines
+    duplicate = re.compile(
+        r".*/content/topics.yml:\d+: duplicate topic id 'cold-chain' \(first defined on line \d+\)"
+    )
+    assert any(duplicate.fullmatch(ln) for ln in lines)

@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from generator.pipeline import in_shard
 
-slugs = st.lists(st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True), unique=True, max_size=60)
+slugs = st.lists(
+    st.from_regex(r"[a-z0-9][a-z0-9-]{0,20}", fullmatch=True), unique=True, max_size=60
+)
 
 
 @given(slugs, st.integers(min_value=1, max_value=12))

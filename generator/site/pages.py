@@ -32,7 +32,9 @@ def site_pages(
             {**common, "digests": digests, "newsletter": newsletter},
         ),
         "news.md": render_template(
-            env, "site/news.md.j2", {**common, "items": items[:LATEST], "titles": style.source_titles}
+            env,
+            "site/news.md.j2",
+            {**common, "items": items[:LATEST], "titles": style.source_titles},
         ),
         f"newsletter/{newsletter.week}.md": render_newsletter(project, newsletter)["md"],
     }
@@ -45,5 +47,7 @@ def site_pages(
         context = {**common, "topic": topic, "notes": notes, "accounts": accounts}
         pages[f"topics/{topic.id}.md"] = render_template(env, "site/topic.md.j2", context)
     for note in project.notes:
-        pages[f"notes/{note.slug}.md"] = render_template(env, "site/note.md.j2", {**common, "note": note})
+        pages[f"notes/{note.slug}.md"] = render_template(
+            env, "site/note.md.j2", {**common, "note": note}
+        )
     return pages

@@ -19,7 +19,7 @@ from mkdocs.structure.files import File, Files
 
 from ..config import load_project
 from ..exceptions import KbError
-from ..pipeline import digest_for, newsletter_for, resolve_now, store_for
+from ..pipeline import corpus_of, digest_for, newsletter_for, resolve_now, store_for
 from ..render import make_environment
 from .pages import site_pages
 
@@ -55,7 +55,11 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
         store = store_for(project)
         try:
             items = store.items()
-            digests = {a.slug: digest_for(project, store, a, now, items=items) for a in project.accounts}
+            corpus = corpus_of(items)
+            digests = {
+                a.slug: digest_for(project, store, a, now, items=items, corpus=corpus)
+                for a in project.accounts
+            }
             newsletter = newsletter_for(project, store, None, now)
         finally:
             store.close()
