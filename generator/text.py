@@ -30,6 +30,7 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]+\b")
 LEXICON_FILE = "lexicon.yml"
 
 
@@ -132,15 +133,7 @@ def phrase_in(phrase_terms: tuple[str, ...], text_terms: Sequence[str]) -> bool:
 
 def _acronyms(text: str) -> dict[str, str]:
     """Casefolded word -> as written, for the words written in capitals ("FSMA", "ER")."""
-    folded = text.casefold()
-    if len(folded) != len(text):  # casefolding changed the length: spans would not line up
-        return {}
-    found: dict[str, str] = {}
-    for match in _WORD.finditer(folded):
-        written = text[match.start() : match.end()]
-        if len(written) > 1 and written.isupper():
-            found.setdefault(match.group(), written)
-    return found
+    return {w.casefold(): w for w in reversed(_CAPITALS.findall(text))}
 
 
 def surface_words(text: str) -> dict[str, str]:

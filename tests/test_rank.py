@@ -19,6 +19,7 @@ from generator.rank import (
     score_items,
     select,
 )
+from generator.text import phrase_in, surface_words, terms
 
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
 TOPICS = {
@@ -280,3 +281,28 @@ def test_only_items_that_cannot_score_are_skipped(chosen: list[Item]) -> None:
         profile = make_profile(account, topics, None, corpus.lexicon)
         gated = score_corpus(profile, corpus, feeds=FEEDS, now=NOW, settings=RankingSettings())
         assert {c.item.id for c in gated} == _every_doc(account, items, topics), account.slug
+
+
+# --- text helpers the ranker leans on ----------------------------------------------------------
+
+_TEXT = st.text(alphabet="abcAB ER’'-.,0123", max_size=60)
+_TERMS = st.lists(st.sampled_from(["a", "b", "c"]), max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TERMS, st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3))
+def test_phrase_in_finds_exactly_the_contiguous_runs(text: list[str], phrase: list[str]) -> None:
+    n = len(phrase)
+    naive = any(text[i : i + n] == phrase for i in range(len(text) - n + 1))
+    assert phrase_in(tuple(phrase), tuple(text)) == naive
+    assert phrase_in(tuple(phrase), text) == naive
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT)
+def test_reasons_can_quote_every_term_in_the_texts_own_words(text: str) -> None:
+    shown = surface_words(text)
+    assert set(shown) == set(terms(text))
+    written = text.casefold()
+    for said in shown.values():
+        assert all(word.casefold() in written for word in said.split())
