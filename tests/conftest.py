@@ -1,12 +1,14 @@
-"""Shared fixtures: a copy of the bundled example project, and a CLI runner."""
+"""Shared fixtures: copies of the bundled example project, a CLI runner, a loopback server."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from pytest_httpserver import HTTPServer
 
 from generator.cli import main
 
@@ -15,11 +17,9 @@ DATA = Path(__file__).resolve().parent / "data"
 EXAMPLE_NOW = "2026-11-16T09:00:00Z"
 
 
-@pytest.fixture
-def example(tmp_path: Path) -> Path:
-    """A private copy of the bundled example project (feeds, content, kb.yml, mkdocs.yml)."""
-    root = tmp_path / "example"
-    root.mkdir()
+def copy_example(root: Path) -> Path:
+    """Copy the bundled example project (feeds, content, kb.yml, mkdocs.yml) to ``root``."""
+    root.mkdir(parents=True)
     for name in ("feeds", "content"):
         shutil.copytree(REPO / name, root / name)
     for name in ("kb.yml", "mkdocs.yml"):
@@ -27,11 +27,28 @@ def example(tmp_path: Path) -> Path:
     return root
 
 
-def run_kb(*args: str | Path) -> Result:
-    """Run ``kb`` in-process; stdout and stderr are kept apart."""
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A private copy of the bundled example project."""
+    return copy_example(tmp_path / "example")
+
+
+@pytest.fixture(scope="module")
+def threaded_server() -> Iterator[HTTPServer]:
+    """One threaded loopback HTTP server per module (concurrent fetches need threads)."""
+    httpd = HTTPServer(host="127.0.0.1", threaded=True)
+    httpd.start()
+    yield httpd
+    httpd.stop()
 
 
 @pytest.fixture
-def kb() -> object:
-    return run_kb
+def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
+    threaded_server.clear()
+    yield threaded_server
+    threaded_server.clear()
+
+
+def run_kb(*args: str | Path) -> Result:
+    """Run ``kb`` in-process; stdout and stderr are kept apart."""
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)

@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import EXAMPLE_NOW, REPO, run_kb
+from conftest import EXAMPLE_NOW, copy_example, run_kb
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -67,10 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     """Ridgeline Freight's HTML email (plus the measuring script) on a loopback HTTP server."""
     root = tmp_path_factory.mktemp("browser")
     project = root / "project"
-    project.mkdir()
-    for name in ("feeds", "content"):
-        shutil.copytree(REPO / name, project / name)
-    shutil.copy(REPO / "kb.yml", project / "kb.yml")
+    copy_example(project)
     assert run_kb("--project", project, "fetch").exit_code == 0
     result = run_kb("--project", project, "digest", "ridgeline-freight", "--format", "html",
                     "--now", EXAMPLE_NOW, "--dry-run")  # fmt: skip

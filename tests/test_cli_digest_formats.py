@@ -12,8 +12,7 @@ from pathlib import Path
 
 import html5lib
 import pytest
-
-from tests.conftest import EXAMPLE_NOW, REPO, run_kb
+from conftest import EXAMPLE_NOW, REPO, copy_example, run_kb
 
 FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 FILES = {
@@ -38,10 +37,7 @@ ACCOUNTS = sorted(p.stem for p in (REPO / "content" / "accounts").glob("*.yml"))
 def fetched(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example project, fetched once for the module (digests use the pinned ``now``)."""
     root = tmp_path_factory.mktemp("formats") / "example"
-    root.mkdir()
-    for name in ("feeds", "content"):
-        shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "kb.yml", root / "kb.yml")
+    copy_example(root)
     assert run_kb("--project", root, "fetch").exit_code == 0
     return root
 

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -24,21 +23,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 EXAMPLE_ITEMS = 116  # the seven bundled feeds
-
-
-@pytest.fixture(scope="module")
-def threaded_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", threaded=True)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
-    threaded_server.clear()
-    yield threaded_server
-    threaded_server.clear()
 
 
 def add_feeds(project: Path, feeds: dict[str, str], fetch: str = "") -> None:

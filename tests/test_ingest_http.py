@@ -46,21 +46,6 @@ FAST = FetchSettings(
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def threaded_server() -> Iterator[HTTPServer]:
-    httpd = HTTPServer(host="127.0.0.1", threaded=True)
-    httpd.start()
-    yield httpd
-    httpd.stop()
-
-
-@pytest.fixture
-def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
-    threaded_server.clear()
-    yield threaded_server
-    threaded_server.clear()
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_store(tmp_path / ".kb")

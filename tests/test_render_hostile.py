@@ -19,8 +19,7 @@ from pathlib import Path
 import html5lib
 import markdown
 import pytest
-
-from tests.conftest import DATA, EXAMPLE_NOW, REPO, run_kb
+from conftest import DATA, EXAMPLE_NOW, REPO, copy_example, run_kb
 
 FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 SAFE_ELEMENTS = {
@@ -44,9 +43,7 @@ HOSTILE_FEEDS = """
 def digests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ridgeline Freight's digest in every format, built from the example plus the hostile feeds."""
     root = tmp_path_factory.mktemp("hostile") / "project"
-    root.mkdir()
-    for name in ("feeds", "content"):
-        shutil.copytree(REPO / name, root / name)
+    copy_example(root)
     config = (REPO / "kb.yml").read_text()
     # room for every hostile item, whatever the ranker thinks of them
     config = re.sub(r"(?m)^  max_items: .*$", "  max_items: 40", config)
