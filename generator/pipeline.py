@@ -18,7 +18,7 @@ from jinja2 import Environment
 
 from .config import load_project
 from .digest import make_digest
-from .exceptions import UsageError
+from .exceptions import ConfigErrors, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, make_newsletter, week_of
@@ -28,6 +28,7 @@ from .render import (
     EXTENSIONS,
     DigestStyle,
     NothingToSend,
+    check_templates,
     digest_style,
     make_environment,
     note_item,
@@ -39,7 +40,15 @@ from .store import Store, open_store
 
 
 def open_project(root: Path) -> Project:
-    return load_project(root)
+    """Load and validate the project files and the project's templates, reporting all at once."""
+    template_errors = check_templates(root / "templates")
+    try:
+        project = load_project(root)
+    except ConfigErrors as e:
+        raise ConfigErrors([*e.errors, *template_errors]) from None
+    if template_errors:
+        raise ConfigErrors(template_errors)
+    return project
 
 
 def store_for(project: Project) -> Store:

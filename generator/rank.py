@@ -160,15 +160,6 @@ class Corpus:
             and sum(w for w, docs in zip(weights, sets, strict=True) if d in docs) >= floor
         }
 
-    def touched_by(self, terms_: Iterable[str], groups: Iterable[int]) -> list[int]:
-        """Indexes of the docs sharing at least one term or related group, in corpus order."""
-        hit: set[int] = set()
-        for term in terms_:
-            hit.update(self.postings.get(term, ()))
-        for group in groups:
-            hit.update(self.group_postings.get(group, ()))
-        return sorted(hit)
-
 
 # --- what an account needs, analyzed once per account ---------------------------------------
 
@@ -246,17 +237,6 @@ class Profile:
             return False
         said = {t for m in met.met for t in m.found if t not in self.general}
         return len(field | said) >= 2
-
-    def vocabulary(self) -> tuple[set[str], set[int]]:
-        found_terms: set[str] = set()
-        found_groups: set[int] = set()
-        for need in (*self.needs, *self.cares):
-            for c in need.concepts:
-                found_terms.add(c.term)
-                found_groups.update(c.groups)
-        for rule in (*self.phrases, *self.keywords):
-            found_terms.add(rule.terms[0])
-        return found_terms, found_groups
 
 
 def make_profile(
@@ -496,6 +476,7 @@ def score_doc(
     now: datetime,
     settings: RankingSettings,
     weighed: tuple[Sequence[Weighed], Sequence[Weighed]] | None = None,
+    phrases: Sequence[PhraseRule] | None = None,
 ) -> Candidate:
     """The item's relevance for the account, with reasons (``weighed``: see :func:`weigh`)."""
     account = profile.account
@@ -509,7 +490,8 @@ def score_doc(
         why.append(problem_reason(best, doc, shown))
     matched_topics: list[str] = []
     topic_hits = 0
-    present = [r for r in profile.phrases if doc.has(r.terms) and not _uses(r.terms, blocked)]
+    rules = profile.phrases if phrases is None else phrases
+    present = [r for r in rules if doc.has(r.terms) and not _uses(r.terms, blocked)]
     for topic_id in account.topics if present else ():
         hits = [r.text for r in present if r.topic == topic_id]
         if hits:
@@ -570,25 +552,34 @@ def score_corpus(
     """
     candidates = []
     weighed = (weigh(profile.needs, corpus.idf), weigh(profile.cares, corpus.idf))
-    for index in _reachable(profile, corpus):
+    reachable, phrases_at = _reachable(profile, corpus)
+    for index in reachable:
         doc = corpus.docs[index]
         published = doc.item.published
         if published > now or (oldest is not None and published < oldest):
             continue
-        candidate = score_doc(profile, doc, corpus, feeds, now, settings, weighed)
+        phrases = phrases_at.get(index, ())
+        candidate = score_doc(profile, doc, corpus, feeds, now, settings, weighed, phrases)
         if candidate.relevance > 0 or candidate.why:
             candidates.append(candidate)
     return sorted(candidates, key=lambda c: (-c.score, c.item.id))
 
 
-def _reachable(profile: Profile, corpus: Corpus) -> list[int]:
-    """Indexes of the docs that can score above zero for the account, in corpus order."""
+def _reachable(profile: Profile, corpus: Corpus) -> tuple[list[int], dict[int, list[PhraseRule]]]:
+    """Indexes of the docs that can score above zero for the account, in corpus order, and
+    for each the topic phrases whose words it holds (to check in order)."""
     found: set[int] = set()
     for need in profile.needs:
         found |= corpus.meeting(need)
-    for rule in (*profile.phrases, *profile.keywords):
+    phrases_at: dict[int, list[PhraseRule]] = {}
+    for rule in profile.phrases:
+        holding = corpus.with_phrase(rule.terms)
+        found |= holding
+        for index in holding:
+            phrases_at.setdefault(index, []).append(rule)
+    for rule in profile.keywords:
         found |= corpus.with_phrase(rule.terms)
-    return sorted(found)
+    return sorted(found), phrases_at
 
 
 def score_items(

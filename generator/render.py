@@ -70,11 +70,12 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import jinja2
 import markdown
 
-from .exceptions import RenderError
+from .exceptions import ConfigError, RenderError
 from .mail import email_draft, inline_css, message_id
 from .models import Digest, Item, NotePick, Pick, Project, SentRecord, Stakeholder
 from .newsletter import Newsletter
 from .parse.normalize import clean_html, plain_text, shorten
+from .yamlfile import did_you_mean
 
 EXCERPT_CHARS = 280
 NOTE_LIMIT = 300
@@ -133,6 +134,27 @@ def make_environment(project_templates: Path | None = None) -> jinja2.Environmen
     env.filters["lcfirst"] = lcfirst
     env.filters["wrap"] = wrap
     return env
+
+
+def check_templates(project_templates: Path) -> list[ConfigError]:
+    """Compile every template a project overrides; a name that overrides nothing is an error too
+    (a typo such as ``digest.htm.j2`` would otherwise be ignored without a word)."""
+    if not project_templates.is_dir():
+        return []
+    env = make_environment(project_templates)
+    defaults = set(jinja2.PackageLoader("generator", "templates").list_templates())
+    errors: list[ConfigError] = []
+    for path in sorted(p for p in project_templates.rglob("*") if p.is_file()):
+        name = path.relative_to(project_templates).as_posix()
+        if name not in defaults:
+            hint = did_you_mean(name, defaults)
+            errors.append(ConfigError(path, None, f"'{name}' replaces no template{hint}"))
+            continue
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as e:
+            errors.append(ConfigError(path, e.lineno, f"template error: {e.message}"))
+    return errors
 
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"} | {"<": "&lt;", ">": "&gt;"})

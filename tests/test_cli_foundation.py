@@ -171,3 +171,17 @@ def test_feeds_topics_and_settings_errors_are_located(example: Path) -> None:
         r".*/content/topics.yml:\d+: duplicate topic id 'cold-chain' \(first defined on line \d+\)"
     )
     assert any(duplicate.fullmatch(ln) for ln in lines)
+
+
+def test_check_reports_broken_and_misnamed_templates(example: Path) -> None:
+    templates = example / "templates"
+    templates.mkdir()
+    (templates / "digest.md.j2").write_text("{% for pick in picks %}\n{{ pick.title }\n")
+    (templates / "digest.htm.j2").write_text("<p>hi</p>\n")
+    result = run_kb("--project", example, "check")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"{templates}/digest.htm.j2: 'digest.htm.j2' replaces no template"
+        " (did you mean 'digest.html.j2'?)",
+        f"{templates}/digest.md.j2:2: template error: unexpected '}}'",
+    ]

@@ -11,6 +11,7 @@ from test_eval_ranking import load_eval
 
 from generator.models import Account, Feed, Item, RankingSettings, Topic
 from generator.rank import (
+    Candidate,
     Corpus,
     decide,
     make_profile,
@@ -262,12 +263,13 @@ def test_reasons_quote_the_items_words_as_written() -> None:
 # --- the pre-filter never changes a ranking ---------------------------------------------------
 
 
-def _every_doc(account: Account, items: list[Item], topics: dict[str, Topic]) -> set[str]:
-    """Items with something to say for the account, scoring every doc (no pre-filter)."""
+def _every_doc(account: Account, items: list[Item], topics: dict[str, Topic]) -> list[Candidate]:
+    """The account's candidates, scoring every doc one by one (no index, no pre-filter)."""
     corpus = Corpus(items)
     profile = make_profile(account, topics, None, corpus.lexicon)
     found = (score_doc(profile, doc, corpus, FEEDS, NOW, RankingSettings()) for doc in corpus.docs)
-    return {c.item.id for c in found if c.relevance > 0 or c.why}
+    kept = [c for c in found if c.relevance > 0 or c.why]
+    return sorted(kept, key=lambda c: (-c.score, c.item.id))
 
 
 @settings(max_examples=25, deadline=None)
@@ -280,7 +282,7 @@ def test_only_items_that_cannot_score_are_skipped(chosen: list[Item]) -> None:
         corpus = Corpus(items)
         profile = make_profile(account, topics, None, corpus.lexicon)
         gated = score_corpus(profile, corpus, feeds=FEEDS, now=NOW, settings=RankingSettings())
-        assert {c.item.id for c in gated} == _every_doc(account, items, topics), account.slug
+        assert gated == _every_doc(account, items, topics), account.slug
 
 
 # --- text helpers the ranker leans on ----------------------------------------------------------
