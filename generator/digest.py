@@ -109,7 +109,7 @@ def make_digest(
 
 def _pick(decision: Decision) -> Pick:
     c = decision.candidate
-    return Pick(c.item, c.score, c.why, c.problem, c.topics)
+    return Pick(c.item, c.score, c.why, c.problem, c.topics, c.phrases)
 
 
 # --- why was this chosen (or not)? --------------------------------------------------------

@@ -258,6 +258,8 @@ class Pick:
     why: tuple[str, ...]
     problem: str = ""
     topics: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    """The account's topic phrases and keywords the item mentions, as the team wrote them."""
 
 
 @dataclass(frozen=True)

@@ -408,6 +408,16 @@ class Candidate:
     excluded_by: str = ""
     relevance: float = 0.0
     """What the item says, times the feed's weight: the value gate's measure."""
+    phrases: tuple[str, ...] = ()
+    """The account's topic phrases and keywords the item mentions, as the team wrote them."""
+
+
+def _distinct(texts: Iterable[str]) -> tuple[str, ...]:
+    """Each text once, ignoring case, in the order first met."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())
 
 
 def _recency(published: datetime, now: datetime, half_life_days: float) -> float:
@@ -489,6 +499,7 @@ def score_doc(
     if best:
         why.append(problem_reason(best, doc, shown))
     matched_topics: list[str] = []
+    mentioned: list[str] = []
     topic_hits = 0
     rules = profile.phrases if phrases is None else phrases
     present = [r for r in rules if doc.has(r.terms) and not _uses(r.terms, blocked)]
@@ -496,6 +507,7 @@ def score_doc(
         hits = [r.text for r in present if r.topic == topic_id]
         if hits:
             matched_topics.append(topic_id)
+            mentioned.extend(hits)
             topic_hits += len(hits)
             title = profile.topic_titles.get(topic_id, topic_id)
             why.append(f"Your topic “{title}”: mentions {', '.join(repr(h) for h in hits[:3])}")
@@ -503,6 +515,7 @@ def score_doc(
     keyword_hits = [
         k.text for k in profile.keywords if doc.has(k.terms) and not _uses(k.terms, blocked)
     ]
+    mentioned.extend(keyword_hits)
     if keyword_hits:
         relevance += KEYWORD_WEIGHT * min(2, len(keyword_hits))
         why.append(f"Your keywords: {', '.join(repr(k) for k in keyword_hits[:3])}")
@@ -531,6 +544,7 @@ def score_doc(
         topics=tuple(matched_topics),
         excluded_by=excluded,
         relevance=round(gated, 6),
+        phrases=_distinct(mentioned),
     )
 
 
@@ -672,6 +686,7 @@ def select(
             d.candidate.why,
             d.candidate.problem,
             d.candidate.topics,
+            d.candidate.phrases,
         )
         for d in decide(candidates, settings, when)
         if d.chosen

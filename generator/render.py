@@ -282,14 +282,40 @@ _MATCHED = re.compile(r"\s*\(matched [^)]*\)")
 
 
 def why_line(pick: Pick, topic_titles: Mapping[str, str]) -> str:
-    """The customer-facing reason: their own words first, then a topic they follow."""
+    """The customer-facing reason: their own words first, then a topic they follow.
+
+    When the story names phrases the team watches for this customer, the line says so, so two
+    items under one problem do not read the same.
+    """
+    about = _spoken_list(_widest(pick.phrases)[:2])
     if pick.problem:
         problem = pick.problem.rstrip(".")
+        if about:
+            return (
+                f"It is about {about}, which bears on what you told us is a priority: “{problem}.”"
+            )
         return f"It speaks to what you told us is a priority: “{problem}.”"
     titles = [topic_titles[t] for t in pick.topics if t in topic_titles]
     if titles:
         return f"It is about {lcfirst(titles[0])}, an area you follow."
     return _MATCHED.sub("", pick.why[0]) + "." if pick.why else ""
+
+
+def _widest(phrases: Sequence[str]) -> list[str]:
+    """Drop a phrase that another one contains ('detention' beside 'detention pay')."""
+    folded = [p.casefold() for p in phrases]
+    return [
+        p
+        for p, f in zip(phrases, folded, strict=True)
+        if not any(f != other and f in other for other in folded)
+    ]
+
+
+def _spoken_list(words: Sequence[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(words) < 2:
+        return "".join(words)
+    return f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _pick_view(pick: Pick, number: int, style: DigestStyle) -> PickView:

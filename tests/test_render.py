@@ -127,6 +127,21 @@ def test_why_this_matters_is_in_the_customers_words() -> None:
     )
 
 
+def test_why_this_matters_names_the_phrases_the_story_is_about() -> None:
+    pick = Pick(
+        item(5),
+        0.9,
+        ("Speaks to drivers",),
+        "Finding and keeping qualified truck drivers",
+        phrases=("detention pay", "Detention", "driver turnover", "home time"),
+    )
+    [view] = digest_context(digest((pick,)), STYLE)["picks"]
+    assert view.why_line == (
+        "It is about detention pay and driver turnover, which bears on what you told us"
+        " is a priority: “Finding and keeping qualified truck drivers.”"
+    )
+
+
 def test_greeting_and_recipients() -> None:
     everyone = digest_context(digest(PICKS), STYLE)
     assert everyone["greeting"] == "Hi Dana and Marcus,"
