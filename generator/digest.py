@@ -11,10 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .corpus import Corpus
 from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
 from .rank import (
     Candidate,
-    Corpus,
     Decision,
     decide,
     make_profile,

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from .corpus import Corpus
 from .digest import candidates_for
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
-from .rank import Corpus
 
 PER_TOPIC = 5
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")

@@ -17,13 +17,13 @@ from pathlib import Path
 from jinja2 import Environment
 
 from .config import load_project
+from .corpus import Corpus
 from .digest import make_digest
 from .exceptions import ConfigErrors, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, make_newsletter, week_of
 from .outputs import Writer
-from .rank import Corpus
 from .render import (
     EXTENSIONS,
     DigestStyle,

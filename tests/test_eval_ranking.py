@@ -23,9 +23,9 @@ import pytest
 import yaml
 
 from generator.config import load_project
+from generator.corpus import Corpus
 from generator.digest import make_digest
 from generator.models import Item, Project
-from generator.rank import Corpus
 
 EVAL = Path(__file__).resolve().parent / "data" / "eval"
 

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_eval_ranking import load_eval
 
+from generator.corpus import Corpus
 from generator.models import Account, Feed, Item, RankingSettings, Topic
 from generator.rank import (
     Candidate,
-    Corpus,
     decide,
     make_profile,
     score_corpus,
