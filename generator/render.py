@@ -131,6 +131,8 @@ def make_environment(project_templates: Path | None = None) -> jinja2.Environmen
     env.filters["shorten"] = shorten
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url
+    env.filters["web_link"] = lambda url, utm=None: safe_link(url, utm or {})
+    env.filters["md_link"] = md_link
     env.filters["lcfirst"] = lcfirst
     env.filters["wrap"] = wrap
     return env
@@ -172,6 +174,11 @@ def md_escape(text: str) -> str:
 def md_url(url: str) -> str:
     """A URL that cannot end a Markdown link early: brackets, spaces and quotes are encoded."""
     return quote(str(url), safe=":/?#@!$&'*+,;=%-._~")
+
+
+def md_link(text: str, href: str) -> str:
+    """A Markdown link to ``href`` (already a safe web link), or just the text if there is none."""
+    return f"[{md_escape(text)}]({md_url(href)})" if href else md_escape(text)
 
 
 def lcfirst(text: str) -> str:
@@ -628,7 +635,7 @@ def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str
         "newsletter": newsletter,
         "team": project.settings.team,
         "one_day": timedelta(days=1),
-        "link": lambda url: with_utm(url, project.settings.digest.utm),
+        "utm": project.settings.digest.utm,
         "source_title": lambda name: titles.get(name, name),
     }
     text = render_template(env, "newsletter.md.j2", context)

@@ -31,6 +31,7 @@ from generator.render import (
     lcfirst,
     make_environment,
     md_escape,
+    md_link,
     note_lead,
     render_digest,
     render_formats,
@@ -280,3 +281,20 @@ def test_every_format_renders_an_empty_digest_honestly() -> None:
 def test_unknown_format_is_an_error() -> None:
     with pytest.raises(RenderError, match="unknown digest format 'pdf'"):
         render_digest(ENV, digest(PICKS), "pdf", STYLE)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://news.example/a)(javascript:alert(1)",
+        "https://news.example/a] [b](javascript:alert(2)",
+        "javascript:alert(3)",
+        'https://news.example/x"onmouseover=alert(4)',
+    ],
+)
+def test_md_link_never_lets_a_url_end_the_link_early(url: str) -> None:
+    html = markdown.markdown(md_link("A [story] *title*", safe_link(url, {})))
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert len(hrefs) <= 1
+    assert all(h.startswith("https://news.example/") for h in hrefs)
+    assert "<em>" not in html
