@@ -13,14 +13,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from generator.models import Account, Digest, Item, Note, NotePick, Pick, Rep, Stakeholder
-from generator.render import (
-    EXTENSIONS,
-    DigestStyle,
-    digest_context,
-    make_environment,
-    render_formats,
-    render_template,
-)
+from generator.render import EXTENSIONS, make_environment, render_formats, render_template
+from generator.views import DigestStyle, digest_context
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
 PROBLEMS = (

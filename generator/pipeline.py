@@ -26,7 +26,6 @@ from .newsletter import Newsletter, make_newsletter, week_of
 from .outputs import Writer
 from .render import (
     EXTENSIONS,
-    DigestStyle,
     NothingToSend,
     check_templates,
     digest_style,
@@ -37,6 +36,7 @@ from .render import (
     render_newsletter,
 )
 from .store import Store, open_store
+from .views import DigestStyle
 
 
 def open_project(root: Path) -> Project:

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.exceptions import RenderError
+from generator.markup import lcfirst, md_escape, md_link, safe_link, with_utm
 from generator.models import (
     Account,
     Digest,
@@ -25,19 +26,12 @@ from generator.models import (
 )
 from generator.render import (
     NOTE_LIMIT,
-    DigestStyle,
     NothingToSend,
-    digest_context,
-    lcfirst,
     make_environment,
-    md_escape,
-    md_link,
-    note_lead,
     render_digest,
     render_formats,
-    safe_link,
-    with_utm,
 )
+from generator.views import DigestStyle, digest_context, note_lead
 
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 STYLE = DigestStyle(

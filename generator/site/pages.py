@@ -9,7 +9,8 @@ import jinja2
 
 from ..models import Digest, Item, Project
 from ..newsletter import Newsletter
-from ..render import digest_context, digest_style, render_newsletter, render_template
+from ..render import digest_style, render_newsletter, render_template
+from ..views import digest_context
 
 LATEST = 50
 
