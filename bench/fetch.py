@@ -1,10 +1,13 @@
 """Fetch throughput: Knowledge Broker's ``fetch_feeds`` next to reader's ``update_feeds()``.
 
-Serves N generated RSS feeds from a threaded HTTP server on 127.0.0.1 (with ETag and
-Last-Modified, so the second fetch is conditional), then for each tool times a first fetch into
-an empty store and a second fetch of the unchanged feeds. Prints feeds/s and items/s.
+Serves N generated RSS feeds over HTTP on 127.0.0.1 (with ETag and Last-Modified, so the second
+fetch is conditional) from a *separate process*, so the server never competes with the tool under
+test for the GIL. For each tool it times a first fetch into an empty store and a second fetch of
+the unchanged feeds, and prints feeds/s and items/s. reader runs once per ``--reader-workers``
+value (by default its default, one worker, and eight worker threads), each into its own store.
 
-    python bench/fetch.py --feeds 200 --items 50 [--latency 0.02] [--reader-workers 1]
+    python bench/fetch.py --feeds 200 --items 50 [--latency 0.02] [--reader-workers 1,8]
+    python bench/fetch.py --feeds 500 --items 20 --profile /tmp/kb.prof   # cProfile kb's first
 
 Not a test: a script that prints figures. Results go in bench/RESULTS.md.
 """
@@ -12,18 +15,23 @@ Not a test: a script that prints figures. Results go in bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
+import multiprocessing
+import os
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from generator.ingest import fetch_feeds
 from generator.models import Feed, FetchSettings
 from generator.store import open_store
+
+Row = tuple[str, str, float, int]
 
 
 def make_feed(index: int, items: int) -> bytes:
@@ -46,7 +54,11 @@ def make_feed(index: int, items: int) -> bytes:
     ).encode()
 
 
-def serve(feeds: dict[str, bytes], latency: float) -> ThreadingHTTPServer:
+def make_feeds(count: int, items: int) -> dict[str, bytes]:
+    return {f"/feed{i}.xml": make_feed(i, items) for i in range(count)}
+
+
+def handler_for(feeds: dict[str, bytes], latency: float) -> type[BaseHTTPRequestHandler]:
     modified = formatdate(1_700_000_000, usegmt=True)
     etags = {path: '"' + hashlib.sha1(body).hexdigest() + '"' for path, body in feeds.items()}
 
@@ -79,19 +91,34 @@ def serve(feeds: dict[str, bytes], latency: float) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    return Handler
+
+
+def _serve(count: int, items: int, latency: float, ready: Connection) -> None:
+    """The server process: builds the same feeds as the parent and answers until killed."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(make_feeds(count, items), latency))
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    ready.send(server.server_address[1])
+    server.serve_forever()
 
 
-def timed(run: Callable[[], int]) -> tuple[float, int]:
+def start_server(count: int, items: int, latency: float) -> tuple[multiprocessing.Process, int]:
+    parent, child = multiprocessing.get_context("spawn").Pipe()
+    process = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(count, items, latency, child), daemon=True
+    )
+    process.start()
+    port: int = parent.recv()
+    return process, port
+
+
+def timed(run: Callable[[], int], profile: cProfile.Profile | None = None) -> tuple[float, int]:
     started = time.perf_counter()
-    items = run()
+    items = profile.runcall(run) if profile is not None else run()
     return time.perf_counter() - started, items
 
 
-def bench_kb(urls: list[str], state: Path, settings: FetchSettings) -> list[tuple[str, float, int]]:
+def bench_kb(urls: list[str], state: Path, settings: FetchSettings, profile: str = "") -> list[Row]:
     feeds = [Feed(f"feed{i}", url) for i, url in enumerate(urls)]
     store = open_store(state)
 
@@ -99,14 +126,18 @@ def bench_kb(urls: list[str], state: Path, settings: FetchSettings) -> list[tupl
         reports = fetch_feeds(feeds, store, state, settings, force=True)
         failed = [r for r in reports if r.status not in ("ok", "not-modified")]
         assert not failed, failed[:3]
-        return sum(r.entries for r in reports)
+        return sum(r.new_items for r in reports)
 
-    results = [("first", *timed(run)), ("second", *timed(run))]
+    profiler = cProfile.Profile() if profile else None
+    first = timed(run, profiler)
+    if profiler is not None:
+        profiler.dump_stats(profile)
+    second = timed(run)
     store.close()
-    return results
+    return [("kb", "first", *first), ("kb", "second", *second)]
 
 
-def bench_reader(urls: list[str], state: Path, workers: int) -> list[tuple[str, float, int]]:
+def bench_reader(urls: list[str], state: Path, workers: int) -> list[Row]:
     from reader import make_reader
 
     reader = make_reader(str(state / "reader.sqlite"))
@@ -119,51 +150,58 @@ def bench_reader(urls: list[str], state: Path, workers: int) -> list[tuple[str, 
         after = reader.get_entry_counts().total
         return (after or 0) - (before or 0)
 
-    results = [("first", *timed(run)), ("second", *timed(run))]
+    tool = f"reader (workers={workers})"
+    results = [(tool, "first", *timed(run)), (tool, "second", *timed(run))]
     reader.close()
     return results
 
 
+def print_rows(rows: list[Row], feeds: int) -> None:
+    print(f"{'tool':<22} {'fetch':<7} {'seconds':>8} {'feeds/s':>9} {'items/s':>9}")
+    for tool, which, seconds, items in rows:
+        print(f"{tool:<22} {which:<7} {seconds:8.2f} {feeds / seconds:9.1f} {items / seconds:9.1f}")
+    kb = {which: s for tool, which, s, _ in rows if tool == "kb"}
+    for peer in sorted({tool for tool, *_ in rows if tool != "kb"}):
+        times = {which: s for tool, which, s, _ in rows if tool == peer}
+        ratios = ", ".join(f"{which} {times[which] / kb[which]:.1f}x" for which in times)
+        print(f"kb vs {peer}: {ratios}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--items", type=int, default=50, help="entries per feed")
     parser.add_argument("--latency", type=float, default=0.02, help="server delay per request, s")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
-        "--reader-workers", type=int, default=1, help="reader's update_feeds(workers=)"
+        "--reader-workers", default="1,8", help="reader's update_feeds(workers=), comma-separated"
     )
+    parser.add_argument("--no-reader", action="store_true", help="time kb only")
+    parser.add_argument("--profile", default="", help="write cProfile stats of kb's first fetch")
     args = parser.parse_args()
 
-    feeds = {f"/feed{i}.xml": make_feed(i, args.items) for i in range(args.feeds)}
-    server = serve(feeds, args.latency)
-    host, port = server.server_address[:2]
-    urls = [f"http://{host!s}:{port}{path}" for path in feeds]
+    server, port = start_server(args.feeds, args.items, args.latency)
+    feeds = make_feeds(args.feeds, args.items)
+    urls = [f"http://127.0.0.1:{port}{path}" for path in feeds]
     size = sum(map(len, feeds.values())) / 1e6
     print(
         f"{args.feeds} feeds x {args.items} entries ({size:.1f} MB), "
-        f"latency {args.latency * 1000:.0f} ms"
+        f"latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores, server in its own process"
     )
 
     settings = FetchSettings(concurrency=args.concurrency, per_host=args.concurrency)
-    with tempfile.TemporaryDirectory() as kb_dir, tempfile.TemporaryDirectory() as reader_dir:
-        rows = [("kb", *r) for r in bench_kb(urls, Path(kb_dir), settings)]
-        rows += [
-            (f"reader (workers={args.reader_workers})", *r)
-            for r in bench_reader(urls, Path(reader_dir), args.reader_workers)
-        ]
-    server.shutdown()
-
-    print(f"{'tool':<22} {'fetch':<7} {'seconds':>8} {'feeds/s':>9} {'items/s':>9}")
-    for tool, which, seconds, items in rows:
-        print(
-            f"{tool:<22} {which:<7} {seconds:8.2f} "
-            f"{args.feeds / seconds:9.1f} {items / seconds:9.1f}"
-        )
-    kb = {which: s for tool, which, s, _ in rows if tool == "kb"}
-    peer = {which: s for tool, which, s, _ in rows if tool != "kb"}
-    for which in ("first", "second"):
-        print(f"kb vs reader, {which} fetch: {peer[which] / kb[which]:.1f}x")
+    rows: list[Row] = []
+    try:
+        with tempfile.TemporaryDirectory() as kb_dir:
+            rows += bench_kb(urls, Path(kb_dir), settings, args.profile)
+        workers = [] if args.no_reader else [int(w) for w in args.reader_workers.split(",")]
+        for count in workers:
+            with tempfile.TemporaryDirectory() as reader_dir:
+                rows += bench_reader(urls, Path(reader_dir), count)
+    finally:
+        server.kill()
+        server.join()
+    print_rows(rows, args.feeds)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
 """Fetch every due feed concurrently, parse it, and hand each result to the store.
 
 Fetching runs on an asyncio event loop (bounded overall by ``concurrency`` and per host by
-``per_host``); parsing, which is CPU work, runs in a small thread pool so it never eats into
-another feed's download deadline. The store is written from the loop's thread only, one
-transaction per feed, as each feed finishes: a run killed half-way keeps every feed already done.
-One failing feed is recorded on that feed and never stops the others.
+``per_host``); parsing, which is CPU work, runs off the loop so it never eats into another
+feed's download deadline: in worker processes, one per core, when the run has enough feeds to
+pay for starting them (:mod:`.parse.pool`), else in a couple of threads. The store is written
+from the loop's thread only, one transaction per feed, as each feed finishes: a run killed
+half-way keeps every feed already done. One failing feed is recorded on that feed and never
+stops the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,13 +25,23 @@ from .exceptions import FeedError, FetchError
 from .models import EntryData, Feed, FeedState, FeedUpdate, FetchSettings
 from .parse import parse_feed
 from .parse.discover import feed_links, looks_like_html
+from .parse.pool import ParsePool
 from .sources import Fetched
 from .sources.http import Gone, NotFound, Politeness, Validators, fetch_http, make_client
 from .sources.local import read_local
 from .store import Store
 from .update import failure, is_due, skip_reason, success
 
-PARSE_WORKERS = 2
+PARSE_THREADS = 2
+POOL_MIN_FEEDS = 16  # below this, starting worker processes costs more than it saves
+PARSE_TIME_LIMIT = 120.0  # seconds; a feed that takes longer (in a worker) fails
+
+
+def cores() -> int:
+    """The cores this process may run on (a container may allow fewer than the machine has)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -106,8 +120,12 @@ class _Run:
         self.slots = asyncio.Semaphore(self.settings.concurrency)
         self.politeness = Politeness(self.settings.per_host)
         reports: list[FetchReport] = []
-        with ThreadPoolExecutor(PARSE_WORKERS, thread_name_prefix="kb-parse") as pool:
+        in_processes = len(feeds) >= POOL_MIN_FEEDS and cores() > 1
+        workers = cores() if in_processes else PARSE_THREADS
+        processes = ParsePool(workers, PARSE_TIME_LIMIT) if in_processes else nullcontext(None)
+        with ThreadPoolExecutor(workers, thread_name_prefix="kb-parse") as pool, processes as procs:
             self.pool = pool
+            self.processes = procs
             async with make_client(self.settings) as client:
                 self.client = client
                 tasks = [asyncio.create_task(self.one(f)) for f in feeds]
@@ -191,9 +209,11 @@ class _Run:
         return await fetch_http(self.client, name, url, validators, self.settings, self.politeness)
 
     async def parse(self, feed: Feed, fetched: Fetched) -> list[EntryData]:
+        """Entries of the feed, parsed by a worker process if the run has them, else a thread."""
         loop = asyncio.get_running_loop()
+        parse = self.processes.parse if self.processes is not None else parse_feed
         return await loop.run_in_executor(
-            self.pool, parse_feed, feed.name, fetched.data, fetched.url, fetched.content_type
+            self.pool, parse, feed.name, fetched.data, fetched.url, fetched.content_type
         )
 
 

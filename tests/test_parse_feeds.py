@@ -220,3 +220,44 @@ def test_no_entity_declaration_ever_grows_the_text(
         return
     for entry in entries:  # escaping may grow "&" five-fold ("&amp;"); expansion grows it 10^n
         assert max(len(entry.summary), len(entry.summary_html), len(entry.title)) <= 5 * len(doc)
+
+
+def test_links_resolve_against_xml_base_and_the_documents_url() -> None:
+    entries = parse("relative.xml", base="https://site.example/feeds/atom.xml")
+    assert [(e.url, e.summary_html) for e in entries] == [
+        (
+            "https://site.example/blog/posts/1",
+            '<a href="https://site.example/blog/posts/more/1" '
+            'rel="noopener noreferrer nofollow">more</a>',
+        ),
+        ("https://mirror.example/news/2", ""),
+        ("https://site.example/blog/3", ""),
+    ]
+
+
+link_parts = st.sampled_from(["a", "b c", "..", ".", "x%20y", "é", "q?x=1", "p;v", "&amp;"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    link=st.one_of(
+        st.lists(link_parts, min_size=1, max_size=4).map("/".join),
+        st.lists(link_parts, min_size=1, max_size=3).map(lambda p: "/" + "/".join(p)),
+        st.lists(link_parts, max_size=3).map(lambda p: "//other.example/" + "/".join(p)),
+        st.lists(link_parts, max_size=3).map(lambda p: "https://abs.example/" + "/".join(p)),
+    ),
+    kind=st.sampled_from(["rss", "atom"]),
+)
+def test_a_link_without_xml_base_resolves_against_the_documents_url(link: str, kind: str) -> None:
+    """feedparser is told the URL only for ``xml:base`` (it is slow with one): a document whose
+    base is its own URL, resolved by feedparser, must give the same link as one without."""
+    base = "https://site.example/feeds/main.xml"
+    if kind == "rss":
+        doc = "<rss version='2.0'{}><channel><item><title>T</title><link>{}</link></item>"
+        doc += "</channel></rss>"
+    else:
+        doc = "<feed xmlns='http://www.w3.org/2005/Atom'{}><entry><title>T</title>"
+        doc += "<link href='{}'/><id>urn:x</id></entry></feed>"
+    [plain] = parse_feed("f", doc.format("", link).encode(), base)
+    [based] = parse_feed("f", doc.format(f" xml:base='{base}'", link).encode(), base)
+    assert plain.url == based.url

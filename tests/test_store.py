@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,22 +80,12 @@ def test_one_feed_repeating_a_title_keeps_both_stories(store: SqliteStore) -> No
     )
 
 
-def test_a_failed_write_leaves_nothing_half_done(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_write_leaves_nothing_half_done(store: SqliteStore) -> None:
     store.save_update(update("a", entry("a", 1)))
-    calls = []
-    original = SqliteStore._save_entry
-
-    def dies_on_second(
-        self: SqliteStore, db: sqlite3.Connection, e: EntryData, seen: datetime
-    ) -> bool:
-        calls.append(e.id)
-        if len(calls) == 2:
-            raise sqlite3.OperationalError("disk I/O error")
-        return original(self, db, e, seen)
-
-    monkeypatch.setattr(SqliteStore, "_save_entry", dies_on_second)
+    store._db.execute(
+        """CREATE TRIGGER fail BEFORE INSERT ON item_sources WHEN NEW.entry_id = 'a-3'
+           BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"""
+    )
     with pytest.raises(StoreError, match="cannot save feed a: disk I/O error"):
         store.save_update(update("a", entry("a", 2), entry("a", 3), at=NOW + timedelta(hours=1)))
     assert [i.id for i in store.items()] == ["a-1"]
@@ -145,6 +136,27 @@ def test_two_writers_at_once_do_not_corrupt_the_store(tmp_path: Path) -> None:
     reopened.close()
     db = sqlite3.connect(tmp_path / ".kb" / "kb.sqlite")
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_two_runs_creating_the_same_store_at_once_both_open_it(tmp_path: Path) -> None:
+    """Both switch the new file to WAL; the loser used to fail with "database is locked"."""
+    errors: list[BaseException] = []
+
+    def open_and_close(path: Path) -> None:
+        try:
+            open_store(path).close()
+        except BaseException as e:  # collected and checked below
+            errors.append(e)
+
+    for n in range(40):
+        threads = [
+            threading.Thread(target=open_and_close, args=(tmp_path / str(n),)) for _ in range(2)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
 
 
 def test_prune_deletes_only_older_items_and_keeps_the_history(store: SqliteStore) -> None:
@@ -234,6 +246,69 @@ def test_prune_and_its_tombstones_are_one_transaction(store: SqliteStore) -> Non
         store.prune(NOW - timedelta(days=90))
     assert store._db.execute("SELECT count(*) FROM pruned").fetchone()[0] == 0
     assert [i.id for i in store.items()] == ["a-1"]
+
+
+# --- a feed's entries are stored in a few statements, with the same decisions as one by one ---
+
+TITLES = ["Port strike ends after nine days", "PORT STRIKE ENDS after nine days!", "Short",
+          "Diesel prices fall for a third week", "Recall of frozen peas widens"]  # fmt: skip
+stories = st.builds(
+    lambda feed, n, title, url, hours: EntryData(
+        feed=feed,
+        id=f"id-{n}",
+        url=f"https://news.example/{url}",
+        title=TITLES[title],
+        summary="s",
+        summary_html="<p>s</p>",
+        published=None if hours is None else NOW - timedelta(hours=hours),
+    ),
+    feed=st.just("a"),
+    n=st.integers(0, 6),
+    title=st.integers(0, len(TITLES) - 1),
+    url=st.integers(0, 6),
+    hours=st.none() | st.integers(-24, 24 * 200),
+)
+fetches = st.lists(
+    st.tuples(st.sampled_from(["a", "b"]), st.lists(stories, max_size=6), st.integers(0, 48)),
+    max_size=5,
+)
+
+
+def _stored(store: SqliteStore) -> list[tuple[str, tuple[str, ...], datetime, datetime, str]]:
+    return [(i.id, i.sources, i.published, i.first_seen, i.title) for i in store.items()]
+
+
+@given(fetches=fetches, prune_after=st.integers(0, 5))
+def test_storing_a_feed_at_once_decides_as_storing_it_entry_by_entry(
+    fetches: list[tuple[str, list[EntryData], int]], prune_after: int
+) -> None:
+    at_once, one_by_one = SqliteStore(Path(":memory:")), SqliteStore(Path(":memory:"))
+    for store in (at_once, one_by_one):
+        store.sync_feeds([Feed("a", "https://a.example/feed"), Feed("b", "https://b.example/")])
+    new = [0, 0]
+    for step, (feed, entries, hours) in enumerate(fetches):
+        if step == prune_after:
+            for store in (at_once, one_by_one):
+                store.prune(NOW - timedelta(days=90))
+        own = [replace(e, feed=feed) for e in entries]
+        at = NOW + timedelta(hours=hours)
+        new[0] += at_once.save_update(update(feed, *own, at=at))
+        new[1] += sum(one_by_one.save_update(update(feed, e, at=at)) for e in own)
+    assert _stored(at_once) == _stored(one_by_one)
+    assert new[0] == new[1]
+
+
+def test_a_thousand_entries_are_looked_up_in_a_handful_of_queries(store: SqliteStore) -> None:
+    entries = [
+        entry("a", n, title=f"A story long enough to match, number {n}") for n in range(1000)
+    ]
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    assert store.save_update(update("a", *entries)) == 1000
+    assert len([s for s in statements if s.startswith("SELECT")]) == 4
+    statements.clear()
+    assert store.save_update(update("a", *entries)) == 0
+    assert len(statements) == 5  # BEGIN, tombstones?, known entries, UPDATE feeds, COMMIT
 
 
 moments = st.datetimes(

@@ -181,6 +181,7 @@ async def _get(
             location = str(response.url.join(response.headers["location"]))
             return None, location, response.status_code in PERMANENT_REDIRECTS
         if response.status_code == 304:
+            await response.aread()  # no body, by definition: reading it keeps the connection
             return Fetched(url=url, not_modified=True), "", False
         _raise_for_status(name, response)
         data = await _read_capped(name, response, settings.max_bytes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -111,11 +112,89 @@ def still_pruned(
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+    return _stamp(moment) if moment else None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _has_tombstones(db: sqlite3.Connection) -> bool:
+    """Whether ``kb prune`` ever left a tombstone: if not, no entry needs checking against one."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM pruned)").fetchone()[0])
+
+
+def _known_entries(db: sqlite3.Connection, feed: str, entry_ids: list[str]) -> set[str]:
+    """Which of ``entry_ids`` this feed has already stored (a JSON array: one statement)."""
+    rows = db.execute(
+        """SELECT entry_id FROM item_sources
+           WHERE feed = ? AND entry_id IN (SELECT value FROM json_each(?))""",
+        (feed, json.dumps(entry_ids)),
+    )
+    return {row[0] for row in rows}
+
+
+def _stored_item_ids(db: sqlite3.Connection, ids: list[str]) -> set[str]:
+    rows = db.execute(
+        "SELECT id FROM items WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(ids),)
+    )
+    return {row[0] for row in rows}
+
+
+_Candidates = dict[str, list[tuple[str, str]]]
+
+
+def _same_title_candidates(
+    db: sqlite3.Connection, feed: str, keyed: list[tuple[EntryData, str, datetime]]
+) -> _Candidates:
+    """Stored items that share a title key with one of the entries and no source with ``feed``:
+    title key -> [(published, id)], by id. Short keys ("Update") never make two entries one."""
+    keys = sorted({key for _, key, _ in keyed if len(key) >= 12})
+    if not keys:
+        return {}
+    dates = [published for _, key, published in keyed if len(key) >= 12]
+    rows = db.execute(
+        """SELECT i.title_key, i.published, i.id FROM items i
+           WHERE i.title_key IN (SELECT value FROM json_each(?))
+             AND i.published BETWEEN ? AND ?
+             AND NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.feed = ?)
+           ORDER BY i.id""",
+        (
+            json.dumps(keys),
+            _stamp(min(dates) - SAME_STORY_WINDOW),
+            _stamp(max(dates) + SAME_STORY_WINDOW),
+            feed,
+        ),
+    )
+    candidates: _Candidates = {}
+    for key, published, item_id in rows:
+        candidates.setdefault(key, []).append((published, item_id))
+    return candidates
+
+
+def _pick_same_story(
+    entry_id: str,
+    title_key: str,
+    published: datetime,
+    stored_ids: set[str],
+    candidates: _Candidates,
+    items_here: set[str],
+) -> str | None:
+    """The stored story this entry is another telling of: the same id (so the same URL), or the
+    same title within :data:`SAME_STORY_WINDOW` from a feed that does not already have it."""
+    if entry_id in stored_ids:
+        return entry_id
+    if len(title_key) < 12:
+        return None
+    low, high = _stamp(published - SAME_STORY_WINDOW), _stamp(published + SAME_STORY_WINDOW)
+    for stored, item_id in candidates.get(title_key, ()):
+        if low <= stored <= high and item_id not in items_here:
+            return item_id
+    return None
 
 
 class SqliteStore:
@@ -125,12 +204,24 @@ class SqliteStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
             self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open the store {path}: {e}") from e
+
+    def _use_wal(self, attempts: int = 600) -> None:
+        """Switch to WAL. Two runs creating the same new store at once both try; the loser is
+        told "locked" at once (no busy timeout applies to this switch), so it waits and retries."""
+        for attempt in range(attempts):
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
 
     def _migrate(self) -> None:
         with self._transaction():
@@ -216,7 +307,7 @@ class SqliteStore:
     def save_update(self, update: FeedUpdate) -> int:
         try:
             with self._transaction() as db:
-                new = sum(self._save_entry(db, e, update.fetched_at) for e in update.entries)
+                new = self._save_entries(db, update.entries, update.fetched_at)
                 db.execute(
                     """UPDATE feeds SET status = ?, last_fetch = ?, failures = ?, next_fetch = ?,
                          last_error = ?, moved_to = ?,
@@ -247,45 +338,85 @@ class SqliteStore:
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot save feed {update.name}: {e}") from e
 
-    def _save_entry(self, db: sqlite3.Connection, entry: EntryData, seen: datetime) -> bool:
-        """Insert one entry, or attach it as another source of a story already stored."""
-        existing = db.execute(
-            "SELECT item_id FROM item_sources WHERE feed = ? AND entry_id = ?",
-            (entry.feed, entry.id),
-        ).fetchone()
-        if existing:
-            return False
-        published = clamp_published(entry.published, seen)
-        title_key = normalize_title(entry.title)
-        if self._was_pruned(db, entry, title_key, published, seen):
-            return False
-        item_id = self._same_story(db, entry, title_key, published)
-        is_new = item_id is None
-        if item_id is None:
-            item_id = entry.id
-            db.execute(
-                """INSERT INTO items (id, url, title, title_key, summary, summary_html, published,
-                                      first_seen, author, categories)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    item_id,
-                    entry.url,
-                    entry.title,
-                    title_key,
-                    entry.summary,
-                    entry.summary_html,
-                    _iso(published),
-                    _iso(seen),
-                    entry.author,
-                    json.dumps(list(entry.categories), ensure_ascii=False),
-                ),
+    def _save_entries(
+        self, db: sqlite3.Connection, entries: Sequence[EntryData], seen: datetime
+    ) -> int:
+        """Store a feed's entries with a handful of statements, whatever their number.
+
+        One statement per entry used to cost more than parsing: each one releases and retakes
+        the GIL, and a busy thread can keep it for 5 ms. The decisions are the same as storing
+        the entries one by one (``tests/test_store.py`` checks this by Hypothesis): entries of
+        one feed are looked up together, and what this call stores is tracked as it goes.
+        """
+        by_feed: dict[str, list[EntryData]] = {}
+        for entry in entries:
+            by_feed.setdefault(entry.feed, []).append(entry)
+        tombstones = bool(entries) and _has_tombstones(db)
+        return sum(
+            self._save_feed_entries(db, feed, group, seen, tombstones)
+            for feed, group in by_feed.items()
+        )
+
+    def _save_feed_entries(
+        self,
+        db: sqlite3.Connection,
+        feed: str,
+        entries: list[EntryData],
+        seen: datetime,
+        tombstones: bool,
+    ) -> int:
+        """Insert new entries of ``feed``, or attach them as sources of stories already stored."""
+        attached = _known_entries(db, feed, [e.id for e in entries])
+        fresh = [e for e in entries if e.id not in attached]
+        if not fresh:
+            return 0
+        stored_ids = _stored_item_ids(db, [e.id for e in fresh])
+        keyed = [(e, normalize_title(e.title), clamp_published(e.published, seen)) for e in fresh]
+        candidates = _same_title_candidates(db, feed, keyed)
+        seen_iso = _stamp(seen)
+        items: list[tuple[str, ...]] = []
+        sources: list[tuple[str, str, str, str]] = []
+        items_here: set[str] = set()  # items this call gave a source from ``feed``
+        for entry, title_key, published in keyed:
+            if entry.id in attached:
+                continue
+            if tombstones and self._was_pruned(db, entry, title_key, published, seen):
+                continue
+            item_id = _pick_same_story(
+                entry.id, title_key, published, stored_ids, candidates, items_here
             )
-        db.execute(
+            if item_id is None:
+                item_id = entry.id
+                stored_ids.add(item_id)
+                items.append(
+                    (
+                        item_id,
+                        entry.url,
+                        entry.title,
+                        title_key,
+                        entry.summary,
+                        entry.summary_html,
+                        _stamp(published),
+                        seen_iso,
+                        entry.author,
+                        json.dumps(list(entry.categories), ensure_ascii=False),
+                    )
+                )
+            attached.add(entry.id)
+            items_here.add(item_id)
+            sources.append((item_id, feed, entry.id, seen_iso))
+        db.executemany(
+            """INSERT INTO items (id, url, title, title_key, summary, summary_html, published,
+                                  first_seen, author, categories)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            items,
+        )
+        db.executemany(
             """INSERT OR IGNORE INTO item_sources (item_id, feed, entry_id, first_seen)
                VALUES (?, ?, ?, ?)""",
-            (item_id, entry.feed, entry.id, _iso(seen)),
+            sources,
         )
-        return is_new
+        return len(items)
 
     @staticmethod
     def _was_pruned(
@@ -317,25 +448,6 @@ class SqliteStore:
             )
             for row in rows
         )
-
-    @staticmethod
-    def _same_story(
-        db: sqlite3.Connection, entry: EntryData, title_key: str, published: datetime
-    ) -> str | None:
-        row = db.execute("SELECT id FROM items WHERE id = ?", (entry.id,)).fetchone()
-        if row:
-            return str(row["id"])
-        if len(title_key) < 12:
-            return None
-        low, high = _iso(published - SAME_STORY_WINDOW), _iso(published + SAME_STORY_WINDOW)
-        row = db.execute(
-            """SELECT i.id FROM items i
-               WHERE i.title_key = ? AND i.published BETWEEN ? AND ?
-                 AND NOT EXISTS (SELECT 1 FROM item_sources s WHERE s.item_id = i.id AND s.feed = ?)
-               ORDER BY i.id LIMIT 1""",
-            (title_key, low, high, entry.feed),
-        ).fetchone()
-        return str(row["id"]) if row else None
 
     # --- items -------------------------------------------------------------------------
 
