@@ -35,7 +35,16 @@ from .models import (
     Stakeholder,
     Topic,
 )
-from .yamlfile import Checker, LineDict, LineList, describe, line_of, parse_yaml, read_text
+from .yamlfile import (
+    SLUG,
+    Checker,
+    LineDict,
+    LineList,
+    describe,
+    line_of,
+    parse_yaml,
+    read_text,
+)
 
 SETTINGS_FILE = "kb.yml"
 FEEDS_FILE = Path("feeds") / "feeds.yml"
@@ -43,6 +52,8 @@ TOPICS_FILE = Path("content") / "topics.yml"
 ACCOUNTS_DIR = Path("content") / "accounts"
 NOTES_DIR = Path("content") / "notes"
 DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
+ADHOC_SLUG = "adhoc"
+"""The slug of the transient account of ``kb digest --problem``; no account file may use it."""
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -138,8 +149,12 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
         url = check.text(data, "url")
         if url and "://" in url and not url.startswith(("http://", "https://")):
             check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got '{url}'")
-        elif url and "://" not in url and not (path.parent / url).exists():
-            check.error(line_of(data, "url"), f"feed file not found: feeds/{url}")
+        elif url and "://" not in url:
+            local = (path.parent / url).resolve()
+            if not local.is_relative_to(path.parent.resolve()):
+                check.error(line_of(data, "url"), f"a feed file must be inside feeds/, got '{url}'")
+            elif not local.is_file():
+                check.error(line_of(data, "url"), f"feed file not found: feeds/{url}")
         feed = Feed(
             name=name,
             url=url,
@@ -176,8 +191,9 @@ def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> 
 
 def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Account | None:
     slug = path.stem
-    if not re.match(r"^[a-z0-9][a-z0-9_-]*$", slug):
-        check.error(None, "file name must be a slug (lowercase letters, digits, '-' or '_')")
+    _file_slug(path, check)
+    if slug == ADHOC_SLUG:
+        check.error(None, f"'{ADHOC_SLUG}' is kept for `kb digest --problem`: rename the file")
     data = check.mapping(raw, "an account", getattr(raw, "line", 1))
     if data is None:
         return None
@@ -203,10 +219,15 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
     )
 
 
+def _file_slug(path: Path, check: Checker) -> None:
+    if not SLUG.match(path.stem):
+        check.error(None, "file name must be a slug (lowercase letters, digits, '-' or '_')")
+
+
 def _email(check: Checker, data: LineDict, key: str = "email") -> str:
     email = check.text(data, key)
-    if email and not EMAIL.match(email):
-        check.error(line_of(data, key), f"'{key}' is not an email address: '{email}'")
+    if email and not (EMAIL.match(email) and email.isascii()):
+        check.error(line_of(data, key), f"'{key}' is not a plain (ASCII) email address: '{email}'")
     return email
 
 
@@ -300,6 +321,9 @@ def _note(
     topics = check.ids(data, "topics", topic_ids, "topic id")
     accounts = check.ids(data, "accounts", slugs, "account")
     expires = check.date(data, "expires")
+    _file_slug(path, check)
+    if when is not None and expires is not None and expires < when:
+        check.error(line_of(data, "expires"), f"'expires' ({expires}) is before 'date' ({when})")
     if when is None:
         return None
     return Note(
@@ -340,8 +364,33 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
         ranking=_ranking_settings(_section(data, "ranking", check), check),
         digest=_digest_settings(_section(data, "digest", check), check),
     )
+    _check_folders(path.parent, settings, data, check)
     errors.extend(check.errors)
     return settings
+
+
+def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checker) -> None:
+    """MkDocs empties ``site_dir`` before a build: it must hold nothing else of the project's."""
+    site = (root / settings.site_dir).resolve()
+    project = root.resolve()
+    if site == project or site in project.parents:
+        check.error(line_of(data, "site_dir"), "'site_dir' must be a folder inside the project")
+        return
+    ours = {
+        "feeds/": Path("feeds"),
+        "content/": Path("content"),
+        "templates/": Path("templates"),
+        "state_dir": settings.state_dir,
+        "out_dir": settings.out_dir,
+    }
+    for name, folder in ours.items():
+        other = (root / folder).resolve()
+        if site == other or site in other.parents or other in site.parents:
+            check.error(
+                line_of(data, "site_dir"),
+                f"'site_dir' must not be, hold or sit in {name} ({folder}): building the site"
+                " empties it",
+            )
 
 
 def _section(data: LineDict, key: str, check: Checker) -> LineDict:
@@ -360,12 +409,20 @@ def _now(data: LineDict, check: Checker) -> datetime | None:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             value = parse_instant(value)
-    if not isinstance(value, datetime):
-        check.error(
-            line_of(data, "now"), f"'now' must be a date or time in ISO 8601, got {value!r}"
-        )
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, datetime):
+        with contextlib.suppress(ValueError):
+            return in_range(value)
+    check.error(
+        line_of(data, "now"),
+        f"'now' must be a date or time in ISO 8601 between {YEARS[0]} and {YEARS[1]},"
+        f" got {value!r}",
+    )
+    return None
+
+
+YEARS = (1970, 9000)
+"""The years a run's "now" may fall in: far enough from the ends of the calendar that "now
+minus 60 days" or "the week before" never overflows."""
 
 
 def parse_instant(text: str) -> datetime:
@@ -375,7 +432,18 @@ def parse_instant(text: str) -> datetime:
         value = datetime.combine(date.fromisoformat(text), time(9, 0))
     else:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return in_range(value)
+
+
+def in_range(value: datetime) -> datetime:
+    """The moment in UTC; ValueError outside :data:`YEARS` (or where UTC itself overflows)."""
+    try:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as e:
+        raise ValueError(f"{value} is out of range") from e
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise ValueError(f"the year must be between {YEARS[0]} and {YEARS[1]}")
+    return value
 
 
 def _fetch_settings(data: LineDict, check: Checker) -> FetchSettings:
@@ -413,7 +481,7 @@ def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:
 def _digest_settings(data: LineDict, check: Checker) -> DigestSettings:
     d = DigestSettings()
     check.fields(data, [], ["formats", "utm", "intro"], "'digest'")
-    formats = check.text_list(data, "formats") or d.formats
+    formats = tuple(dict.fromkeys(check.text_list(data, "formats"))) or d.formats
     for name in formats:
         if name not in DIGEST_FORMATS:
             check.error(

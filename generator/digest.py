@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .config import ADHOC_SLUG
 from .corpus import Corpus
 from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
 from .rank import (
@@ -23,7 +24,6 @@ from .rank import (
 )
 
 NOTHING_TO_SEND = "Nothing worth sending this week: no new item cleared the relevance bar."
-ADHOC_SLUG = "adhoc"
 
 
 def adhoc_account(problems: Sequence[str], industry: str = "") -> Account:

@@ -9,8 +9,9 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import markdown
+import nh3
 
-from .parse.normalize import clean_html
+from .parse.normalize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, clean_html
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"} | {"<": "&lt;", ">": "&gt;"})
 _ENTITY = re.compile(r"&(?=#?\w+;)")
@@ -86,3 +87,17 @@ def safe_link(url: str, utm: Mapping[str, str]) -> str:
     if any(c.isspace() or c in "<>\"'`" for c in url):
         return ""
     return with_utm(url, utm)
+
+
+def markdown_page(text: str) -> str:
+    """A whole Markdown document (headings included) as sanitized HTML, for the newsletter."""
+    return str(
+        nh3.clean(
+            markdown.markdown(text, extensions=["extra"]),
+            tags=set(ALLOWED_TAGS) | {"h1", "h2", "hr"},
+            clean_content_tags={"script", "style"},
+            attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+            url_schemes=set(URL_SCHEMES),
+            link_rel="noopener noreferrer nofollow",
+        )
+    )

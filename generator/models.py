@@ -40,12 +40,28 @@ class Feed:
         return self.title or self.name
 
 
+HONORIFICS = frozenset({"dr", "mr", "mrs", "ms", "mx", "prof", "sir", "dame"})
+
+
+def address_name(full_name: str) -> str:
+    """What to call someone in a greeting: "Dana" for Dana Whitfield, "Dr. Rao" for Dr. Anand
+    Rao (a title goes with the family name)."""
+    words = full_name.split()
+    if len(words) > 1 and words[0].rstrip(".").casefold() in HONORIFICS:
+        return f"{words[0]} {words[-1]}"
+    return words[0] if words else ""
+
+
 @dataclass(frozen=True)
 class Stakeholder:
     name: str
     role: str = ""
     email: str = ""
     cares_about: tuple[str, ...] = ()
+
+    @property
+    def first_name(self) -> str:
+        return address_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,7 @@ class Account:
             if wanted in (person.name.casefold(), person.email.casefold()):
                 return person
         by_first = [p for p in self.stakeholders if p.name.casefold().split()[:1] == [wanted]]
+        by_first = by_first or [p for p in self.stakeholders if p.first_name.casefold() == wanted]
         return by_first[0] if len(by_first) == 1 else None
 
 
@@ -195,6 +212,9 @@ class EntryData:
     published: datetime | None
     author: str = ""
     categories: tuple[str, ...] = ()
+    # Filled in by the updater (generator.update.keyed), so the store needs no normalizer:
+    title_key: str = ""  # the title reduced to casefolded words: "the same story told twice"
+    published_at: datetime | None = None  # ``published``, missing/future -> the fetch time
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from .config import YEARS
 from .corpus import Corpus
 from .digest import candidates_for
 from .exceptions import UsageError
@@ -50,15 +51,18 @@ class Newsletter:
 
 def week_of(moment: datetime) -> str:
     year, week, _ = moment.astimezone(UTC).isocalendar()
-    return f"{year}-W{week:02d}"
+    return f"{year:04d}-W{week:02d}"
 
 
 def week_monday(week: str) -> date:
     match = WEEK.match(week)
     if not match:
         raise UsageError(f"week must look like 2026-W47, got '{week}'")
+    year = int(match.group(1))
+    if not YEARS[0] <= year <= YEARS[1]:
+        raise UsageError(f"the week's year must be between {YEARS[0]} and {YEARS[1]}: {week}")
     try:
-        return date.fromisocalendar(int(match.group(1)), int(match.group(2)), 1)
+        return date.fromisocalendar(year, int(match.group(2)), 1)
     except ValueError as e:
         raise UsageError(f"no such week: {week}") from e
 
@@ -73,7 +77,7 @@ def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsl
     corpus = Corpus(in_week)
     for account in project.accounts:
         for c in candidates_for(project, account, in_week, end, corpus=corpus):
-            if c.score < threshold or not c.why or c.excluded_by:
+            if c.relevance < threshold or not c.why or c.excluded_by:
                 continue
             old = stories.get(c.item.id)
             accounts = (old.accounts if old else ()) + (account,)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .exceptions import KbError
@@ -19,10 +20,17 @@ def atomic_write(path: Path, data: bytes | str) -> None:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; outputs are shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class Writer:
@@ -33,10 +41,19 @@ class Writer:
         self._seen: set[Path] = set()
 
     def write(self, path: Path, data: bytes | str) -> Path:
-        key = path.resolve()
-        if key in self._seen:
-            raise KbError(f"{path}: two outputs of this run would be written to the same file")
-        self._seen.add(key)
-        atomic_write(path, data)
-        self.written.append(path)
-        return path
+        return self.write_all([(path, data)])[0]
+
+    def write_all(self, outputs: Sequence[tuple[Path, bytes | str]]) -> list[Path]:
+        """Write every output, after checking that no two of them (or of earlier writes in this
+        run) share a path: a collision is found before anything is written."""
+        keys = [path.resolve() for path, _ in outputs]
+        seen = set(self._seen)
+        for (path, _), key in zip(outputs, keys, strict=True):
+            if key in seen:
+                raise KbError(f"{path}: two outputs of this run would be written to the same file")
+            seen.add(key)
+        for (path, data), key in zip(outputs, keys, strict=True):
+            atomic_write(path, data)
+            self._seen.add(key)
+            self.written.append(path)
+        return [path for path, _ in outputs]

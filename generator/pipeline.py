@@ -103,6 +103,7 @@ def select_accounts(
 ) -> list[Account]:
     if everyone:
         return [a for a in project.accounts if in_shard(a.slug, shard)]
+    slugs = list(dict.fromkeys(slugs))
     if not slugs:
         raise UsageError("name at least one account, or use --all")
     unknown = [s for s in slugs if project.account(s) is None]
@@ -233,8 +234,7 @@ def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, re
     A call sheet records nothing (it is the rep's own); a note records the one item it links.
     """
     written = [out for out in rendered if not out.skipped]
-    for out in written:
-        writer.write(out.path, out.text)
+    writer.write_all([(out.path, out.text) for out in written])
     if record:
         for out in written:
             if out.items:
@@ -250,10 +250,10 @@ def newsletter_for(project: Project, store: Store, week: str | None, now: dateti
 def write_newsletter(
     project: Project, newsletter: Newsletter, out_dir: Path, writer: Writer
 ) -> list[Path]:
-    return [
-        writer.write(out_dir / f"{newsletter.week}.{ext}", text)
-        for ext, text in render_newsletter(project, newsletter).items()
-    ]
+    rendered = render_newsletter(project, newsletter)
+    return writer.write_all(
+        [(out_dir / f"{newsletter.week}.{ext}", t) for ext, t in rendered.items()]
+    )
 
 
 def build_site(project: Project, now: datetime) -> Path:

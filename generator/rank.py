@@ -604,15 +604,10 @@ def pick_notes(
         problem = match.need.text if match else _closest_problem(account, note)
         rank = 0 if account.slug in note.accounts else 1
         picked.append((rank, NotePick(note, tuple(why), problem)))
-    picked.sort(
-        key=lambda p: (
-            p[0],
-            p[1].note.kind == "product",
-            -p[1].note.date.toordinal(),
-            p[1].note.slug,
-        )
-    )
-    return tuple(p for _, p in picked)
+    picked.sort(key=lambda p: (p[0], -p[1].note.date.toordinal(), p[1].note.slug))
+    others = [p for _, p in picked if p.note.kind != "product"]
+    products = [p for _, p in picked if p.note.kind == "product"]
+    return (*others, *products[:1])  # no vendor pitch: at most one product note, last
 
 
 def _closest_problem(account: Account, note: Note) -> str:

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import markdown
 
 from .exceptions import ConfigError, RenderError
 from .mail import email_draft, inline_css, message_id
-from .markup import lcfirst, md_escape, md_link, md_url, note_html, safe_link, wrap
+from .markup import lcfirst, markdown_page, md_escape, md_link, md_url, note_html, safe_link, wrap
 from .models import Digest, Item, Project
 from .newsletter import Newsletter
 from .parse.normalize import shorten
@@ -37,7 +36,6 @@ from .views import (
     PickView,
     digest_context,
     digest_json,
-    first_name,
 )
 from .yamlfile import did_you_mean
 
@@ -186,7 +184,7 @@ def render_email(env: jinja2.Environment, digest: Digest, context: Mapping[str, 
             digest.account.slug,
             digest.generated_at,
             rep.email if rep else "",
-            first_name(person).casefold() if person else "",
+            person.first_name.casefold() if person else "",
         ),
     )
 
@@ -254,6 +252,6 @@ def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str
         "source_title": lambda name: titles.get(name, name),
     }
     text = render_template(env, "newsletter.md.j2", context)
-    body = markdown.markdown(text, extensions=["extra"])
+    body = markdown_page(text)
     page = render_template(env, "newsletter.html.j2", {**context, "body_html": body})
     return {"md": text, "html": page}

@@ -56,7 +56,7 @@ from datetime import datetime
 from typing import Any
 
 from .markup import lcfirst, note_html, safe_link
-from .models import Digest, NotePick, Pick, SentRecord, Stakeholder
+from .models import Digest, NotePick, Pick, SentRecord, Stakeholder, address_name
 from .parse.normalize import plain_text, shorten
 
 EXCERPT_CHARS = 280
@@ -221,10 +221,6 @@ def _groups(views: Sequence[PickView]) -> list[GroupView]:
     return groups
 
 
-def first_name(person: Stakeholder) -> str:
-    return person.name.split()[0] if person.name.split() else ""
-
-
 def recipients(digest: Digest) -> tuple[Stakeholder, ...]:
     """The stakeholder asked for, else everyone on the account with an email address."""
     if digest.stakeholder is not None:
@@ -234,7 +230,7 @@ def recipients(digest: Digest) -> tuple[Stakeholder, ...]:
 
 def greeting(digest: Digest) -> str:
     """ "Hi Dana," for one reader, "Hi Dana, Marcus and Loretta," for up to three."""
-    names = [n for n in (first_name(p) for p in recipients(digest)) if n]
+    names = [n for n in (p.first_name for p in recipients(digest)) if n]
     if not names or len(names) > 3:
         return f"Hello {digest.account.name} team,"
     if len(names) == 1:
@@ -264,7 +260,7 @@ def digest_context(digest: Digest, style: DigestStyle) -> dict[str, Any]:
         "stakeholder": digest.stakeholder,
         "recipients": recipients(digest),
         "rep": rep,
-        "rep_first_name": rep.name.split()[0] if rep and rep.name.split() else "",
+        "rep_first_name": address_name(rep.name) if rep else "",
         "greeting": greeting(digest),
         "intro": style.intro
         or "A few things I came across this week that bear on what you told me you are working on.",

@@ -104,7 +104,7 @@ def parse_yaml(text: str, path: Path, line_offset: int = 0) -> tuple[Any, list[C
 
 def read_text(path: Path, errors: list[ConfigError]) -> str | None:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark from some editors
     except UnicodeDecodeError as e:
         errors.append(ConfigError(path, None, f"not UTF-8 text ({e.reason})"))
     except OSError as e:
@@ -151,7 +151,8 @@ class Checker:
                 hint = did_you_mean(key, known)
                 self.error(line_of(data, key), f"unknown field '{key}' in {what}{hint}")
         for key in required:
-            if data.get(key) in (None, ""):
+            value = data.get(key)
+            if value is None or (isinstance(value, str) and not value.strip()):
                 self.error(data.line, f"{what} is missing required field '{key}'")
 
     def text(self, data: LineDict, key: str, default: str = "") -> str:

@@ -160,7 +160,8 @@ def test_feeds_topics_and_settings_errors_are_located(example: Path) -> None:
         "feeds/feeds.yml:8: duplicate feed name 'freight-wire' (first defined on line 2)",
         "feeds/feeds.yml:9: feed file not found: feeds/missing.xml",
         "feeds/feeds.yml:10: a feed is missing required field 'name'",
-        "kb.yml:1: 'now' must be a date or time in ISO 8601, got 'next tuesday'",
+        "kb.yml:1: 'now' must be a date or time in ISO 8601 between 1970 and 9000,"
+        " got 'next tuesday'",
         "kb.yml:3: 'threshold' must be a number, not 'high'",
         "kb.yml:4: 'max_items' must be between 1 and 100",
         "kb.yml:6: unknown digest format 'pdf' (choose from md, html, txt, json, eml, note, call)",
@@ -185,3 +186,103 @@ def test_check_reports_broken_and_misnamed_templates(example: Path) -> None:
         " (did you mean 'digest.html.j2'?)",
         f"{templates}/digest.md.j2:2: template error: unexpected '}}'",
     ]
+
+
+def test_more_content_mistakes_are_caught_before_anything_runs(example: Path) -> None:
+    more = DATA / "broken" / "more"
+    for name in ("blank-name.yml", "adhoc.yml"):
+        shutil.copy(more / name, example / "content" / "accounts" / name)
+    for name in ("expired-early.md", "Bad Name.md", "bom-note.md"):
+        shutil.copy(more / name, example / "content" / "notes" / name)
+    with (example / "feeds" / "feeds.yml").open("a") as feeds:
+        feeds.write("  - name: outside\n    url: ../kb.yml\n")
+    lines = run_kb("--project", example, "check").stderr.splitlines()
+    tails = sorted(line.removeprefix(f"{example}/") for line in lines[:-1])
+    assert tails == [
+        "content/accounts/adhoc.yml: 'adhoc' is kept for `kb digest --problem`: rename the file",
+        "content/accounts/blank-name.yml:1: an account is missing required field 'name'",
+        "content/accounts/blank-name.yml:6: 'email' is not a plain (ASCII) email address:"
+        " 'josé@exämple.com'",
+        "content/notes/Bad Name.md: file name must be a slug"
+        " (lowercase letters, digits, '-' or '_')",
+        "content/notes/expired-early.md:4: 'expires' (2026-10-01) is before 'date' (2026-11-01)",
+        "feeds/feeds.yml:"
+        + str(feeds_line(example, "../kb.yml"))
+        + ": a feed file must be inside feeds/, got '../kb.yml'",
+    ]
+
+
+def feeds_line(project: Path, text: str) -> int:
+    lines = (project / "feeds" / "feeds.yml").read_text().splitlines()
+    return next(n for n, line in enumerate(lines, 1) if text in line)
+
+
+@pytest.mark.parametrize("site_dir", ["feeds", ".kb", "build", ".", "..", "content/site"])
+def test_site_dir_may_not_overlap_anything_the_build_would_empty(
+    example: Path, site_dir: str
+) -> None:
+    (example / "kb.yml").write_text(f"now: 2026-11-16\nsite_dir: {site_dir}\n")
+    result = run_kb("--project", example, "build")
+    assert result.exit_code == 1
+    assert f"{example}/kb.yml:2: 'site_dir' must" in result.stderr
+    assert (example / "feeds" / "feeds.yml").exists()
+    assert not (example / ".kb").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["digest", "ridgeline-freight", "--now", "0001-01-01"], "the year must be between"),
+        (["digest", "ridgeline-freight", "--now", "9999-12-31T23:59:59-12:00"], "out of range"),
+        (["items", "--since", "99999999999d"], "further back than the calendar goes"),
+        (["prune", "--older-than", "3000000d"], "further back than the calendar goes"),
+        (["newsletter", "--week", "0001-W01"], "the week's year must be between 1970 and 9000"),
+    ],
+)
+def test_extreme_dates_are_usage_errors_not_crashes(
+    example: Path, args: list[str], message: str
+) -> None:
+    result = run_kb("--project", example, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+
+
+def test_dry_run_prints_every_output_under_its_path(example: Path) -> None:
+    assert run_kb("--project", example, "fetch").exit_code == 0
+    result = run_kb("--project", example, "digest", "--all", "--format", "note", "--dry-run")
+    headers = [line for line in result.stdout.splitlines() if line.startswith("==> ")]
+    slugs = sorted(p.stem for p in (example / "content" / "accounts").glob("*.yml"))
+    assert (
+        headers == [f"==> build/digests/{s}/2026-11-16.note.txt <==" for s in slugs]
+        or [h.split("/")[-2] for h in headers] == slugs
+    )
+    assert not (example / "build").exists()
+
+
+def test_outputs_are_readable_by_the_team_not_only_their_owner(example: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        assert run_kb("--project", example, "build", "--no-site").exit_code == 0
+    finally:
+        os.umask(old)
+    for path in (example / "build").rglob("*.*"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_newsletter_keeps_relevant_older_stories_and_sanitizes_notes(example: Path) -> None:
+    config = (example / "kb.yml").read_text().replace("half_life_days: 14", "half_life_days: 0.1")
+    (example / "kb.yml").write_text(config)
+    (example / "content" / "notes" / "scripted.md").write_text(
+        "---\ntitle: A note with markup\ndate: 2026-11-12\ntopics: [driver-workforce]\n---\n"
+        "Read this.<script>alert('note')</script>\n"
+    )
+    assert run_kb("--project", example, "fetch").exit_code == 0
+    assert run_kb("--project", example, "newsletter", "--week", "2026-W47").exit_code == 0
+    text = (example / "build/newsletter/2026-W47.md").read_text()
+    assert text.count("\n### ") >= 10, "a short half-life must not empty the newsletter"
+    page = (example / "build/newsletter/2026-W47.html").read_text()
+    assert "A note with markup" in page
+    assert "<script>alert" not in page

@@ -81,3 +81,12 @@ def test_a_skipped_format_is_neither_written_nor_recorded(tmp_path: Path) -> Non
         assert store.history("acme") == []
     finally:
         store.close()
+
+
+def test_a_collision_is_found_before_anything_is_written(tmp_path: Path) -> None:
+    writer = Writer()
+    first, clash = tmp_path / "a.md", tmp_path / "b.md"
+    with pytest.raises(KbError, match="same file"):
+        writer.write_all([(first, "one"), (clash, "two"), (tmp_path / "." / "b.md", "three")])
+    assert not first.exists() and not clash.exists()
+    assert writer.written == []

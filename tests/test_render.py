@@ -137,6 +137,15 @@ def test_why_this_matters_names_the_phrases_the_story_is_about() -> None:
     )
 
 
+def test_a_title_goes_with_the_family_name_in_greetings() -> None:
+    doctor = Stakeholder("Dr. Anand Malhotra", "CMO", "am@hospital.example")
+    account = Account(slug="h", name="H", problems=("x",), stakeholders=(doctor, DANA))
+    context = digest_context(Digest(account, NOW, ()), STYLE)
+    assert context["greeting"] == "Hi Dr. Malhotra and Dana,"
+    assert account.stakeholder("dr. malhotra") == doctor
+    assert account.stakeholder("dana") == DANA
+
+
 def test_greeting_and_recipients() -> None:
     everyone = digest_context(digest(PICKS), STYLE)
     assert everyone["greeting"] == "Hi Dana and Marcus,"

@@ -76,7 +76,7 @@ def parse_now(value: str | None) -> datetime | None:
     try:
         return parse_instant(value)
     except ValueError as e:
-        raise UsageError(f"--now must be an ISO 8601 date or time, got '{value}'") from e
+        raise UsageError(f"--now must be an ISO 8601 date or time: {e}") from e
 
 
 AGE = re.compile(r"(\d+)\s*([hdw])")
@@ -88,7 +88,10 @@ def parse_age(value: str, now: datetime) -> datetime | None:
     if not match:
         return None
     unit = {"h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-    return now - timedelta(**{unit: int(match.group(1))})
+    try:
+        return now - timedelta(**{unit: int(match.group(1))})
+    except OverflowError as e:
+        raise UsageError(f"'{value}' reaches further back than the calendar goes") from e
 
 
 def parse_since(value: str | None, now: datetime) -> datetime | None:

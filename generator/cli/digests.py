@@ -11,8 +11,8 @@ import click
 from rich.text import Text
 
 from .. import pipeline
-from ..config import DIGEST_FORMATS
-from ..digest import ADHOC_SLUG, Due, adhoc_account, due_accounts, explain
+from ..config import ADHOC_SLUG, DIGEST_FORMATS
+from ..digest import Due, adhoc_account, due_accounts, explain
 from ..exceptions import UsageError
 from ..models import Account, Project
 from ..outputs import Writer
@@ -80,8 +80,9 @@ def digest(
     """Build digests for ACCOUNT... (or --all, or --problem TEXT for a new caller).
 
     Files go to OUT/<account>/<date>.<ext> (default build/digests) and their items are recorded
-    as sent. With one account and one format the digest is also printed to stdout. An ad-hoc
-    digest (--problem) records nothing as sent.
+    as sent. With one account and one format the digest is also printed to stdout; with
+    --dry-run every output is printed, each under a "==> path <==" line, and nothing is written
+    or recorded. An ad-hoc digest (--problem) records nothing as sent.
     """
     project = obj.project()
     now = pipeline.resolve_now(project, parse_now(now_text))
@@ -90,7 +91,7 @@ def digest(
         chosen, include_sent = [adhoc], True
     else:
         chosen = pipeline.select_accounts(project, accounts, everyone, parse_shard(shard))
-    formats = formats or ("md",)
+    formats = tuple(dict.fromkeys(formats)) or ("md",)
     if explain_url is not None:
         _explain(project, chosen, explain_url, now, for_person, include_sent, "json" in formats)
         return
@@ -103,8 +104,12 @@ def digest(
         )
         for skipped in (r for r in rendered if r.skipped):
             click.echo(skipped.skipped, err=True)
-        if len(rendered) == 1:
-            click.echo(rendered[0].text, nl=False)
+        shown = [r for r in rendered if not r.skipped]
+        if len(shown) == 1:
+            click.echo(shown[0].text, nl=False)
+        elif dry_run:
+            for r in shown:
+                click.echo(f"==> {r.path} <==\n{r.text}", nl=False)
         if dry_run:
             return
         writer = Writer()
@@ -184,7 +189,7 @@ def _due_row(due: Due) -> dict[str, Any]:
 @click.command()
 @click.option(
     "--days",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=36500),
     default=14,
     show_default=True,
     help="Due when sent nothing for this many days.",
