@@ -184,7 +184,7 @@ def due_accounts(
     for digest in digests:
         if not digest.picks:
             continue
-        sent = [r.sent_at for r in histories.get(digest.account.slug, ()) if r.sent_at <= now]
+        sent = [r.sent_at for r in histories.get(digest.account.slug, ()) if r.sent_at < now]
         last = max(sent) if sent else None
         if last is not None and last > since:
             continue

@@ -35,6 +35,7 @@ from .render import (
     render_formats,
     render_newsletter,
 )
+from .site.pages import site_pages
 from .store import Store, open_store
 from .views import DigestStyle
 
@@ -157,9 +158,10 @@ def digests_for(
     *,
     for_person: str | None = None,
     include_sent: bool = False,
+    items: Sequence[Item] | None = None,
 ) -> list[Digest]:
     """Every account's digest, ranking against one shared corpus of the stored items."""
-    items = store.items()
+    items = store.items() if items is None else items
     corpus = corpus_of(items)
     return [
         digest_for(
@@ -243,8 +245,16 @@ def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, re
                 )
 
 
-def newsletter_for(project: Project, store: Store, week: str | None, now: datetime) -> Newsletter:
-    return make_newsletter(project, store.items(), week or week_of(now))
+def newsletter_for(
+    project: Project,
+    store: Store,
+    week: str | None,
+    now: datetime,
+    *,
+    items: Sequence[Item] | None = None,
+) -> Newsletter:
+    stored = store.items() if items is None else items
+    return make_newsletter(project, stored, week or week_of(now))
 
 
 def write_newsletter(
@@ -256,8 +266,23 @@ def write_newsletter(
     )
 
 
-def build_site(project: Project, now: datetime) -> Path:
-    """Run MkDocs on the project's ``mkdocs.yml``; the ``kb`` plugin adds the generated pages."""
+def check_site(project: Project) -> None:
+    """Fail now, before anything is written, if the site could not be built."""
+    from .site.build import site_config
+
+    site_config(project)
+
+
+def build_site(
+    project: Project,
+    now: datetime,
+    *,
+    items: Sequence[Item],
+    digests: Sequence[Digest],
+    newsletter: Newsletter,
+) -> Path:
+    """Run MkDocs on the project's ``mkdocs.yml`` with the pages of this run's digests."""
     from .site.build import build_site as mkdocs_build
 
-    return mkdocs_build(project, now)
+    pages = site_pages(project, items, digests, newsletter, now)
+    return mkdocs_build(project, now, pages)

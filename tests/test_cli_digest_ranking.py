@@ -179,3 +179,16 @@ def test_due_lists_accounts_worth_contacting(example: Path) -> None:
         run_kb("--project", example, "due", "--format", "json", "--now", EXAMPLE_NOW).stdout
     )
     assert rows[0]["account"] not in {r["account"] for r in later}
+
+
+def test_due_and_digests_agree_on_what_was_sent_at_the_same_moment(example: Path) -> None:
+    fetched(example)
+    assert run_kb("--project", example, "build", "--no-site").exit_code == 0
+    same = json.loads(
+        run_kb("--project", example, "due", "--format", "json", "--now", EXAMPLE_NOW).stdout
+    )
+    assert same, "a re-run at the build's own moment sees what the build saw"
+    next_day = json.loads(
+        run_kb("--project", example, "due", "--format", "json", "--now", "2026-11-17").stdout
+    )
+    assert next_day == []

@@ -63,3 +63,18 @@ def test_missing_plugin_is_explained(example: Path) -> None:
     result = run_kb("--project", example, "build")
     assert result.exit_code == 1
     assert "add '- kb' under 'plugins:'" in result.stderr
+    assert not (example / "build").exists(), "a broken site must stop the run before any write"
+
+
+def test_a_broken_site_config_keeps_the_previous_site_and_writes_nothing(example: Path) -> None:
+    assert run_kb("--project", example, "build").exit_code == 0
+    before = site_digest(example / "site")
+    digests = sorted((example / "build").rglob("*"))
+    config = example / "mkdocs.yml"
+    config.write_text(config.read_text().replace("name: material", "name: no-such-theme"))
+    result = run_kb("--project", example, "build", "--now", "2026-11-23")
+    assert result.exit_code == 1
+    assert "no-such-theme" in result.stderr
+    assert site_digest(example / "site") == before
+    assert sorted((example / "build").rglob("*")) == digests
+    assert [p.name for p in example.iterdir() if p.name.startswith(".site")] == []

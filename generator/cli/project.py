@@ -55,14 +55,17 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         f"{len(project.notes)} notes"
     )
     digest_dir = project.out_dir / "digests"
+    if not no_site:
+        pipeline.check_site(project)
     with pipeline.opened_store(project) as store:
         if not offline:
             report_fetch(fetch_with_progress(project, store))
-        digests = pipeline.digests_for(project, store, project.accounts, now)
+        items = store.items()
+        digests = pipeline.digests_for(project, store, project.accounts, now, items=items)
         rendered = pipeline.render_digests(
             project, digests, project.settings.digest.formats, digest_dir
         )
-        issue = pipeline.newsletter_for(project, store, None, now)
+        issue = pipeline.newsletter_for(project, store, None, now, items=items)
         writer = Writer()
         pipeline.write_digests(store, rendered, writer, record=True)
         newsletter_paths = pipeline.write_newsletter(
@@ -74,5 +77,5 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
     for path in newsletter_paths:
         click.echo(f"newsletter: {path}")
     if not no_site:
-        site = pipeline.build_site(project, now)
+        site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
         click.echo(f"site: {site / 'index.html'}")

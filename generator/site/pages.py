@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-
-import jinja2
 
 from ..models import Digest, Item, Project
 from ..newsletter import Newsletter
-from ..render import digest_style, render_newsletter, render_template
+from ..render import digest_style, make_environment, render_newsletter, render_template
 from ..views import digest_context
 
 LATEST = 50
 
 
 def site_pages(
-    env: jinja2.Environment,
     project: Project,
     items: Sequence[Item],
-    digests: Mapping[str, Digest],
+    digests: Sequence[Digest],
     newsletter: Newsletter,
     now: datetime,
 ) -> dict[str, str]:
+    env = make_environment(project.templates_dir)
+    by_account = {d.account.slug: d for d in digests}
     style = digest_style(project)
     topics = {t.id: t for t in project.topics}
     common = {"project": project, "now": now, "today": now.date(), "topics": topics}
@@ -30,7 +29,7 @@ def site_pages(
         "index.md": render_template(
             env,
             "site/index.md.j2",
-            {**common, "digests": digests, "newsletter": newsletter},
+            {**common, "digests": by_account, "newsletter": newsletter},
         ),
         "news.md": render_template(
             env,
@@ -40,7 +39,7 @@ def site_pages(
         f"newsletter/{newsletter.week}.md": render_newsletter(project, newsletter)["md"],
     }
     for account in project.accounts:
-        context = {**common, **digest_context(digests[account.slug], style)}
+        context = {**common, **digest_context(by_account[account.slug], style)}
         pages[f"accounts/{account.slug}.md"] = render_template(env, "site/account.md.j2", context)
     for topic in project.topics:
         notes = [n for n in project.notes if topic.id in n.topics and n.is_live(now.date())]

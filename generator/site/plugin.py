@@ -7,6 +7,7 @@ other Markdown page a team keeps under ``content/`` is built as usual.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -19,8 +20,7 @@ from mkdocs.structure.files import File, Files
 
 from ..config import load_project
 from ..exceptions import KbError
-from ..pipeline import corpus_of, digest_for, newsletter_for, resolve_now, store_for
-from ..render import make_environment
+from ..pipeline import digests_for, newsletter_for, opened_store, resolve_now
 from .pages import site_pages
 
 HIDDEN_PREFIXES = ("accounts/", "notes/")
@@ -32,11 +32,14 @@ class KbPluginConfig(Config):
 
 class KbPlugin(BasePlugin[KbPluginConfig]):
     now: datetime | None = None
+    pages: Mapping[str, str] | None = None
+    """Set by ``kb build``, which has ranked everything already; plain ``mkdocs build`` leaves it
+    unset and the plugin ranks for itself."""
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         root = Path(self.config.project or Path(config.config_file_path).parent)
         try:
-            pages = self._pages(root)
+            pages = self._pages(root) if self.pages is None else self.pages
         except KbError as e:
             raise PluginError(f"kb: {e}") from e
         for file in list(files):
@@ -52,16 +55,8 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
     def _pages(self, root: Path) -> dict[str, str]:
         project = load_project(root)
         now = resolve_now(project, self.now)
-        store = store_for(project)
-        try:
+        with opened_store(project) as store:
             items = store.items()
-            corpus = corpus_of(items)
-            digests = {
-                a.slug: digest_for(project, store, a, now, items=items, corpus=corpus)
-                for a in project.accounts
-            }
-            newsletter = newsletter_for(project, store, None, now)
-        finally:
-            store.close()
-        env = make_environment(project.templates_dir)
-        return site_pages(env, project, items, digests, newsletter, now)
+            digests = digests_for(project, store, project.accounts, now, items=items)
+            newsletter = newsletter_for(project, store, None, now, items=items)
+        return site_pages(project, items, digests, newsletter, now)
