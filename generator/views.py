@@ -42,6 +42,9 @@ Variables every digest template gets (see :func:`digest_context`):
 ``history``
     what was sent before, one record per item, newest first (``title``, ``url``, ``sent_at``,
     ``format``)
+``top_problem``
+    the problem of the best pick, capitalized (the email subject's start); ``unfiled``, the
+    heading of picks that meet no stated problem
 ``reason``
     why the digest is empty, when it is; ``generated_at``, ``today``, ``team``
 """
