@@ -16,11 +16,10 @@ from .corpus import Corpus
 from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
 from .rank import (
     Candidate,
-    Decision,
     decide,
-    make_profile,
     pick_notes,
-    score_corpus,
+    score_items,
+    select,
 )
 
 NOTHING_TO_SEND = "Nothing worth sending this week: no new item cleared the relevance bar."
@@ -45,24 +44,19 @@ def candidates_for(
     *,
     corpus: Corpus | None = None,
 ) -> list[Candidate]:
-    """Every item that shares anything with the account, scored, best first.
-
-    Pass the run's ``corpus`` (built once from ``items``) when ranking many accounts: building
-    it is the expensive part. Without one, a corpus of ``items`` is built here.
-    """
+    """Every item that shares anything with the account, scored, best first."""
     settings = project.settings.ranking
-    corpus = corpus or Corpus(items)
-    wanted = None if corpus.docs and len(corpus.docs) == len(items) else {i.id for i in items}
-    profile = make_profile(account, {t.id: t for t in project.topics}, stakeholder, corpus.lexicon)
-    found = score_corpus(
-        profile,
-        corpus,
+    return score_items(
+        account,
+        items,
+        topics={t.id: t for t in project.topics},
         feeds={f.name: f for f in project.feeds},
         now=now,
         settings=settings,
+        stakeholder=stakeholder,
+        corpus=corpus,
         oldest=now - timedelta(days=settings.max_age_days),
     )
-    return found if wanted is None else [c for c in found if c.item.id in wanted]
 
 
 def _sent_before(history: Iterable[SentRecord], now: datetime) -> dict[str, datetime]:
@@ -92,8 +86,7 @@ def make_digest(
     history = tuple(history)
     corpus = corpus or Corpus(items)
     candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
-    decisions = decide(candidates, project.settings.ranking, _sent_before(history, now))
-    picks = tuple(_pick(d) for d in decisions if d.chosen)
+    picks = select(candidates, project.settings.ranking, _sent_before(history, now))
     topics = {t.id: t for t in project.topics}
     notes = pick_notes(account, project.notes, topics, now.date(), corpus)
     return Digest(
@@ -105,11 +98,6 @@ def make_digest(
         reason="" if picks else NOTHING_TO_SEND,
         history=tuple(r for r in history if r.sent_at < now),
     )
-
-
-def _pick(decision: Decision) -> Pick:
-    c = decision.candidate
-    return Pick(c.item, c.score, c.why, c.problem, c.topics, c.phrases)
 
 
 # --- why was this chosen (or not)? --------------------------------------------------------

@@ -201,16 +201,6 @@ def weigh(needs: Iterable[Need], idf: Callable[[str], float]) -> tuple[Weighed, 
     return tuple(weighed)
 
 
-def match_need(
-    need: Need,
-    doc: Doc,
-    idf: Callable[[str], float],
-    blocked: frozenset[Phrase],
-    general: frozenset[str] = frozenset(),
-) -> NeedMatch:
-    return _match(weigh((need,), idf)[0], doc, blocked, general)
-
-
 def _match(
     weighed: Weighed, doc: Doc, blocked: frozenset[Phrase], general: frozenset[str]
 ) -> NeedMatch:
@@ -473,16 +463,20 @@ def score_items(
     settings: RankingSettings,
     stakeholder: Stakeholder | None = None,
     corpus: Corpus | None = None,
+    oldest: datetime | None = None,
 ) -> list[Candidate]:
-    """Score ``items`` for ``account``, best first (builds a corpus unless one is given)."""
+    """Score ``items`` for ``account``, best first.
+
+    Pass the run's ``corpus`` (built once from the stored items) when ranking many accounts:
+    building it is the expensive part. Without one, a corpus of ``items`` is built here.
+    """
     corpus = corpus or Corpus(items)
-    wanted = {i.id for i in items}
     profile = make_profile(account, topics, stakeholder, corpus.lexicon)
-    return [
-        c
-        for c in score_corpus(profile, corpus, feeds=feeds, now=now, settings=settings)
-        if c.item.id in wanted
-    ]
+    found = score_corpus(profile, corpus, feeds=feeds, now=now, settings=settings, oldest=oldest)
+    if len(corpus.docs) == len(items):
+        return found
+    wanted = {i.id for i in items}
+    return [c for c in found if c.item.id in wanted]
 
 
 # --- the value gate and diversity ---------------------------------------------------------
