@@ -49,6 +49,22 @@ class FetchError(FeedError):
     """Getting a feed's bytes failed (network, HTTP status, limits)."""
 
 
+class RetryLater(FetchError):
+    """The server asked us to come back later (429/503), maybe saying when."""
+
+    def __init__(self, feed: str, reason: str, retry_after: float | None) -> None:
+        super().__init__(feed, reason)
+        self.retry_after = retry_after
+
+
+class Gone(FetchError):
+    """410 Gone: the feed is dead and is not fetched again."""
+
+
+class NotFound(FetchError):
+    """404 Not Found: an ordinary failure, but a discovered feed is then looked for again."""
+
+
 class ParseError(FeedError):
     """A feed's bytes could not be turned into items."""
 

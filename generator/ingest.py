@@ -3,10 +3,17 @@
 Fetching runs on an asyncio event loop (bounded overall by ``concurrency`` and per host by
 ``per_host``); parsing, which is CPU work, runs off the loop so it never eats into another
 feed's download deadline: in worker processes, one per core, when the run has enough feeds to
-pay for starting them (:mod:`.parse.pool`), else in a couple of threads. The store is written
-from the loop's thread only, one transaction per feed, as each feed finishes: a run killed
-half-way keeps every feed already done. One failing feed is recorded on that feed and never
-stops the others.
+pay for starting them (:mod:`.parse.pool`), else in a couple of threads. Either way a feed whose
+parse runs past :data:`PARSE_TIME_LIMIT` fails alone: a worker process is killed; a thread cannot
+be, so the run stops waiting for it (it is a daemon thread, which never holds up the exit).
+
+The store is written from the loop's thread only, one transaction per feed. The order is fixed,
+by feed name, because it decides things a reader sees: when two feeds carry the same story, the
+first one stored gives the item its title, summary, URL and source. A feed with entries is
+stored as soon as every feed named before it is done (one without entries, at once), so a run
+killed half-way keeps nearly every feed already done, and the same feeds give the same items
+whichever server answers first. Every feed of a run is stamped with the run's time. One failing
+feed is recorded on that feed and never stops the others.
 """
 
 from __future__ import annotations
@@ -14,27 +21,31 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
-from .exceptions import FeedError, FetchError
+from .exceptions import FeedError, FetchError, Gone, NotFound, ParseError
 from .models import EntryData, Feed, FeedState, FeedUpdate, FetchSettings
 from .parse import parse_feed
 from .parse.discover import feed_links, looks_like_html
 from .parse.pool import ParsePool
 from .sources import Fetched
-from .sources.http import Gone, NotFound, Politeness, Validators, fetch_http, make_client
+from .sources.http import Politeness, Validators, fetch_http, make_client
 from .sources.local import read_local
 from .store import Store
 from .update import failure, is_due, skip_reason, success
 
 PARSE_THREADS = 2
 POOL_MIN_FEEDS = 16  # below this, starting worker processes costs more than it saves
-PARSE_TIME_LIMIT = 120.0  # seconds; a feed that takes longer (in a worker) fails
+PARSE_TIME_LIMIT = 120.0  # seconds; a feed that takes longer to parse fails
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 def cores() -> int:
@@ -78,12 +89,15 @@ def fetch_feeds(
     *,
     force: bool = False,
     progress: Progress | None = None,
-    clock: Callable[[], datetime] = wall_clock,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[FetchReport]:
-    """Fetch the due feeds (all of them with ``force``); return one report per feed, by name."""
+    """Fetch the due feeds (all of them with ``force``); return one report per feed, by name.
+
+    ``clock`` is read once: its time is the run's, recorded on every feed it fetches.
+    """
     store.sync_feeds(feeds)
     states = {s.name: s for s in store.feed_states()}
-    now = clock()
+    now = (clock or wall_clock)()
     due = [f for f in feeds if force or is_due(states.get(f.name), now)]
     due_names = {f.name for f in due}
     reports = [
@@ -92,7 +106,7 @@ def fetch_feeds(
         if f.name not in due_names
     ]
     if due:
-        run = _Run(store, feeds_dir, settings, states, progress, clock)
+        run = _Run(store, feeds_dir, settings, states, progress, now)
         reports.extend(asyncio.run(run.all(due)))
     return sorted(reports, key=lambda r: r.feed)
 
@@ -107,34 +121,49 @@ class _Run:
         settings: FetchSettings,
         states: dict[str, FeedState],
         progress: Progress | None,
-        clock: Callable[[], datetime],
+        now: datetime,
     ) -> None:
         self.store = store
         self.feeds_dir = feeds_dir
         self.settings = settings
         self.states = states
         self.progress = progress
-        self.clock = clock
+        self.now = now
 
     async def all(self, feeds: Sequence[Feed]) -> list[FetchReport]:
         self.slots = asyncio.Semaphore(self.settings.concurrency)
         self.politeness = Politeness(self.settings.per_host)
-        reports: list[FetchReport] = []
         in_processes = len(feeds) >= POOL_MIN_FEEDS and cores() > 1
         workers = cores() if in_processes else PARSE_THREADS
+        self.parse_slots = asyncio.Semaphore(workers)
         processes = ParsePool(workers, PARSE_TIME_LIMIT) if in_processes else nullcontext(None)
-        with ThreadPoolExecutor(workers, thread_name_prefix="kb-parse") as pool, processes as procs:
-            self.pool = pool
+        with processes as procs:
             self.processes = procs
             async with make_client(self.settings) as client:
                 self.client = client
                 tasks = [asyncio.create_task(self.one(f)) for f in feeds]
                 try:
-                    for next_done in asyncio.as_completed(tasks):
-                        reports.append(self.save(await next_done))
+                    return await self.save_in_order(tasks, sorted(f.name for f in feeds))
                 finally:
                     for task in tasks:
                         task.cancel()
+
+    async def save_in_order(
+        self, tasks: Sequence[asyncio.Task[_Outcome]], order: list[str]
+    ) -> list[FetchReport]:
+        """Store outcomes as they come, but those with entries in ``order`` (see the module)."""
+        reports: list[FetchReport] = []
+        waiting: dict[str, _Outcome] = {}
+        unsaved = list(reversed(order))  # the next feed to store with entries is at the end
+        for next_done in asyncio.as_completed(tasks):
+            outcome = await next_done
+            if outcome.update.entries:
+                waiting[outcome.update.name] = outcome
+            else:  # nothing that another feed's items depend on: store it now
+                reports.append(self.save(outcome))
+                unsaved.remove(outcome.update.name)
+            while unsaved and unsaved[-1] in waiting:
+                reports.append(self.save(waiting.pop(unsaved.pop())))
         return reports
 
     def save(self, outcome: _Outcome) -> FetchReport:
@@ -159,7 +188,7 @@ class _Run:
             async with self.slots:
                 fetched, discovered = await self.get(feed, state)
             entries = await self.parse(feed, fetched) if not fetched.not_modified else []
-            update = success(feed.name, fetched, entries, self.clock(), discovered)
+            update = success(feed.name, fetched, entries, self.now, discovered)
             return _Outcome(update, discovered)
         except FeedError as error:
             return _Outcome(self.failed(feed, state, error))
@@ -169,7 +198,7 @@ class _Run:
 
     def failed(self, feed: Feed, state: FeedState | None, error: FeedError) -> FeedUpdate:
         hours = self.settings.max_backoff_hours
-        return failure(feed.name, feed.url, error, state, self.clock(), hours)
+        return failure(feed.name, feed.url, error, state, self.now, hours)
 
     async def get(self, feed: Feed, state: FeedState | None) -> tuple[Fetched, str]:
         """The feed's bytes, and the feed URL an HTML page led to (``""`` if it is the feed).
@@ -209,12 +238,56 @@ class _Run:
         return await fetch_http(self.client, name, url, validators, self.settings, self.politeness)
 
     async def parse(self, feed: Feed, fetched: Fetched) -> list[EntryData]:
-        """Entries of the feed, parsed by a worker process if the run has them, else a thread."""
-        loop = asyncio.get_running_loop()
-        parse = self.processes.parse if self.processes is not None else parse_feed
-        return await loop.run_in_executor(
-            self.pool, parse, feed.name, fetched.data, fetched.url, fetched.content_type
-        )
+        """Entries of the feed, parsed by a worker process if the run has them, else a thread.
+
+        A worker that runs past the time limit is killed by the pool. A thread cannot be: the
+        run stops waiting for it and gives its slot to the next feed.
+        """
+        args = (feed.name, fetched.data, fetched.url, fetched.content_type)
+        async with self.parse_slots:  # the time limit starts when the parse does
+            if self.processes is not None:
+                return await in_daemon_thread(self.processes.parse, *args)
+            try:
+                return await asyncio.wait_for(in_daemon_thread(parse_feed, *args), PARSE_TIME_LIMIT)
+            except TimeoutError:
+                limit = f"{PARSE_TIME_LIMIT:g}"
+                raise ParseError(feed.name, f"gave up parsing after {limit} s") from None
+
+
+def in_daemon_thread(work: Callable[..., T], *args: object) -> Awaitable[T]:
+    """``work(*args)`` in a new daemon thread; a future of its result on the running loop.
+
+    Not an executor: ``ThreadPoolExecutor`` threads are joined when the interpreter exits, so
+    one parse stuck for good would keep ``kb`` from ever exiting. A daemon thread is abandoned.
+    """
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T) -> None:
+        if not answer.done():  # else the run stopped waiting (time limit, or cancelled)
+            answer.set_result(result)
+
+    def fail(error: BaseException) -> None:
+        if not answer.done():
+            answer.set_exception(error)
+
+    def run() -> None:
+        try:
+            result = work(*args)
+        except BaseException as error:  # handed to the loop, which reports it on the feed
+            _tell(loop, fail, error)
+        else:
+            _tell(loop, settle, result)
+
+    threading.Thread(target=run, name="kb-parse", daemon=True).start()
+    return answer
+
+
+def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[[U], None], value: U) -> None:
+    """Run ``callback(value)`` on ``loop`` from another thread, unless the loop is closed (the
+    run is over: nobody wants the answer any more)."""
+    with suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback, value)
 
 
 def _remembered(feed: Feed, state: FeedState | None) -> str:

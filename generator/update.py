@@ -1,16 +1,20 @@
 """Pure decisions about fetching: is a feed due, and what should the store record afterwards.
 
-Nothing here does I/O; :mod:`generator.ingest` gathers the facts and writes the result.
+Nothing here does I/O; :mod:`generator.ingest` gathers the facts and writes the result. What the
+store needs to recognise a story (its title key, its date clamped to the fetch) is computed here,
+so the store and the parser never import each other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .exceptions import FeedError
+from .exceptions import FeedError, Gone, RetryLater
 from .models import EntryData, FeedState, FeedUpdate
+from .parse.normalize import clamp_published, normalize_title
 from .sources import Fetched
-from .sources.http import Gone, RetryLater
 
 FIRST_BACKOFF = timedelta(minutes=30)
 
@@ -53,11 +57,24 @@ def success(
         url=fetched.url,
         fetched_at=now,
         status="not-modified" if fetched.not_modified else "ok",
-        entries=tuple(entries),
+        entries=keyed(entries, now),
         etag=fetched.etag,
         last_modified=fetched.last_modified,
         moved_to=fetched.moved_to,
         discovered=discovered,
+    )
+
+
+def keyed(entries: Iterable[EntryData], now: datetime) -> tuple[EntryData, ...]:
+    """The entries with what the store matches stories by: title key, and the date to store
+    (``published``, or ``now``, the fetch time, when it is missing or in the future)."""
+    return tuple(
+        replace(
+            entry,
+            title_key=normalize_title(entry.title),
+            published_at=clamp_published(entry.published, now),
+        )
+        for entry in entries
     )
 
 

@@ -10,17 +10,19 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import run_kb
-from feedserver import RSS, feed_bytes, generated_rss, serve_file
+from conftest import copy_example, run_kb
+from feedserver import RSS, feed_bytes, generated_rss, serve_file, slow
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from generator import ingest
 
 EXAMPLE_ITEMS = 116  # the seven bundled feeds
 
@@ -75,6 +77,17 @@ def test_fetch_one_feed_and_offline(example: Path) -> None:
     assert offline.stderr == "offline: 17 stored items from 7 feeds\n"
     unknown = run_kb("--project", example, "fetch", "--feed", "nope")
     assert (unknown.exit_code, unknown.stderr) == (2, "error: no such feed: nope\n")
+
+
+def test_a_local_feed_with_no_items_is_ok_and_does_not_back_off(example: Path) -> None:
+    (example / "feeds" / "quiet.xml").write_bytes(feed_bytes("no-items.xml"))
+    add_feeds(example, {"quiet": "quiet.xml"})
+    result = run_kb("--project", example, "fetch", "--feed", "quiet")
+    assert result.exit_code == 0, result.stderr
+    assert "1 feeds: 1 ok, 0 not modified, 0 failed, 0 skipped; 0 new items" in result.stderr
+    health = feeds_json(example)["quiet"]
+    assert (health["status"], health["failures"], health["last_error"]) == ("ok", 0, "")
+    assert health["next_fetch"] is None
 
 
 def test_items_newest_first_with_filters(example: Path) -> None:
@@ -304,4 +317,35 @@ def test_kb_feeds_shows_the_feed_a_page_pointed_to(
     assert (
         f"the URL is a page; its feed is {server.url_for('/feed.xml')}: use that in feeds.yml"
         in row
+    )
+
+
+# --- the same feeds give the same items, whichever server answers first ---------------------
+
+
+def test_the_same_story_in_two_feeds_is_stored_alike_whichever_answers_first(
+    tmp_path: Path, server: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest, "wall_clock", lambda: datetime(2026, 11, 16, 9, tzinfo=UTC))
+    listings = []
+    for slow_feed in ("wire-a", "wire-b"):
+        server.clear()
+        for name in ("wire-a", "wire-b"):
+            delay = 0.4 if name == slow_feed else 0.0
+            data = feed_bytes(f"dupes-{name[-1]}.xml")
+            server.expect_request(f"/{name}").respond_with_handler(slow(delay, data))
+        project = copy_example(tmp_path / f"{slow_feed}-slow")
+        add_feeds(
+            project, {"wire-a": server.url_for("/wire-a"), "wire-b": server.url_for("/wire-b")}
+        )
+        fetched = run_kb("--project", project, "fetch")
+        assert fetched.exit_code == 0, fetched.stderr
+        listing = run_kb("--project", project, "items", "--format", "json")
+        assert listing.exit_code == 0, listing.stderr
+        listings.append(listing.stdout)
+    assert listings[0] == listings[1]
+    strike = next(i for i in json.loads(listings[0]) if "port-strike" in i["url"])
+    assert (strike["title"], strike["sources"]) == (
+        "Port strike ends after nine days",
+        ["wire-a", "wire-b"],
     )

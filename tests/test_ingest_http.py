@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from feedserver import (
@@ -27,12 +28,16 @@ from feedserver import (
 )
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+from werkzeug.datastructures import Headers
 
 from generator import ingest
 from generator.ingest import FetchReport, fetch_feeds
 from generator.models import Feed, FetchSettings
 from generator.sources.http import USER_AGENT
 from generator.store import Store, open_store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 FAST = FetchSettings(
     concurrency=8,
@@ -115,6 +120,13 @@ def _redirects(*hops: tuple[str, str, int]) -> Callable[[HTTPServer], None]:
     return setup
 
 
+class _Verbatim(Response):
+    """A response whose headers go out as written (werkzeug would choke on a bad Location)."""
+
+    def get_wsgi_headers(self, environ: WSGIEnvironment) -> Headers:
+        return Headers(self.headers)
+
+
 FAULTS: dict[str, tuple[Callable[[HTTPServer], None], str, str]] = {
     "timeout": (
         _handler(slow(3, feed_bytes("rss.xml"))),  # type: ignore[arg-type]
@@ -169,6 +181,11 @@ FAULTS: dict[str, tuple[Callable[[HTTPServer], None], str, str]] = {
         "error",
         "redirected to a non-web URL: file:/etc/passwd",
     ),
+    "redirect-to-an-invalid-url": (
+        _handler(lambda r: _Verbatim(status=302, headers={"Location": "http://f.example:x/"})),
+        "error",
+        "network error: Invalid URL in location header: Invalid port: 'x'.",
+    ),
     "empty-body": (_bytes(b""), "error", "empty document"),
     "binary-garbage": (
         _bytes(feed_bytes("garbage.bin")),
@@ -211,6 +228,24 @@ def test_one_bad_feed_never_stops_the_good_ones(
     state = store.feed_state("bad")
     assert state is not None and state.failures == 1
     assert state.last_error == reports["bad"].error
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://feeds.example:x/rss", "invalid URL (Invalid port: 'x')"),
+        (
+            "https://\u00ff\u00ff..example/rss",
+            "invalid URL (Invalid IDNA hostname: '\u00ff\u00ff..example')",
+        ),
+    ],
+)
+def test_an_invalid_url_is_a_fetch_error_that_says_so(
+    server: HTTPServer, store: Store, url: str, reason: str
+) -> None:
+    reports = fetch(store, [*good_feeds(server), Feed("bad", url)])
+    assert_good_stored(store, reports)
+    assert (reports["bad"].status, reports["bad"].error) == ("error", reason)
 
 
 def test_a_server_trickling_its_headers_is_cut_off_by_the_deadline(
@@ -341,6 +376,36 @@ def test_the_same_story_from_two_feeds_is_stored_once_with_both_sources(
     assert set(port.sources) == {"wire-a", "wire-b"}
     diesel = [i for i in stored if "iesel" in i.title]
     assert sorted(len(i.sources) for i in diesel) == [1, 2]
+
+
+def test_a_parse_that_never_ends_fails_its_feed_and_does_not_hold_up_the_run(
+    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = threading.Event()
+    real = ingest.parse_feed
+
+    def stuck_on_one(feed: str, data: bytes, base_url: str = "", content_type: str = "") -> object:
+        if feed == "stuck":
+            release.wait(5)
+        return real(feed, data, base_url, content_type)
+
+    monkeypatch.setattr(ingest, "parse_feed", stuck_on_one)
+    monkeypatch.setattr(ingest, "PARSE_TIME_LIMIT", 0.3)
+    feeds = [*good_feeds(server), Feed("stuck", serve_file(server, "/stuck", "rss.xml"))]
+    started = time.monotonic()
+    try:
+        reports = fetch(store, feeds)
+        elapsed = time.monotonic() - started
+        left = [t for t in threading.enumerate() if t.name == "kb-parse" and t.is_alive()]
+    finally:
+        release.set()
+    assert elapsed < 3
+    assert (reports["stuck"].status, reports["stuck"].error) == (
+        "error",
+        "gave up parsing after 0.3 s",
+    )
+    assert_good_stored(store, reports)
+    assert left and all(t.daemon for t in left)  # abandoned: the interpreter does not wait
 
 
 def test_missing_and_future_dates_become_first_seen(server: HTTPServer, store: Store) -> None:

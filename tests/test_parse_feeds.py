@@ -102,6 +102,16 @@ def test_not_a_feed(name: str, message: str) -> None:
     assert str(caught.value) == message
 
 
+@pytest.mark.parametrize("content_type", ["", "application/rss+xml", "text/xml"])
+def test_a_feed_with_no_items_is_a_quiet_feed_not_a_broken_one(content_type: str) -> None:
+    assert parse("no-items.xml", content_type=content_type) == []
+
+
+def test_an_atom_feed_with_no_entries_parses_to_nothing() -> None:
+    atom = b'<feed xmlns="http://www.w3.org/2005/Atom"><title>Quiet</title></feed>'
+    assert parse_feed("quiet", atom) == []
+
+
 def test_invalid_json_feed() -> None:
     with pytest.raises(ParseError, match=r"^feed j: invalid JSON feed: no 'items' list$"):
         parse_feed("j", b'{"version": "x"}')

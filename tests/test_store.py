@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,9 +16,11 @@ from hypothesis import strategies as st
 
 from generator.exceptions import StoreError
 from generator.models import EntryData, Feed, FeedUpdate
+from generator.parse.normalize import clamp_published
 from generator.store import open_store
 from generator.store import sqlite as sqlite_store
 from generator.store.sqlite import SqliteStore, still_pruned
+from generator.update import keyed
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
@@ -34,7 +38,7 @@ def entry(feed: str, n: int, title: str = "", url: str = "", days_ago: float = 1
 
 
 def update(name: str, *entries: EntryData, at: datetime = NOW, status: str = "ok") -> FeedUpdate:
-    return FeedUpdate(name, f"https://{name}.example/feed", at, status, entries=entries)
+    return FeedUpdate(name, f"https://{name}.example/feed", at, status, entries=keyed(entries, at))
 
 
 @pytest.fixture
@@ -321,7 +325,9 @@ def test_a_dated_entry_is_judged_by_its_own_date(
     published: datetime, stored: datetime, cutoff: datetime
 ) -> None:
     seen = datetime(2030, 6, 1, tzinfo=UTC)
-    assert still_pruned(published, seen, stored, cutoff) == (published < cutoff)
+    assert still_pruned(published, clamp_published(published, seen), stored, cutoff) == (
+        published < cutoff
+    )
 
 
 @given(
@@ -335,6 +341,26 @@ def test_an_undated_or_future_entry_is_as_old_as_what_was_pruned(
     seen = datetime(2030, 6, 1, tzinfo=UTC)
     assert still_pruned(None, seen, stored, cutoff) == (stored < cutoff)
     assert still_pruned(seen + ahead, seen, stored, cutoff) == (stored < cutoff)
+
+
+def test_entries_that_skipped_the_updater_are_refused(store: SqliteStore) -> None:
+    raw = entry("a", 1)
+    with pytest.raises(ValueError, match=r"^entry a-1 was not keyed"):
+        store.save_update(FeedUpdate("a", "u", NOW, "ok", entries=(raw,)))
+    assert store.items() == []
+
+
+def test_the_store_and_the_parser_never_import_each_other() -> None:
+    code = (
+        "import sys, generator.store.sqlite, generator.parse.feeds; "
+        "print(sorted(m for m in sys.modules if m.startswith('generator.')))"
+    )
+    alone = [sys.executable, "-c", code.replace(", generator.parse.feeds", "")]
+    store_only = subprocess.run(alone, capture_output=True, text=True, check=True).stdout
+    assert "generator.parse" not in store_only
+    parse_only = code.replace("generator.store.sqlite, ", "")
+    parsed = subprocess.run([sys.executable, "-c", parse_only], capture_output=True, text=True)
+    assert "generator.store" not in parsed.stdout and parsed.returncode == 0
 
 
 # --- schema upgrades ------------------------------------------------------------------------

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.exceptions import FetchError, ParseError
-from generator.models import FeedState
-from generator.sources.http import Gone, RetryLater, retry_after
-from generator.update import backoff, failure, is_due, skip_reason
+from generator.exceptions import FetchError, Gone, ParseError, RetryLater
+from generator.models import EntryData, FeedState
+from generator.sources import Fetched
+from generator.sources.http import retry_after
+from generator.update import backoff, failure, is_due, skip_reason, success
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
 
@@ -75,3 +78,26 @@ def test_retry_after_header(header: str | None, seconds: float | None) -> None:
 
 def test_a_fetch_error_is_a_feed_error_with_its_name() -> None:
     assert str(FetchError("acme", "HTTP 500")) == "feed acme: HTTP 500"
+
+
+def test_the_updater_does_not_need_the_http_client() -> None:
+    code = "import sys, generator.update; print('httpx' in sys.modules)"
+    answer = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert answer.stdout == "False\n"
+
+
+def test_the_store_gets_each_entrys_title_key_and_clamped_date() -> None:
+    seen = NOW
+    entries = [
+        EntryData("a", "1", "https://a.example/1", "Port Strike ENDS!", "", "", None),
+        EntryData("a", "2", "", "Later", "", "", NOW + timedelta(days=3)),
+        EntryData("a", "3", "", "Earlier", "", "", NOW - timedelta(days=3)),
+    ]
+    update = success("a", Fetched(url="u", data=b"x"), entries, seen)
+    assert [(e.title_key, e.published_at) for e in update.entries] == [
+        ("port strike ends", seen),
+        ("later", seen),
+        ("earlier", NOW - timedelta(days=3)),
+    ]

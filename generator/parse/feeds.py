@@ -45,7 +45,10 @@ def parse_feed(
         raise ParseError(feed, "empty document")
     if _looks_like_json(data, content_type):
         return _json_feed(feed, data, base_url)
-    headers = {"content-type": content_type}
+    # No content type (a local file, a terse server): say it is XML, so feedparser reads the
+    # encoding from the document. Told "", it calls every such document bozo; told nothing
+    # while told the URL, it decodes it as Latin-1 as HTTP once did.
+    headers = {"content-type": content_type or "application/xml"}
     if b"base=" in data:  # only xml:base needs feedparser to know the document's URL
         headers["content-location"] = base_url
     parsed = feedparser.parse(
@@ -54,7 +57,8 @@ def parse_feed(
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-    if not parsed.entries and (parsed.bozo or not parsed.get("version")):
+    if not parsed.entries and not parsed.get("version"):
+        # A feed root with no items is a quiet feed, not a broken one (even if bozo).
         reason = parsed.get("bozo_exception") or "not a feed"
         raise ParseError(feed, f"not a valid RSS/Atom/JSON feed ({plain_text(str(reason))[:200]})")
     if not is_web_url(base_url):  # a local file: resolve relative links against the site

@@ -12,13 +12,13 @@ import asyncio
 import time
 import zlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 
 import httpx
 
 from .. import __version__
-from ..exceptions import FetchError
+from ..exceptions import FetchError, Gone, NotFound, RetryLater
 from ..models import FetchSettings
 from . import Fetched
 
@@ -30,22 +30,6 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate"
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
-
-
-class RetryLater(FetchError):
-    """The server asked us to come back later (429/503), maybe saying when."""
-
-    def __init__(self, feed: str, reason: str, retry_after: float | None) -> None:
-        super().__init__(feed, reason)
-        self.retry_after = retry_after
-
-
-class Gone(FetchError):
-    """410 Gone: the feed is dead and is not fetched again."""
-
-
-class NotFound(FetchError):
-    """404 Not Found: an ordinary failure, but a discovered feed is then looked for again."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +101,10 @@ async def fetch_http(
         raise FetchError(name, f"timed out ({_timeout_kind(e)})") from e
     except httpx.HTTPError as e:
         raise FetchError(name, f"network error: {e or type(e).__name__}") from e
+    except httpx.InvalidURL as e:  # not an HTTPError: a bad URL in feeds.yml or a redirect
+        raise FetchError(name, f"invalid URL ({e})") from e
+    except (httpx.StreamError, httpx.CookieConflict) as e:  # httpx's other, non-HTTPError kinds
+        raise FetchError(name, f"HTTP client error: {type(e).__name__}: {e}") from e
 
 
 def _timeout_kind(error: httpx.TimeoutException) -> str:
@@ -146,7 +134,7 @@ async def _follow(
             fetched, location, permanent = await _get(client, name, current, headers, settings)
         if fetched is not None:
             moved = current if all_permanent and current != url else ""
-            return _with(fetched, moved_to=moved)
+            return replace(fetched, moved_to=moved)
         if not location.startswith(("http://", "https://")):
             raise FetchError(name, f"redirected to a non-web URL: {location[:200]}")
         if location in seen:
@@ -155,18 +143,6 @@ async def _follow(
         all_permanent = all_permanent and permanent
         current = location
     raise FetchError(name, f"too many redirects (more than {settings.max_redirects})")
-
-
-def _with(fetched: Fetched, moved_to: str) -> Fetched:
-    return Fetched(
-        url=fetched.url,
-        data=fetched.data,
-        content_type=fetched.content_type,
-        etag=fetched.etag,
-        last_modified=fetched.last_modified,
-        not_modified=fetched.not_modified,
-        moved_to=moved_to,
-    )
 
 
 async def _get(
@@ -292,10 +268,7 @@ class _Inflater:
 
 __all__ = [
     "USER_AGENT",
-    "Gone",
-    "NotFound",
     "Politeness",
-    "RetryLater",
     "Validators",
     "fetch_http",
     "make_client",

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from ..exceptions import StoreError
 from ..models import EntryData, Feed, FeedState, FeedUpdate, Item, SentRecord
-from ..parse.normalize import clamp_published, normalize_title
 
 SAME_STORY_WINDOW = timedelta(days=3)
 
@@ -96,19 +95,21 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 def still_pruned(
-    entry_published: datetime | None, seen: datetime, stored_published: datetime, cutoff: datetime
+    entry_published: datetime | None,
+    published_at: datetime,
+    stored_published: datetime,
+    cutoff: datetime,
 ) -> bool:
     """Whether an entry matching a tombstone stays out: while it is older than the prune's cut-off.
 
-    An entry without a date of its own (none, or one in the future) is as old as the item that
-    was pruned, whose date was its first sighting; otherwise it would look brand new on every
-    fetch and come straight back. An entry the feed re-dated past the cut-off is a new story.
+    ``published_at`` is the entry's date as it would be stored (clamped to the fetch time by the
+    updater). An entry without a date of its own (none, or one in the future, so clamped) is as
+    old as the item that was pruned, whose date was its first sighting; otherwise it would look
+    brand new on every fetch and come straight back. An entry the feed re-dated past the cut-off
+    is a new story.
     """
-    if entry_published is None:
-        return stored_published < cutoff
-    own = clamp_published(entry_published, seen)
-    dated = own == entry_published.astimezone(UTC)
-    return (own if dated else stored_published) < cutoff
+    dated = entry_published is not None and published_at == entry_published
+    return (published_at if dated else stored_published) < cutoff
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -350,6 +351,8 @@ class SqliteStore:
         """
         by_feed: dict[str, list[EntryData]] = {}
         for entry in entries:
+            if entry.published_at is None:
+                raise ValueError(f"entry {entry.id} was not keyed (generator.update.keyed)")
             by_feed.setdefault(entry.feed, []).append(entry)
         tombstones = bool(entries) and _has_tombstones(db)
         return sum(
@@ -371,7 +374,7 @@ class SqliteStore:
         if not fresh:
             return 0
         stored_ids = _stored_item_ids(db, [e.id for e in fresh])
-        keyed = [(e, normalize_title(e.title), clamp_published(e.published, seen)) for e in fresh]
+        keyed = [(e, e.title_key, e.published_at or seen) for e in fresh]
         candidates = _same_title_candidates(db, feed, keyed)
         seen_iso = _stamp(seen)
         items: list[tuple[str, ...]] = []
@@ -380,7 +383,7 @@ class SqliteStore:
         for entry, title_key, published in keyed:
             if entry.id in attached:
                 continue
-            if tombstones and self._was_pruned(db, entry, title_key, published, seen):
+            if tombstones and self._was_pruned(db, entry, title_key, published):
                 continue
             item_id = _pick_same_story(
                 entry.id, title_key, published, stored_ids, candidates, items_here
@@ -424,7 +427,6 @@ class SqliteStore:
         entry: EntryData,
         title_key: str,
         published: datetime,
-        seen: datetime,
     ) -> bool:
         """Whether ``kb prune`` removed this story (from any feed) and it is still too old."""
         rows = db.execute(
@@ -442,7 +444,7 @@ class SqliteStore:
         return any(
             still_pruned(
                 entry.published,
-                seen,
+                published,
                 datetime.fromisoformat(row["published"]),
                 datetime.fromisoformat(row["cutoff"]),
             )
