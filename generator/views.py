@@ -55,7 +55,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from .markup import lcfirst, note_html, safe_link
@@ -294,7 +294,7 @@ def digest_json(digest: Digest, utm: Mapping[str, str] | None = None) -> str:
     data: dict[str, Any] = {
         "account": digest.account.slug,
         "name": digest.account.name,
-        "generated_at": _iso(digest.generated_at),
+        "generated_at": iso_z(digest.generated_at),
         "stakeholder": digest.stakeholder.name if digest.stakeholder else None,
         "items": [
             {
@@ -302,7 +302,7 @@ def digest_json(digest: Digest, utm: Mapping[str, str] | None = None) -> str:
                 "url": safe_link(p.item.url, utm or {}),
                 "source": p.item.source,
                 "sources": list(p.item.sources),
-                "published": _iso(p.item.published),
+                "published": iso_z(p.item.published),
                 "score": round(p.score, 4),
                 "problem": p.problem,
                 "topics": list(p.topics),
@@ -327,5 +327,6 @@ def digest_json(digest: Digest, utm: Mapping[str, str] | None = None) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+def iso_z(moment: datetime) -> str:
+    """``2026-11-16T09:00:00Z``: how every JSON output writes a moment."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

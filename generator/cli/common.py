@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from .. import pipeline
 from ..config import parse_instant
 from ..exceptions import ConfigErrors, KbError, UsageError
 from ..models import Project
+from ..views import iso_z
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -119,9 +120,7 @@ def parse_shard(value: str | None) -> tuple[int, int]:
 
 
 def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_z(moment) if moment is not None else None
 
 
 def print_json(data: Any) -> None:
