@@ -96,7 +96,9 @@ def test_the_reason_names_the_problem_and_the_words_that_met_it() -> None:
     assert best.why[0].startswith(
         "Speaks to your problem “Finding and keeping qualified truck drivers”: the item says "
     )
-    assert best.why[0].endswith("the item says 'licensed' (for 'qualified'), 'truckers'")
+    assert best.why[0].endswith(
+        "the item says 'walking away' (for 'keeping'), 'licensed' (for 'qualified'), 'truckers'"
+    )
     assert "Your topic “Driver recruiting & retention”: mentions 'sign-on bonus'" in best.why
 
 
