@@ -58,6 +58,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from .config import ADHOC_SLUG
 from .markup import lcfirst, note_html, safe_link
 from .models import Digest, NotePick, Pick, SentRecord, Stakeholder, address_name
 from .parse.normalize import plain_text, shorten
@@ -234,6 +235,8 @@ def recipients(digest: Digest) -> tuple[Stakeholder, ...]:
 def greeting(digest: Digest) -> str:
     """ "Hi Dana," for one reader, "Hi Dana, Marcus and Loretta," for up to three."""
     names = [n for n in (p.first_name for p in recipients(digest)) if n]
+    if digest.account.slug == ADHOC_SLUG:
+        return "Hello,"  # a caller with no account file: no name to greet yet
     if not names or len(names) > 3:
         return f"Hello {digest.account.name} team,"
     if len(names) == 1:

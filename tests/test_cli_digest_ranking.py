@@ -83,11 +83,7 @@ def test_an_adhoc_problem_gets_a_digest_and_nothing_is_recorded(example: Path) -
         "trucking",
     )
     titles = [e["title"] for e in data["items"]]  # type: ignore[union-attr]
-    assert (
-        "Nearly half of departing drivers quit within 90 days of hire, onboarding study says"
-        in titles
-        or any("quit" in t for t in titles)
-    )
+    assert any("quit" in t for t in titles[:3]), titles
     result = run_kb(
         "--project",
         example,
@@ -98,6 +94,7 @@ def test_an_adhoc_problem_gets_a_digest_and_nothing_is_recorded(example: Path) -
         EXAMPLE_NOW,
     )
     assert result.exit_code == 0
+    assert "\nHello,\n" in result.stdout, "a caller with no account file is greeted plainly"
     assert (
         json.loads(
             run_kb("--project", example, "history", "ridgeline-freight", "--format", "json").stdout
