@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
 
 from generator.cli import main
+from generator.store import Store, open_store
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -31,6 +32,14 @@ def copy_example(root: Path) -> Path:
 def example(tmp_path: Path) -> Path:
     """A private copy of the bundled example project."""
     return copy_example(tmp_path / "example")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """An empty store of its own for each test."""
+    opened = open_store(tmp_path / ".kb")
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ from generator import ingest
 from generator.ingest import FetchReport, fetch_feeds
 from generator.models import Feed, FetchSettings
 from generator.sources.http import USER_AGENT
-from generator.store import Store, open_store
+from generator.store import Store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -49,13 +49,6 @@ FAST = FetchSettings(
     max_redirects=3,
 )
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(tmp_path / ".kb")
-    yield opened
-    opened.close()
 
 
 def fetch(

@@ -21,7 +21,7 @@ from generator.ingest import fetch_feeds
 from generator.models import EntryData, Feed, FetchSettings
 from generator.parse import parse_feed
 from generator.parse.pool import ParsePool
-from generator.store import Store, open_store
+from generator.store import Store
 
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 BIG = generated_rss(10_000)  # about 3 s to parse: long enough to be killed or timed out
@@ -91,13 +91,6 @@ def test_closing_the_pool_ends_its_workers(pool: ParsePool) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    opened = open_store(tmp_path / ".kb")
-    yield opened
-    opened.close()
 
 
 def test_a_run_with_many_feeds_parses_in_workers_and_survives_a_slow_one(
