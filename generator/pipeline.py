@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment
-
 from .config import load_project
 from .corpus import Corpus
 from .digest import make_digest
@@ -26,18 +24,14 @@ from .newsletter import Newsletter, make_newsletter, week_of
 from .outputs import Writer
 from .render import (
     EXTENSIONS,
-    NothingToSend,
     check_templates,
     digest_style,
     make_environment,
-    note_item,
-    render_digest,
-    render_formats,
     render_newsletter,
+    render_outputs,
 )
 from .site.pages import site_pages
 from .store import Store, open_store
-from .views import DigestStyle
 
 
 def open_project(root: Path) -> Project:
@@ -207,27 +201,11 @@ def render_digests(
     """Render every format of every digest in memory (one Jinja environment for the run)."""
     env = make_environment(project.templates_dir)
     style = digest_style(project)
-    rendered: list[Rendered] = []
-    for digest in digests:
-        texts = render_formats(env, digest, [f for f in formats if f != "note"], style)
-        for fmt in formats:
-            path = digest_path(out_dir, digest, fmt)
-            if fmt == "note":
-                rendered.append(_render_note(env, digest, style, path))
-                continue
-            sent = () if fmt == "call" else tuple(p.item for p in digest.picks)
-            rendered.append(Rendered(digest, fmt, path, texts[fmt], sent))
-    return rendered
-
-
-def _render_note(env: Environment, digest: Digest, style: DigestStyle, path: Path) -> Rendered:
-    """The note, or why there is none (an empty digest has nothing to link to)."""
-    try:
-        text = render_digest(env, digest, "note", style)
-    except NothingToSend as e:
-        return Rendered(digest, "note", path, "", (), skipped=str(e))
-    item = note_item(digest, style)
-    return Rendered(digest, "note", path, text, (item,) if item else ())
+    return [
+        Rendered(digest, fmt, digest_path(out_dir, digest, fmt), out.text, out.items, out.skipped)
+        for digest in digests
+        for fmt, out in render_outputs(env, digest, formats, style).items()
+    ]
 
 
 def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, record: bool) -> None:

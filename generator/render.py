@@ -17,7 +17,7 @@ What each template sees is built in :mod:`generator.views`, which lists every va
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from .models import Digest, Item, Project
 from .newsletter import Newsletter
 from .parse.normalize import shorten
 from .views import (
-    NOTE_LINK_MAX,
     DigestStyle,
     PickView,
     digest_context,
@@ -167,14 +166,14 @@ def render_note(env: jinja2.Environment, context: Mapping[str, Any]) -> str:
     return text + "\n"
 
 
-def render_email(env: jinja2.Environment, digest: Digest, context: Mapping[str, Any]) -> str:
+def render_email(
+    digest: Digest, context: Mapping[str, Any], html: str, text: str, subject: str
+) -> str:
     """A MIME draft (text + HTML) from the rep to the recipients; see :mod:`generator.mail`."""
-    html = inline_css(render_template(env, TEMPLATE_FORMATS["html"], context))
-    text = render_template(env, TEMPLATE_FORMATS["txt"], context)
     rep = digest.account.rep
     person = digest.stakeholder
     return email_draft(
-        subject=render_subject(env, context),
+        subject=subject,
         text=text,
         html=html,
         sender=rep,
@@ -189,43 +188,81 @@ def render_email(env: jinja2.Environment, digest: Digest, context: Mapping[str, 
     )
 
 
-def note_item(digest: Digest, style: DigestStyle) -> Item | None:
-    """The item a note links to: the best pick with a web link short enough for a message."""
-    for pick in digest.picks:
-        link = safe_link(pick.item.url, style.utm)
-        if link and len(link) <= NOTE_LINK_MAX:
-            return pick.item
-    return None
+@dataclass(frozen=True)
+class Output:
+    """One format of one digest: its text, the items it carries to the customer (what is
+    recorded as sent), or why it has nothing honest to say."""
+
+    text: str
+    items: tuple[Item, ...] = ()
+    skipped: str = ""
 
 
-def render_digest(env: jinja2.Environment, digest: Digest, fmt: str, style: DigestStyle) -> str:
-    return render_formats(env, digest, (fmt,), style)[fmt]
+def render_outputs(
+    env: jinja2.Environment, digest: Digest, formats: Sequence[str], style: DigestStyle
+) -> dict[str, Output]:
+    """Every asked-for format of one digest, sharing one context (the costly part) between them.
+
+    A call sheet carries nothing (it is the rep's own); a note carries the one item it links,
+    and is skipped with its reason when there is none; every other format carries every pick.
+    """
+    unknown = [f for f in formats if f not in EXTENSIONS]
+    if unknown:
+        raise RenderError(f"unknown digest format '{unknown[0]}'")
+    picks = tuple(p.item for p in digest.picks)
+    if set(formats) <= {"json"}:
+        return {f: Output(digest_json(digest, style.utm), picks) for f in formats}
+    context = digest_context(digest, style)
+    context["subject"] = render_subject(env, context)
+    bodies: dict[str, str] = {}
+
+    def body(fmt: str) -> str:
+        """The html (CSS inlined) and txt bodies, rendered once: the eml draft reuses them."""
+        if fmt not in bodies:
+            text = render_template(env, TEMPLATE_FORMATS[fmt], context)
+            bodies[fmt] = inline_css(text) if fmt == "html" else text
+        return bodies[fmt]
+
+    out: dict[str, Output] = {}
+    for fmt in formats:
+        if fmt == "json":
+            out[fmt] = Output(digest_json(digest, style.utm), picks)
+        elif fmt == "eml":
+            email = render_email(digest, context, body("html"), body("txt"), context["subject"])
+            out[fmt] = Output(email, picks)
+        elif fmt == "note":
+            out[fmt] = _note_output(env, context)
+        elif fmt == "call":
+            out[fmt] = Output(render_template(env, TEMPLATE_FORMATS[fmt], context))
+        elif fmt in ("html", "txt"):
+            out[fmt] = Output(body(fmt), picks)
+        else:
+            out[fmt] = Output(render_template(env, TEMPLATE_FORMATS[fmt], context), picks)
+    return out
+
+
+def _note_output(env: jinja2.Environment, context: Mapping[str, Any]) -> Output:
+    try:
+        text = render_note(env, context)
+    except NothingToSend as e:
+        return Output("", skipped=str(e))
+    best: PickView = context["best"]
+    return Output(text, (best.item,))
 
 
 def render_formats(
     env: jinja2.Environment, digest: Digest, formats: Sequence[str], style: DigestStyle
 ) -> dict[str, str]:
-    """Every asked-for format of one digest, sharing one context (the costly part) between them."""
-    unknown = [f for f in formats if f not in EXTENSIONS]
-    if unknown:
-        raise RenderError(f"unknown digest format '{unknown[0]}'")
-    if set(formats) <= {"json"}:
-        return {"json": digest_json(digest, style.utm)} if formats else {}
-    context = digest_context(digest, style)
-    context["subject"] = render_subject(env, context)
-    out: dict[str, str] = {}
-    for fmt in formats:
-        if fmt == "json":
-            out[fmt] = digest_json(digest, style.utm)
-        elif fmt == "eml":
-            out[fmt] = render_email(env, digest, context)
-        elif fmt == "note":
-            out[fmt] = render_note(env, context)
-        elif fmt == "html":
-            out[fmt] = inline_css(render_template(env, TEMPLATE_FORMATS[fmt], context))
-        else:
-            out[fmt] = render_template(env, TEMPLATE_FORMATS[fmt], context)
-    return out
+    """The text of every asked-for format; a format with nothing to say raises NothingToSend."""
+    outputs = render_outputs(env, digest, formats, style)
+    for output in outputs.values():
+        if output.skipped:
+            raise NothingToSend(output.skipped)
+    return {fmt: output.text for fmt, output in outputs.items()}
+
+
+def render_digest(env: jinja2.Environment, digest: Digest, fmt: str, style: DigestStyle) -> str:
+    return render_formats(env, digest, (fmt,), style)[fmt]
 
 
 def digest_style(project: Project) -> DigestStyle:
