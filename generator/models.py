@@ -167,10 +167,6 @@ class Project:
         return self.root / "feeds"
 
     @property
-    def content_dir(self) -> Path:
-        return self.root / "content"
-
-    @property
     def templates_dir(self) -> Path:
         return self.root / "templates"
 
