@@ -8,15 +8,14 @@ the same whenever it is built.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from .config import YEARS
-from .corpus import Corpus
-from .digest import candidates_for
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
+from .rank import Candidate
 
 PER_TOPIC = 5
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -67,24 +66,55 @@ def week_monday(week: str) -> date:
         raise UsageError(f"no such week: {week}") from e
 
 
-def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsletter:
+@dataclass(frozen=True)
+class NewsCandidate:
+    """What the newsletter keeps of one account's candidate: enough to pick and order stories,
+    small enough to travel from a worker process or a shard's summary."""
+
+    item: Item
+    score: float
+    why: tuple[str, ...]
+    topic: str = ""
+
+
+def newsworthy(
+    candidates: Sequence[Candidate], threshold: float, start: datetime, end: datetime
+) -> tuple[NewsCandidate, ...]:
+    """The candidates of one account that can make a story of the week ``start``..``end``."""
+    return tuple(
+        NewsCandidate(c.item, c.score, c.why, c.topics[0] if c.topics else "")
+        for c in candidates
+        if start <= c.item.published < end
+        and c.relevance >= threshold
+        and c.why
+        and not c.excluded_by
+    )
+
+
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    """The issue's seven days: from the Monday before the week's Monday, to that Monday."""
     end = datetime.combine(week_monday(week), time(0), UTC)
-    start = end - timedelta(days=7)
-    in_week = [i for i in items if start <= i.published < end]
+    return end - timedelta(days=7), end
+
+
+def make_newsletter(
+    project: Project, candidates: Mapping[str, Sequence[NewsCandidate]], week: str
+) -> Newsletter:
+    """The issue of ``week`` from each account's newsworthy candidates (by account slug), as the
+    run ranked them once for the digests (see :func:`newsworthy`)."""
+    start, end = week_bounds(week)
     stories: dict[str, Story] = {}
     topic_of: dict[str, str] = {}
-    threshold = project.settings.ranking.threshold
-    corpus = Corpus(in_week)
     for account in project.accounts:
-        for c in candidates_for(project, account, in_week, end, corpus=corpus):
-            if c.relevance < threshold or not c.why or c.excluded_by:
+        for c in candidates.get(account.slug, ()):
+            if not start <= c.item.published < end:
                 continue
             old = stories.get(c.item.id)
             accounts = (old.accounts if old else ()) + (account,)
             why = old.why if old else c.why
             stories[c.item.id] = Story(c.item, accounts, why, (old.score if old else 0) + c.score)
-            if c.topics:
-                topic_of.setdefault(c.item.id, c.topics[0])
+            if c.topic:
+                topic_of.setdefault(c.item.id, c.topic)
     sections: list[Section] = []
     for topic in [*project.topics, None]:
         key = topic.id if topic else ""

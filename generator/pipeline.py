@@ -8,28 +8,37 @@ only after the files are in place.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .batch import AccountRun, RunSpec, digest_path, run_accounts
 from .config import load_project
 from .corpus import Corpus
-from .digest import make_digest
+from .digest import candidates_for, make_digest
 from .exceptions import ConfigErrors, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
-from .models import Account, Digest, Item, Project, Stakeholder
-from .newsletter import Newsletter, make_newsletter, week_of
+from .models import Account, Digest, Item, Project, SentRecord, Stakeholder
+from .newsletter import (
+    NewsCandidate,
+    Newsletter,
+    make_newsletter,
+    newsworthy,
+    week_bounds,
+    week_of,
+)
 from .outputs import Writer
 from .render import (
-    EXTENSIONS,
     check_templates,
     digest_style,
     make_environment,
     render_newsletter,
     render_outputs,
 )
+from .runstate import AccountRecord, Manifest, account_key, file_sha
 from .site.pages import site_pages
 from .store import Store, open_store
 
@@ -189,12 +198,6 @@ class Rendered:
     skipped: str = ""
 
 
-def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
-    """``OUT/<account>/<date>.<ext>``; a note is ``.note.txt``, a call sheet ``.call.md``."""
-    day = digest.generated_at.date().isoformat()
-    return out_dir / digest.account.slug / f"{day}.{EXTENSIONS[fmt]}"
-
-
 def render_digests(
     project: Project, digests: Sequence[Digest], formats: Sequence[str], out_dir: Path
 ) -> list[Rendered]:
@@ -223,6 +226,113 @@ def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, re
                 )
 
 
+@dataclass(frozen=True)
+class DigestRun:
+    """What a run did for its accounts: every account's record (in account order), how many it
+    ranked and rendered now, and the formats that had nothing to say."""
+
+    records: tuple[AccountRecord, ...]
+    rendered: int
+    files: int
+    skipped: tuple[str, ...]
+
+    @property
+    def news(self) -> dict[str, tuple[NewsCandidate, ...]]:
+        return {r.slug: r.news for r in self.records}
+
+    @property
+    def digests(self) -> list[Digest]:
+        return [r.digest for r in self.records]
+
+
+def _record(run: AccountRun, key: str, root: Path) -> AccountRecord:
+    written = [f for f in run.files if not f.skipped]
+    return AccountRecord(
+        key,
+        run.digest,
+        run.news,
+        tuple((os.path.relpath(f.path, root), file_sha(f.text)) for f in written),
+        tuple((f.fmt, tuple(i.id for i in f.items)) for f in written if f.items),
+    )
+
+
+def _unrecorded(record: AccountRecord, history: Sequence[SentRecord], now: datetime) -> bool:
+    """Whether the store lacks a send this record made at ``now`` (a store restored from an
+    older copy, say): the record's files are fine, but the ledger needs them again."""
+    have = {(r.format, r.item_id) for r in history if r.sent_at == now}
+    return any((fmt, i) not in have for fmt, ids in record.sent for i in ids)
+
+
+def run_digests(
+    spec: RunSpec,
+    store: Store,
+    accounts: Sequence[Account],
+    writer: Writer,
+    *,
+    run: str,
+    items: Sequence[Item],
+    jobs: int | None = None,
+    manifest: Manifest | None = None,
+    reuse: Callable[[str, Mapping[str, object]], AccountRecord] | None = None,
+) -> DigestRun:
+    """Rank, render and write every account whose inputs changed since ``manifest``; reuse the
+    others' records. Files are written chunk by chunk as the workers hand them back (memory
+    holds a few chunks' files, not the run's); what they carried is recorded as sent only
+    once every file is in place, so a run killed half-way records nothing and can be re-run.
+    """
+    root = spec.project.root
+    keys: dict[str, str] = {}
+    reused: dict[str, AccountRecord] = {}
+    histories: dict[str, Sequence[SentRecord]] = {}
+    for account in accounts:
+        history = store.history(account.slug) if spec.record else ()
+        histories[account.slug] = history
+        keys[account.slug] = account_key(run, account, history, spec.now)
+        if manifest is not None and reuse is not None:
+            data = manifest.reusable(account.slug, keys[account.slug], root)
+            if data is not None:
+                reused[account.slug] = reuse(account.slug, data)
+    stale = [a for a in accounts if a.slug not in reused]
+    fresh: dict[str, AccountRecord] = {}
+    skipped: list[str] = []
+    for chunk in run_accounts(spec, stale, store, jobs=jobs, items=items):
+        writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
+        for r in chunk:
+            skipped += [f.skipped for f in r.files if f.skipped]
+            fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root)
+    if spec.record:
+        by_id = {i.id: i for i in items}
+        again = [r for r in reused.values() if _unrecorded(r, histories[r.slug], spec.now)]
+        for record in [*fresh.values(), *again]:
+            for fmt, ids in record.sent:
+                store.record_sent(record.slug, [by_id[i] for i in ids], spec.now, fmt)
+    records = tuple(fresh.get(a.slug) or reused[a.slug] for a in accounts)
+    return DigestRun(records, len(stale), sum(len(r.files) for r in records), tuple(skipped))
+
+
+def ranking_moment(week: str, now: datetime) -> datetime:
+    """When to rank a week's issue: at ``now`` for this week's (the moment the run's digests are
+    ranked at, so one ranking serves both), at the week's Monday for any other week (an older
+    week would otherwise lose stories to the ranking's age limit)."""
+    return now if week_of(now) == week else week_bounds(week)[1]
+
+
+def news_of(
+    project: Project, items: Sequence[Item], week: str, at: datetime
+) -> dict[str, tuple[NewsCandidate, ...]]:
+    """Every account's newsworthy candidates for ``week``, ranked at ``at`` (``kb newsletter``
+    on its own; ``kb build`` has them from its one ranking per account)."""
+    corpus = corpus_of(items)
+    threshold = project.settings.ranking.threshold
+    start, end = week_bounds(week)
+    return {
+        a.slug: newsworthy(
+            candidates_for(project, a, items, at, corpus=corpus), threshold, start, end
+        )
+        for a in project.accounts
+    }
+
+
 def newsletter_for(
     project: Project,
     store: Store,
@@ -230,9 +340,15 @@ def newsletter_for(
     now: datetime,
     *,
     items: Sequence[Item] | None = None,
+    news: Mapping[str, Sequence[NewsCandidate]] | None = None,
 ) -> Newsletter:
-    stored = store.items() if items is None else items
-    return make_newsletter(project, stored, week or week_of(now))
+    """The issue of ``week`` (default: this week's); ``news``: the run's ranking of this week's
+    issue when it has one (see :func:`ranking_moment`)."""
+    week = week or week_of(now)
+    if news is None:
+        stored = store.items() if items is None else items
+        news = news_of(project, stored, week, ranking_moment(week, now))
+    return make_newsletter(project, news, week)
 
 
 def write_newsletter(

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import click
 
-from .. import pipeline
+from .. import pipeline, weekly
 from ..exceptions import UsageError
-from ..outputs import Writer
-from .common import Context, handle_errors, now_option, parse_now
+from .common import Context, handle_errors, jobs_option, now_option, parse_now, parse_shard
 from .feeds import fetch_with_progress, report_fetch
 
 
@@ -44,38 +43,78 @@ def check(obj: Context) -> None:
 @now_option
 @click.option("--offline", is_flag=True, help="Use only what is stored; fetch nothing.")
 @click.option("--no-site", is_flag=True, help="Skip the MkDocs site.")
+@jobs_option
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Only the K-th of N stable shares of accounts: their digests and a summary in "
+    "build/shards/K-of-N for --assemble. Fetches nothing.",
+)
+@click.option(
+    "--assemble",
+    "assemble",
+    is_flag=True,
+    help="Build the newsletter and site from the shards' summaries (DIR..., default "
+    "build/shards/*), without ranking again.",
+)
+@click.argument("shard_dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 @handle_errors
-def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> None:
-    """Check, fetch, build every digest, this week's newsletter and the site."""
+def build(
+    obj: Context,
+    now_text: str | None,
+    offline: bool,
+    no_site: bool,
+    jobs: int | None,
+    shard: str | None,
+    assemble: bool,
+    shard_dirs: tuple[Path, ...],
+) -> None:
+    """Check, fetch, build every digest, this week's newsletter and the site.
+
+    A second build with nothing changed (same stored items, project files, templates and
+    "now") renders nothing again: it reuses what the state folder's manifest says it wrote.
+    On a CI matrix, run `kb build --shard K/N` on N runners sharing one store, then
+    `kb build --assemble` over their build/ folders.
+    """
+    if shard_dirs and not assemble:
+        raise UsageError("folders go with --assemble")
+    if shard and assemble:
+        raise UsageError("--shard and --assemble are two steps: run the shards, then assemble")
     project = obj.project()
     now = pipeline.resolve_now(project, parse_now(now_text))
     click.echo(
         f"checked: {len(project.feeds)} feeds, {len(project.accounts)} accounts, "
         f"{len(project.notes)} notes"
     )
-    digest_dir = project.out_dir / "digests"
-    if not no_site:
+    if not no_site and not shard:
         pipeline.check_site(project)
     with pipeline.opened_store(project) as store:
-        if not offline:
-            report_fetch(fetch_with_progress(project, store))
-        items = store.items()
-        digests = pipeline.digests_for(project, store, project.accounts, now, items=items)
-        rendered = pipeline.render_digests(
-            project, digests, project.settings.digest.formats, digest_dir
-        )
-        issue = pipeline.newsletter_for(project, store, None, now, items=items)
-        writer = Writer()
-        pipeline.write_digests(store, rendered, writer, record=True)
-        newsletter_paths = pipeline.write_newsletter(
-            project, issue, project.out_dir / "newsletter", writer
-        )
-    click.echo(f"digests: {len(digests)} accounts, {len(rendered)} files in {digest_dir}")
-    for d in digests:
-        click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
-    for path in newsletter_paths:
-        click.echo(f"newsletter: {path}")
+        if assemble:
+            outcome = weekly.assemble(project, store, now, list(shard_dirs))
+        else:
+            if not offline and not shard:
+                report_fetch(fetch_with_progress(project, store))
+            outcome = weekly.build(project, store, now, jobs=jobs, shard=parse_shard(shard))
+    _report(outcome)
+    if outcome.shard_dir is not None:
+        return
     if not no_site:
-        site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
-        click.echo(f"site: {site / 'index.html'}")
+        site = weekly.site(project, outcome, now)
+        click.echo(f"site: {site / 'index.html'}" + ("" if outcome.site_stale else " (unchanged)"))
+    weekly.save_manifest(project, outcome, with_site=not no_site)
+
+
+def _report(outcome: weekly.Outcome) -> None:
+    runs = outcome.digests
+    digest_dir = outcome.digest_dir
+    click.echo(
+        f"digests: {len(runs.records)} accounts, {runs.files} files in {digest_dir}"
+        f" ({runs.rendered} rendered, {len(runs.records) - runs.rendered} unchanged)"
+    )
+    for r in runs.records:
+        click.echo(f"  {r.slug}: {len(r.digest.picks)} items, {len(r.digest.notes)} notes")
+    for path in outcome.newsletter:
+        click.echo(f"newsletter: {path}")
+    if outcome.shard_dir is not None:
+        click.echo(f"shard summary: {outcome.shard_dir}")

@@ -1,0 +1,194 @@
+"""``kb build``'s run, whole or split over a CI matrix: wiring only.
+
+A whole build ranks every account once (in worker processes), writes its digests, then the
+newsletter and the site from the same ranking. Split, ``--shard K/N`` does the first part for a
+stable share of accounts and leaves a summary (:mod:`generator.runstate`) in
+``build/shards/K-of-N``; ``--assemble`` reads every shard's summary and does the second part, so
+N runners together write exactly what one would.
+
+A whole build keeps a manifest in the state folder; the next build reuses every account whose
+inputs did not change (and the site, when nothing it shows changed). The manifest is written
+last, after the site: a run killed before that leaves the previous manifest, whose records are
+checked against the files' hashes, so nothing stale is ever kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import pipeline
+from .batch import RunSpec
+from .exceptions import KbError, UsageError
+from .models import Item, Project
+from .newsletter import Newsletter
+from .outputs import Writer
+from .runstate import (
+    AccountRecord,
+    Manifest,
+    RecordReader,
+    load_json,
+    manifest_path,
+    read_manifest,
+    read_records,
+    run_key,
+    site_key,
+    write_json,
+)
+from .store import Store
+
+SUMMARY = "summary.json"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a build did, for the report and the steps after it (site, manifest)."""
+
+    digests: pipeline.DigestRun
+    digest_dir: Path
+    items: Sequence[Item]
+    run: str
+    issue: Newsletter | None = None
+    newsletter: tuple[Path, ...] = ()
+    shard_dir: Path | None = None
+    site_key: str = ""
+    site_stale: bool = True
+
+
+def shards_dir(project: Project) -> Path:
+    return project.out_dir / "shards"
+
+
+def build(
+    project: Project,
+    store: Store,
+    now: datetime,
+    *,
+    jobs: int | None = None,
+    shard: tuple[int, int] = (1, 1),
+) -> Outcome:
+    """Every account's digest (or a shard's), then the newsletter (whole builds only)."""
+    items = store.items()
+    formats = tuple(project.settings.digest.formats)
+    run = run_key(project, items, now, formats)
+    digest_dir = project.out_dir / "digests"
+    whole = shard == (1, 1)
+    manifest = read_manifest(project) if whole else None
+    writer = Writer()
+    runs = pipeline.run_digests(
+        RunSpec(project, now, formats, digest_dir),
+        store,
+        pipeline.select_accounts(project, (), True, shard),
+        writer,
+        run=run,
+        items=items,
+        jobs=jobs,
+        manifest=manifest,
+        reuse=RecordReader(project, items, manifest_path(project)).record,
+    )
+    if not whole:
+        index, count = shard
+        folder = shards_dir(project) / f"{index}-of-{count}"
+        head = {"now": now.isoformat(), "shard": [index, count], "run": run}
+        write_json(folder / SUMMARY, head, runs.records)
+        return Outcome(runs, digest_dir, items, run, shard_dir=folder)
+    return _newsletter(project, store, now, items, run, runs, digest_dir, writer, manifest)
+
+
+def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Path]) -> Outcome:
+    """The newsletter (and, after it, the site) from the shards' summaries: nothing is ranked.
+
+    Every shard of one split must be there, made at the same ``now``; what the shards sent is
+    recorded in this store (the shards' runners recorded it in their own copies).
+    """
+    folders = list(folders) or sorted(p for p in shards_dir(project).glob("*-of-*") if p.is_dir())
+    if not folders:
+        raise UsageError(f"no shard summaries in {shards_dir(project)}: run kb build --shard first")
+    items = store.items()
+    records: dict[str, AccountRecord] = {}
+    seen: dict[int, set[int]] = {}
+    run = ""
+    for folder in folders:
+        path = folder / SUMMARY
+        data = load_json(path)
+        if data is None:
+            raise KbError(f"{path}: missing, or not a shard summary this kb wrote")
+        if data.get("now") != now.isoformat():
+            raise KbError(
+                f"{path}: ranked at {data.get('now')}, not at {now.isoformat()}: "
+                "assemble with the shards' --now"
+            )
+        index, count = data["shard"]
+        seen.setdefault(count, set()).add(index)
+        run = run or str(data.get("run", ""))
+        for slug, record in read_records(project, items, path, data).items():
+            if slug in records:
+                raise KbError(f"{path}: account '{slug}' is in two shards")
+            records[slug] = record
+    _check_split(seen)
+    missing = [a.slug for a in project.accounts if a.slug not in records]
+    if missing:
+        raise KbError(f"no shard has account(s) {', '.join(missing[:10])}: were they added since?")
+    ordered = tuple(records[a.slug] for a in project.accounts)
+    by_id = {i.id: i for i in items}
+    for record in ordered:
+        for fmt, ids in record.sent:
+            store.record_sent(record.slug, [by_id[i] for i in ids], now, fmt)
+    runs = pipeline.DigestRun(ordered, 0, sum(len(r.files) for r in ordered), ())
+    digest_dir = project.out_dir / "digests"
+    return _newsletter(project, store, now, items, run, runs, digest_dir, Writer(), None)
+
+
+def _check_split(seen: dict[int, set[int]]) -> None:
+    if len(seen) != 1:
+        raise KbError(f"shards of different splits: of {', '.join(map(str, sorted(seen)))}")
+    [(count, indexes)] = seen.items()
+    lacking = sorted(set(range(1, count + 1)) - indexes)
+    if lacking:
+        raise KbError(f"shard(s) {', '.join(f'{k}/{count}' for k in lacking)} missing")
+
+
+def _newsletter(
+    project: Project,
+    store: Store,
+    now: datetime,
+    items: Sequence[Item],
+    run: str,
+    runs: pipeline.DigestRun,
+    digest_dir: Path,
+    writer: Writer,
+    manifest: Manifest | None,
+) -> Outcome:
+    issue = pipeline.newsletter_for(project, store, None, now, items=items, news=runs.news)
+    paths = pipeline.write_newsletter(project, issue, project.out_dir / "newsletter", writer)
+    key = site_key(project, run, [r.key for r in runs.records])
+    fresh = manifest is not None and manifest.site == key
+    built = (project.site_dir / "index.html").is_file()
+    return Outcome(
+        runs,
+        digest_dir,
+        items,
+        run,
+        issue,
+        tuple(paths),
+        site_key=key,
+        site_stale=not (fresh and built),
+    )
+
+
+def site(project: Project, outcome: Outcome, now: datetime) -> Path:
+    """The site from the run's digests and issue, unless nothing it shows has changed."""
+    if not outcome.site_stale:
+        return project.site_dir
+    assert outcome.issue is not None, "a whole build or an assembly has its issue"
+    return pipeline.build_site(
+        project, now, items=outcome.items, digests=outcome.digests.digests, newsletter=outcome.issue
+    )
+
+
+def save_manifest(project: Project, outcome: Outcome, *, with_site: bool = True) -> None:
+    """Last step of a build: what the next build may reuse."""
+    head = {"run": outcome.run, "site": outcome.site_key if with_site else ""}
+    write_json(manifest_path(project), head, outcome.digests.records)
