@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -52,10 +53,13 @@ class RunSpec:
 class OutFile:
     """One rendered output of one account; ``skipped`` says why a format has nothing to say."""
 
+    account: str
+    at: datetime
     path: Path
     fmt: str
     text: str
     items: tuple[Item, ...] = ()
+    """What the file carries to the customer: recorded as sent once it is written."""
     skipped: str = ""
 
 
@@ -66,6 +70,8 @@ class AccountRun:
     digest: Digest
     news: tuple[NewsCandidate, ...]
     files: tuple[OutFile, ...]
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """Time spent ranking and rendering it (``kb build --timings``)."""
 
 
 def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
@@ -88,6 +94,7 @@ class Worker:
 
     def run(self, account: Account) -> AccountRun:
         spec, project = self.spec, self.spec.project
+        started = time.perf_counter()
         person = account.stakeholder(spec.stakeholder) if spec.stakeholder else None
         candidates = candidates_for(
             project, account, self.items, spec.now, person, corpus=self.corpus
@@ -103,14 +110,24 @@ class Worker:
             corpus=self.corpus,
             candidates=candidates,
         )
+        ranked = time.perf_counter()
         outputs = render_outputs(self.env, digest, spec.formats, self.style)
         files = tuple(
-            OutFile(digest_path(spec.out_dir, digest, fmt), fmt, o.text, o.items, o.skipped)
+            OutFile(
+                account.slug,
+                spec.now,
+                digest_path(spec.out_dir, digest, fmt),
+                fmt,
+                o.text,
+                o.items,
+                o.skipped,
+            )
             for fmt, o in outputs.items()
         )
         threshold = project.settings.ranking.threshold
         news = () if person else newsworthy(candidates, threshold, *self.window)
-        return AccountRun(digest, news, files)
+        done = time.perf_counter()
+        return AccountRun(digest, news, files, (ranked - started, done - ranked))
 
 
 _worker: Worker | None = None

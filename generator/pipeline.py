@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .batch import AccountRun, RunSpec, digest_path, run_accounts
+from .batch import AccountRun, OutFile, RunSpec, run_accounts
 from .config import load_project
 from .corpus import Corpus
 from .digest import candidates_for, make_digest
@@ -33,10 +33,7 @@ from .newsletter import (
 from .outputs import Writer
 from .render import (
     check_templates,
-    digest_style,
-    make_environment,
     render_newsletter,
-    render_outputs,
 )
 from .runstate import AccountRecord, Manifest, account_key, file_sha
 from .site.pages import site_pages
@@ -186,44 +183,21 @@ def corpus_of(items: Sequence[Item]) -> Corpus:
     return Corpus(items)
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """One output file of a run, in memory; ``skipped`` says why a format has nothing to say."""
-
-    digest: Digest
-    fmt: str
-    path: Path
-    text: str
-    items: tuple[Item, ...] = ()
-    skipped: str = ""
-
-
-def render_digests(
-    project: Project, digests: Sequence[Digest], formats: Sequence[str], out_dir: Path
-) -> list[Rendered]:
-    """Render every format of every digest in memory (one Jinja environment for the run)."""
-    env = make_environment(project.templates_dir)
-    style = digest_style(project)
-    return [
-        Rendered(digest, fmt, digest_path(out_dir, digest, fmt), out.text, out.items, out.skipped)
-        for digest in digests
-        for fmt, out in render_outputs(env, digest, formats, style).items()
-    ]
-
-
-def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, record: bool) -> None:
+def write_digests(store: Store, files: Sequence[OutFile], writer: Writer, record: bool) -> None:
     """Write every file first; only then record as sent what each file carried.
 
     A call sheet records nothing (it is the rep's own); a note records the one item it links.
     """
-    written = [out for out in rendered if not out.skipped]
-    writer.write_all([(out.path, out.text) for out in written])
+    written = [f for f in files if not f.skipped]
+    writer.write_all([(f.path, f.text) for f in written])
     if record:
-        for out in written:
-            if out.items:
-                store.record_sent(
-                    out.digest.account.slug, list(out.items), out.digest.generated_at, out.fmt
-                )
+        record_sends(store, written)
+
+
+def record_sends(store: Store, files: Sequence[OutFile]) -> None:
+    for f in files:
+        if f.items:
+            store.record_sent(f.account, list(f.items), f.at, f.fmt)
 
 
 @dataclass(frozen=True)
@@ -235,6 +209,8 @@ class DigestRun:
     rendered: int
     files: int
     skipped: tuple[str, ...]
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """Ranking and rendering time, summed over accounts (and so over workers)."""
 
     @property
     def news(self) -> dict[str, tuple[NewsCandidate, ...]]:
@@ -295,9 +271,11 @@ def run_digests(
     stale = [a for a in accounts if a.slug not in reused]
     fresh: dict[str, AccountRecord] = {}
     skipped: list[str] = []
+    rank = render = 0.0
     for chunk in run_accounts(spec, stale, store, jobs=jobs, items=items):
         writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
         for r in chunk:
+            rank, render = rank + r.seconds[0], render + r.seconds[1]
             skipped += [f.skipped for f in r.files if f.skipped]
             fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root)
     if spec.record:
@@ -307,7 +285,8 @@ def run_digests(
             for fmt, ids in record.sent:
                 store.record_sent(record.slug, [by_id[i] for i in ids], spec.now, fmt)
     records = tuple(fresh.get(a.slug) or reused[a.slug] for a in accounts)
-    return DigestRun(records, len(stale), sum(len(r.files) for r in records), tuple(skipped))
+    files = sum(len(r.files) for r in records)
+    return DigestRun(records, len(stale), files, tuple(skipped), (rank, render))
 
 
 def ranking_moment(week: str, now: datetime) -> datetime:

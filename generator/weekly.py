@@ -14,8 +14,9 @@ checked against the files' hashes, so nothing stale is ever kept.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -55,6 +56,8 @@ class Outcome:
     shard_dir: Path | None = None
     site_key: str = ""
     site_stale: bool = True
+    digests_seconds: float = 0.0
+    newsletter_seconds: float = 0.0
 
 
 def shards_dir(project: Project) -> Path:
@@ -77,6 +80,7 @@ def build(
     whole = shard == (1, 1)
     manifest = read_manifest(project) if whole else None
     writer = Writer()
+    started = time.perf_counter()
     runs = pipeline.run_digests(
         RunSpec(project, now, formats, digest_dir),
         store,
@@ -88,13 +92,15 @@ def build(
         manifest=manifest,
         reuse=RecordReader(project, items, manifest_path(project)).record,
     )
+    took = time.perf_counter() - started
     if not whole:
         index, count = shard
         folder = shards_dir(project) / f"{index}-of-{count}"
         head = {"now": now.isoformat(), "shard": [index, count], "run": run}
         write_json(folder / SUMMARY, head, runs.records)
-        return Outcome(runs, digest_dir, items, run, shard_dir=folder)
-    return _newsletter(project, store, now, items, run, runs, digest_dir, writer, manifest)
+        return Outcome(runs, digest_dir, items, run, shard_dir=folder, digests_seconds=took)
+    outcome = _newsletter(project, store, now, items, run, runs, digest_dir, writer, manifest)
+    return replace(outcome, digests_seconds=took)
 
 
 def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Path]) -> Outcome:
@@ -161,8 +167,10 @@ def _newsletter(
     writer: Writer,
     manifest: Manifest | None,
 ) -> Outcome:
+    started = time.perf_counter()
     issue = pipeline.newsletter_for(project, store, None, now, items=items, news=runs.news)
     paths = pipeline.write_newsletter(project, issue, project.out_dir / "newsletter", writer)
+    took = time.perf_counter() - started
     key = site_key(project, run, [r.key for r in runs.records])
     fresh = manifest is not None and manifest.site == key
     built = (project.site_dir / "index.html").is_file()
@@ -175,6 +183,7 @@ def _newsletter(
         tuple(paths),
         site_key=key,
         site_stale=not (fresh and built),
+        newsletter_seconds=took,
     )
 
 

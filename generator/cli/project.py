@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
@@ -57,6 +60,7 @@ def check(obj: Context) -> None:
     help="Build the newsletter and site from the shards' summaries (DIR..., default "
     "build/shards/*), without ranking again.",
 )
+@click.option("--timings", is_flag=True, help="Print how long each stage took.")
 @click.argument("shard_dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 @handle_errors
@@ -68,6 +72,7 @@ def build(
     jobs: int | None,
     shard: str | None,
     assemble: bool,
+    timings: bool,
     shard_dirs: tuple[Path, ...],
 ) -> None:
     """Check, fetch, build every digest, this week's newsletter and the site.
@@ -89,20 +94,48 @@ def build(
     )
     if not no_site and not shard:
         pipeline.check_site(project)
+    clock = Stopwatch()
     with pipeline.opened_store(project) as store:
         if assemble:
             outcome = weekly.assemble(project, store, now, list(shard_dirs))
         else:
             if not offline and not shard:
-                report_fetch(fetch_with_progress(project, store))
+                with clock("fetch"):
+                    report_fetch(fetch_with_progress(project, store))
             outcome = weekly.build(project, store, now, jobs=jobs, shard=parse_shard(shard))
+    clock.add("digests", outcome.digests_seconds)
+    clock.add("rank", outcome.digests.seconds[0])
+    clock.add("render", outcome.digests.seconds[1])
+    clock.add("newsletter", outcome.newsletter_seconds)
     _report(outcome)
-    if outcome.shard_dir is not None:
-        return
-    if not no_site:
-        site = weekly.site(project, outcome, now)
-        click.echo(f"site: {site / 'index.html'}" + ("" if outcome.site_stale else " (unchanged)"))
-    weekly.save_manifest(project, outcome, with_site=not no_site)
+    if outcome.shard_dir is None:
+        if not no_site:
+            with clock("site"):
+                site = weekly.site(project, outcome, now)
+            fresh = "" if outcome.site_stale else " (unchanged)"
+            click.echo(f"site: {site / 'index.html'}{fresh}")
+        weekly.save_manifest(project, outcome, with_site=not no_site)
+    if timings:
+        for name, seconds in clock.laps.items():
+            click.echo(f"timing: {name} {seconds:.2f}")
+
+
+class Stopwatch:
+    """Wall time per stage, for ``--timings``."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+
+    def add(self, name: str, seconds: float) -> None:
+        self.laps[name] = self.laps.get(name, 0.0) + seconds
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
 
 
 def _report(outcome: weekly.Outcome) -> None:
