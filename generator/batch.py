@@ -171,6 +171,8 @@ def run_accounts(
     The caller writes each chunk and lets it go, so a run holds one chunk's files per worker at
     a time, not every account's.
     """
+    if not accounts:
+        return
     workers, chunk = plan(len(accounts), jobs)
     chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
     if workers == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from .batch import AccountRun, OutFile, RunSpec, run_accounts
 from .config import load_project
 from .corpus import Corpus
 from .digest import candidates_for, make_digest
-from .exceptions import ConfigErrors, UsageError
+from .exceptions import ConfigErrors, KbError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, Digest, Item, Project, SentRecord, Stakeholder
 from .newsletter import (
@@ -266,8 +266,9 @@ def run_digests(
         keys[account.slug] = account_key(run, account, history, spec.now)
         if manifest is not None and reuse is not None:
             data = manifest.reusable(account.slug, keys[account.slug], root)
-            if data is not None:
-                reused[account.slug] = reuse(account.slug, data)
+            with suppress(KbError):  # a record that no longer reads is rendered again
+                if data is not None:
+                    reused[account.slug] = reuse(account.slug, data)
     stale = [a for a in accounts if a.slug not in reused]
     fresh: dict[str, AccountRecord] = {}
     skipped: list[str] = []

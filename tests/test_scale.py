@@ -223,3 +223,14 @@ def test_the_matrix_workflow_runs_shards_then_assembles() -> None:
     assert any(r.startswith("kb build --shard ${{ matrix.shard }}/${{ env.SHARDS }}") for r in runs)
     assert any(r.startswith("kb build --assemble") for r in runs)
     assert set(jobs["assemble"]["needs"]) == {"fetch", "shard"}
+
+
+def test_an_error_in_a_worker_is_reported_like_any_other(fetched: Path) -> None:
+    (fetched / "templates").mkdir()
+    (fetched / "templates" / "digest.md.j2").write_text("{{ account.name }} {{ no_such_value }}\n")
+    result = run_kb("--project", fetched, "build", "--offline", "--jobs", "2")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: template digest.md.j2:")
+    assert "no_such_value" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (fetched / ".kb" / "build-manifest.json").exists()
