@@ -16,10 +16,12 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 
 from .corpus import Corpus
@@ -185,4 +187,11 @@ def run_accounts(
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(spec,)
     ) as pool:
-        yield from pool.map(_run_chunk, chunks)
+        # A window of chunks in flight, not all of them: finished chunks waiting behind a slow
+        # one would otherwise pile up in memory.
+        waiting = iter(chunks)
+        flight = deque(pool.submit(_run_chunk, c) for c in islice(waiting, workers * 2))
+        while flight:
+            done = flight.popleft().result()
+            flight.extend(pool.submit(_run_chunk, c) for c in islice(waiting, 1))
+            yield done
