@@ -1,6 +1,6 @@
 """The weekly job at a given size, stage by stage, next to a named peer for each stage.
 
-    python bench/run.py --size S|M|L [--jobs N] [--keep DIR] [--json FILE]
+    python bench/run.py --size S|M|L [--jobs N] [--no-site] [--keep DIR] [--json FILE]
 
 Generates a project (``bench/make_project.py``), serves its feeds from 127.0.0.1 in a separate
 process, then runs the real commands in subprocesses, sampling the memory of each command's
@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="generate the project here and keep it")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--no-peers", action="store_true", help="time kb only")
+    parser.add_argument("--no-site", action="store_true", help="kb build --no-site (for L)")
     parser.add_argument("--fetch-only", choices=["kb", "reader"], help=argparse.SUPPRESS)
     parser.add_argument("state", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -197,7 +198,8 @@ def main() -> None:
     served = root / "served"
     served.mkdir(parents=True, exist_ok=True)
     server, port = start_server(served)
-    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    extra = ["--jobs", str(args.jobs)] if args.jobs else []
+    extra += ["--no-site"] if args.no_site else []
     rows: list[tuple[str, float, float, str, float | None]] = []
     try:
         started = time.perf_counter()
@@ -217,7 +219,7 @@ def main() -> None:
         rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
         s, mib, _ = measure([*KB, "check"], root)
         rows.append(("check", s, mib, "", None))
-        s, mib, out = measure([*KB, "build", "--timings", *jobs], root)
+        s, mib, out = measure([*KB, "build", "--timings", *extra], root)
         stages = timings(out)
         rows.append(("build, feeds unchanged (whole)", s, mib, "", None))
         pages = sum(1 for p in (root / "site").rglob("*.html") if p.name != "404.html")
@@ -227,10 +229,10 @@ def main() -> None:
         rows.append(("  digests (wall)", stages.get("digests", 0), 0, "", None))
         rows.append(("  newsletter", stages.get("newsletter", 0), 0, "", None))
         site_peer = None
-        if not args.no_peers:
+        if not args.no_peers and not args.no_site:
             site_peer, _ = plain_mkdocs(pages, work / "mkdocs")
         rows.append((f"  site ({pages} pages)", stages.get("site", 0), 0, "mkdocs", site_peer))
-        s, mib, out = measure([*KB, "build", "--offline", "--timings", *jobs], root)
+        s, mib, out = measure([*KB, "build", "--offline", "--timings", *extra], root)
         rows.append(("build, nothing changed", s, mib, "", None))
         first = sorted((root / "content" / "accounts").glob("*.yml"))[0].stem
         cmd = [*KB, "digest", first, "--format", "md", "--dry-run"]
