@@ -14,7 +14,7 @@ whole process tree (workers included) every 50 ms:
     ranking peer            bm25s: index every item, query every account's problems
     site peer               plain mkdocs build (material) of as many small pages as kb's site
 
-Needs the bench extra: ``pip install -e '.[test,bench]'`` (reader, bm25s, psutil).
+Needs only the test extra: ``pip install -e '.[test]'`` (it holds reader, bm25s and psutil).
 Not a test: it prints figures; results go in bench/RESULTS.md.
 """
 
@@ -28,6 +28,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,7 @@ def main() -> None:
     parser.add_argument("--fetch-only", choices=["kb", "reader"], help=argparse.SUPPRESS)
     parser.add_argument("state", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the feed server
     if args.fetch_only:
         print(*fetch_twice(args.fetch_only, args.keep, args.state))
         return
