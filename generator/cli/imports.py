@@ -59,7 +59,7 @@ def accounts(
         name = str(gone.data.get("name", ""))[:80]
         click.echo(f"not in the export (kept): {_rel(gone.path, root)}  {name}")
     if not dry_run:
-        apply_plan(plan)
+        apply_plan(result)
     verb = ("to create", "to change") if dry_run else ("created", "changed")
     summary = (
         f"{len(plan.changes)} accounts from {result.crm}: {plan.count('create')} {verb[0]}, "

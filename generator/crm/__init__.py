@@ -14,13 +14,14 @@ from pathlib import Path
 import yaml
 
 from ..exceptions import ConfigError, ConfigErrors
-from ..outputs import atomic_write
-from .accounts import SAFE_LOADER, Plan, plan_import, read_accounts
+from ..outputs import atomic_write_many
+from .accounts import SAFE_LOADER, Existing, Plan, plan_import, read_accounts, write_cache
 from .exports import CrmAccount, CrmContact, detect, read_export
 from .mapping import MAPPING_FILE, load_mapping
 from .records import accounts_of, contacts_of
 
 ACCOUNTS_DIR = Path("content") / "accounts"
+CACHE_FILE = "crm-accounts.json"
 TOPICS_FILE = Path("content") / "topics.yml"
 
 
@@ -30,6 +31,8 @@ class ImportPlan:
     skipped: tuple[ConfigError, ...]
     """Rows left out under ``skip_invalid``."""
     crm: str
+    existing: tuple[Existing, ...]
+    cache: Path
 
 
 def plan_accounts_import(
@@ -59,7 +62,8 @@ def plan_accounts_import(
         row_errors += contact_errors
     accounts, topic_errors = _known_topics(root, accounts, accounts_file)
     row_errors += topic_errors
-    existing, file_errors = read_accounts(root / ACCOUNTS_DIR)
+    cache = _state_dir(root) / CACHE_FILE
+    existing, file_errors = read_accounts(root / ACCOUNTS_DIR, cache)
     layout = detect(accounts_export, "accounts")
     crm = layout.crm if layout else "CRM"
     plan, plan_errors = plan_import(
@@ -72,7 +76,17 @@ def plan_accounts_import(
     )
     if file_errors or plan_errors or (row_errors and not skip_invalid):
         raise ConfigErrors([*file_errors, *plan_errors, *row_errors])
-    return ImportPlan(plan, tuple(row_errors), crm)
+    return ImportPlan(plan, tuple(row_errors), crm, tuple(existing), cache)
+
+
+def _state_dir(root: Path) -> Path:
+    """Where kb keeps its state (``state_dir`` in kb.yml, default ``.kb``)."""
+    try:
+        settings = yaml.load((root / "kb.yml").read_text(encoding="utf-8-sig"), Loader=SAFE_LOADER)
+        folder = settings.get("state_dir") if isinstance(settings, dict) else None
+    except (OSError, yaml.YAMLError):
+        folder = None
+    return root / (folder if isinstance(folder, str) and folder.strip() else ".kb")
 
 
 def _fatal(errors: list[ConfigError]) -> None:
@@ -111,13 +125,15 @@ def _known_topics(
     return kept, errors
 
 
-def apply_plan(plan: Plan) -> list[Path]:
+def apply_plan(result: ImportPlan) -> list[Path]:
     """Write every created or changed file, each atomically; return their paths."""
-    written: list[Path] = []
-    for change in plan.changes:
-        if change.action in ("create", "change"):
-            atomic_write(change.path, change.text)
-            written.append(change.path)
+    changes = result.plan.changes
+    outputs = [(c.path, c.text) for c in changes if c.action in ("create", "change")]
+    atomic_write_many(outputs)
+    written = [path for path, _ in outputs]
+    folder = result.existing[0].path.parent if result.existing else None
+    if folder is not None:
+        write_cache(result.cache, folder, result.existing, set(written))
     return written
 
 
