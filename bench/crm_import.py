@@ -24,14 +24,82 @@ import tempfile
 import time
 from pathlib import Path
 
-WORDS = (
-    "Harbor Summit Cedar Granite Pioneer Lakeside Copper Meridian Northwind Silver Aspen Falcon "
-    "Redwood Beacon Prairie Atlas Keystone Orchard Riverbend Evergreen Ironwood Bluewater"
-).split()
-KINDS = "Foods Logistics Dental Solar Vineyards Water Schools Clinics Labs Hotels Retail".split()
-INDUSTRIES = "Food & Beverages;Transportation;Health Care;Renewables;Wine;Utilities".split(";")
-FIRST = "Ana Ben Chloe Dev Elif Farid Grace Hugo Iris Jonas Kira Liam Mei Nora Omar Priya".split()
-LAST = "Alvarez Brooks Chen Dubois Eriksen Fischer Garcia Haddad Ito Jensen Kowalski".split()
+WORDS = [
+    "Harbor",
+    "Summit",
+    "Cedar",
+    "Granite",
+    "Pioneer",
+    "Lakeside",
+    "Copper",
+    "Meridian",
+    "Northwind",
+    "Silver",
+    "Aspen",
+    "Falcon",
+    "Redwood",
+    "Beacon",
+    "Prairie",
+    "Atlas",
+    "Keystone",
+    "Orchard",
+    "Riverbend",
+    "Evergreen",
+    "Ironwood",
+    "Bluewater",
+]
+KINDS = [
+    "Foods",
+    "Logistics",
+    "Dental",
+    "Solar",
+    "Vineyards",
+    "Water",
+    "Schools",
+    "Clinics",
+    "Labs",
+    "Hotels",
+    "Retail",
+]
+INDUSTRIES = [
+    "Food & Beverages",
+    "Transportation",
+    "Health Care",
+    "Renewables",
+    "Wine",
+    "Utilities",
+]
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elif",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Iris",
+    "Jonas",
+    "Kira",
+    "Liam",
+    "Mei",
+    "Nora",
+    "Omar",
+    "Priya",
+]
+LAST = [
+    "Alvarez",
+    "Brooks",
+    "Chen",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Haddad",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+]
 OWNERS = [f"{f} {last}" for f in FIRST[:6] for last in LAST[:4]]
 
 
