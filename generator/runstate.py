@@ -173,6 +173,15 @@ class RecordReader:
         return item
 
     def record(self, slug: str, data: Mapping[str, Any]) -> AccountRecord:
+        """The account's record, or a :class:`KbError` naming the file it came from."""
+        try:
+            return self._record(slug, data)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise KbError(
+                f"{self.source}: not a summary this kb wrote ({type(e).__name__}: {e})"
+            ) from e
+
+    def _record(self, slug: str, data: Mapping[str, Any]) -> AccountRecord:
         account = self.project.account(slug)
         if account is None:
             raise KbError(f"{self.source}: account '{slug}' is not in the project")
@@ -213,10 +222,10 @@ def read_records(
     project: Project, items: Sequence[Item], source: Path, data: Mapping[str, Any]
 ) -> dict[str, AccountRecord]:
     reader = RecordReader(project, items, source)
-    try:
-        return {slug: reader.record(slug, d) for slug, d in data["accounts"].items()}
-    except (KeyError, TypeError, ValueError) as e:
-        raise KbError(f"{source}: not a summary this kb wrote ({type(e).__name__}: {e})") from e
+    accounts = data.get("accounts")
+    if not isinstance(accounts, dict):
+        raise KbError(f"{source}: not a summary this kb wrote (no accounts)")
+    return {slug: reader.record(slug, d) for slug, d in accounts.items()}
 
 
 def load_json(path: Path) -> dict[str, Any] | None:

@@ -126,7 +126,10 @@ def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Pa
                 f"{path}: ranked at {data.get('now')}, not at {now.isoformat()}: "
                 "assemble with the shards' --now"
             )
-        index, count = data["shard"]
+        try:
+            index, count = (int(x) for x in data["shard"])
+        except (KeyError, TypeError, ValueError) as e:
+            raise KbError(f"{path}: not a shard summary this kb wrote (no shard K/N)") from e
         seen.setdefault(count, set()).add(index)
         run = run or str(data.get("run", ""))
         for slug, record in read_records(project, items, path, data).items():

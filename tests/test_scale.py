@@ -234,3 +234,22 @@ def test_an_error_in_a_worker_is_reported_like_any_other(fetched: Path) -> None:
     assert "no_such_value" in result.stderr
     assert "Traceback" not in result.output
     assert not (fetched / ".kb" / "build-manifest.json").exists()
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "{half",
+        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": "x"}',
+        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1], "accounts": 3}',
+        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1],'
+        ' "accounts": {"ridgeline-freight": {"key": "k"}}}',
+    ],
+)
+def test_a_damaged_shard_summary_is_named_not_a_traceback(fetched: Path, summary: str) -> None:
+    folder = fetched / "build" / "shards" / "1-of-1"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(summary)
+    result = run_kb("--project", fetched, "build", "--assemble")
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: {folder / 'summary.json'}: ")
