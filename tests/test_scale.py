@@ -11,8 +11,10 @@ import pytest
 import yaml
 from conftest import REPO, run_kb
 
+from generator import yamlfile
 from generator.batch import plan
 from generator.pipeline import in_shard
+from generator.yamlfile import LineDict, LineList
 
 OUTPUTS = ("build/digests", "build/newsletter", "site")
 
@@ -253,3 +255,37 @@ def test_a_damaged_shard_summary_is_named_not_a_traceback(fetched: Path, summary
     result = run_kb("--project", fetched, "build", "--assemble")
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(f"error: {folder / 'summary.json'}: ")
+
+
+def _lines(value: object) -> object:
+    """A parsed YAML value with the line of every mapping key and list element."""
+    if isinstance(value, LineDict):
+        return {k: (value.key_lines[k], _lines(v)) for k, v in value.items()}
+    if isinstance(value, LineList):
+        return [(line, _lines(v)) for line, v in zip(value.item_lines, value, strict=True)]
+    return value
+
+
+def test_libyaml_reads_every_project_file_as_the_python_parser_does() -> None:
+    files = [
+        p
+        for p in [*REPO.glob("content/**/*.yml"), *REPO.glob("feeds/*.yml"),
+                  *(REPO / "tests" / "data").rglob("*.yml")]
+        if p.is_file()
+    ]  # fmt: skip
+    assert len(files) > 20
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        fast = yamlfile._fast(text, path, 0)
+        slow_loader = yamlfile._Loader(text)
+        slow_loader.duplicates = []
+        try:
+            slow = slow_loader.get_single_data()
+        except yaml.YAMLError:
+            assert fast is None, path  # a file libyaml reads must also be valid YAML
+            continue
+        finally:
+            slow_loader.dispose()
+        assert fast is not None, path
+        assert _lines(fast[0]) == _lines(slow), path
+        assert [e.line for e in fast[1]] == [line for line, _ in slow_loader.duplicates], path
