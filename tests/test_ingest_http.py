@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from feedserver import (
+    LOOPBACK,
     RSS,
     closed_port_url,
     feed_bytes,
@@ -47,6 +48,7 @@ FAST = FetchSettings(
     deadline=1.5,
     max_bytes=256 * 1024,
     max_redirects=3,
+    allow_private=LOOPBACK,
 )
 NOW = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
@@ -355,7 +357,7 @@ def test_the_same_story_from_two_feeds_is_stored_once_with_both_sources(
         Feed("wire-a", serve_file(server, "/a", "dupes-a.xml")),
         Feed("wire-b", serve_file(server, "/b", "dupes-b.xml")),
     ]
-    fetch(store, feeds, settings=FetchSettings(concurrency=1))
+    fetch(store, feeds, settings=FetchSettings(concurrency=1, allow_private=LOOPBACK))
     titles = sorted(i.title for i in store.items())
     assert titles == [
         "Diesel prices fall for a third week",
@@ -518,7 +520,9 @@ def test_requests_to_one_host_are_polite(server: HTTPServer, store: Store) -> No
     for i in range(8):
         server.expect_request(f"/f{i}").respond_with_handler(counted)
     feeds = [Feed(f"f{i}", server.url_for(f"/f{i}")) for i in range(8)]
-    settings = FetchSettings(concurrency=8, per_host=2, read_timeout=5, deadline=10)
+    settings = FetchSettings(
+        concurrency=8, per_host=2, read_timeout=5, deadline=10, allow_private=LOOPBACK
+    )
     reports = fetch(store, feeds, settings=settings)
     assert {r.status for r in reports.values()} == {"ok"}
     assert in_flight[1] == 2
@@ -526,7 +530,9 @@ def test_requests_to_one_host_are_polite(server: HTTPServer, store: Store) -> No
 
 def test_ten_thousand_entries_are_all_stored(server: HTTPServer, store: Store) -> None:
     server.expect_request("/big").respond_with_data(generated_rss(10_000), content_type=RSS)
-    settings = FetchSettings(max_bytes=20 * 1024 * 1024, deadline=60, read_timeout=30)
+    settings = FetchSettings(
+        max_bytes=20 * 1024 * 1024, deadline=60, read_timeout=30, allow_private=LOOPBACK
+    )
     report = fetch(store, [*good_feeds(server), Feed("big", server.url_for("/big"))], settings)
     assert report["big"].status == "ok"
     assert report["big"].new_items == 10_000
