@@ -139,7 +139,7 @@ def test_an_invalid_feed_whose_items_are_lost_fails_instead_of_reading_as_empty(
     with pytest.raises(ParseError) as caught:
         parse("unclosed-cdata.xml")
     assert str(caught.value) == (
-        "feed unclosed-cdata.xml: invalid XML (line 39: unclosed CDATA section): none of its 35 items"
-        " could be read"
+        "feed unclosed-cdata.xml: invalid XML (line 39: unclosed CDATA section):"
+        " none of its 35 items could be read"
     )
     assert parse("no-items.xml") == []  # a valid, quiet feed is still fine

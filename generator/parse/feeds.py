@@ -227,7 +227,7 @@ def _entry(feed: str, draft: _Draft, url: str, base_url: str, shared: bool) -> E
         feed=feed,
         id=item_id,
         url=url,
-        title=draft.title or shorten(draft.summary, TITLE_FROM_TEXT),
+        title=draft.title or shorten(draft.summary, TITLE_FROM_TEXT) or url,
         summary=draft.summary,
         summary_html=clean_html(draft.summary_html, url or base_url),
         published=_entry_time(raw),
