@@ -264,8 +264,8 @@ def _main_html(raw: Mapping[str, Any]) -> tuple[str, str]:
     Among such blocks, the one with the most words.
     """
     summary = str(raw.get("summary") or "")
-    best, best_text = summary, plain_text(summary)
     language = _language((raw.get("summary_detail") or {}).get("language")) if summary else ""
+    best, best_text = "", ""
     for content in raw.get("content") or ():
         value = str(content.get("value") or "")
         if not value:
@@ -275,7 +275,10 @@ def _main_html(raw: Mapping[str, Any]) -> tuple[str, str]:
         text = plain_text(value)
         if len(text) > len(best_text):
             best, best_text = value, text
-    return best, best_text
+    if best_text and len(best_text) >= len(summary):  # longer than the summary's very markup
+        return best, best_text
+    summary_text = plain_text(summary)
+    return (best, best_text) if len(best_text) > len(summary_text) else (summary, summary_text)
 
 
 def _language(tag: object) -> str:

@@ -47,6 +47,7 @@ URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _CONTROL = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 # Elements that end a line or a block when rendered: their tags become spaces in plain text, so
 # "<td>a</td><td>b</td>" reads "a b", never "ab".
@@ -54,7 +55,7 @@ BLOCK_TAGS = (
     "address|article|aside|blockquote|br|caption|dd|details|div|dl|dt|figcaption|figure|footer"
     "|h[1-6]|header|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|td|tfoot|th|thead|tr|ul"
 )
-_BLOCK = re.compile(rf"<(/?(?:{BLOCK_TAGS}))(?=[\s/>])", re.IGNORECASE)
+_BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)  # just the "<": fast
 # Elements whose content is a fallback or code, never the entry's words.
 HIDDEN_TAGS = frozenset(
     {"script", "style", "noscript", "iframe", "object", "embed", "template", "audio", "video",
@@ -68,7 +69,7 @@ EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
 def canonical_url(url: str, base: str = "", *, keep_fragment: bool = False) -> str:
     """Lowercase scheme and host, drop default ports, tracking parameters and (unless asked to
     keep it) the fragment."""
-    url = plain_text(url).replace(" ", "%20")
+    url = literal_text(url).replace(" ", "%20")  # a URL is text: no markup to strip
     if base and not urlsplit(url).scheme:
         url = urljoin(base, url)
     try:
@@ -100,7 +101,7 @@ def clean_html(fragment: str, base_url: str = "") -> str:
     Relative ``href``/``src`` are made absolute against ``base_url`` when it is a web URL (the
     HTML will be shown far from the feed), and dropped otherwise, since they would point nowhere.
     """
-    fragment = _CONTROL.sub("", fragment)
+    fragment = _without_surrogates(fragment)
     if not fragment:
         return ""
     base = base_url if is_web_url(base_url) else ""
@@ -125,15 +126,20 @@ def _absolute(attribute: str, value: str, base: str) -> str | None:
 
 def plain_text(fragment: str) -> str:
     """The words of an HTML or text fragment: no tags, entities decoded, one line, no controls."""
-    fragment = _CONTROL.sub("", fragment)
+    fragment = _CONTROL.sub("", fragment)  # first: a control inside "<\x1fa" hides a tag
     if not fragment:
         return ""
     if "<" in fragment:
         fragment = nh3.clean(
-            _BLOCK.sub(r" <\1", fragment), tags=set(), clean_content_tags=set(HIDDEN_TAGS)
+            _BLOCK.sub(" <", fragment), tags=set(), clean_content_tags=set(HIDDEN_TAGS)
         )
     text = html.unescape(fragment) if "&" in fragment else fragment
     return literal_text(text)
+
+
+def _without_surrogates(text: str) -> str:
+    """Lone surrogates removed: nh3 (Rust) and every encoder refuse them."""
+    return text if text.isascii() else _SURROGATE.sub("", text)
 
 
 def literal_text(text: str) -> str:
