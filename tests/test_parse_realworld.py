@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator.exceptions import ParseError
 from generator.models import EntryData
@@ -143,3 +146,71 @@ def test_an_invalid_feed_whose_items_are_lost_fails_instead_of_reading_as_empty(
         " none of its 35 items could be read"
     )
     assert parse("no-items.xml") == []  # a valid, quiet feed is still fine
+
+
+_PIECES = st.sampled_from(
+    [
+        "<item>", "</item>", "<title>", "</title>", "<link>https://x.example/a#f</link>",
+        "<link>https://x.example/a</link>", "<guid>g</guid>", "<guid>h</guid>",
+        "<description>", "</description>", "<![CDATA[", "]]>", "<!--", "-->", "<!DOCTYPE x>",
+        "<!ENTITY e 'boom'>", "&e;", "&#xD800;", "&#56320;",
+        "&#x110000;", "&#99999999999;", "&#0;", "&amp;", "<p>", "</p>", "<td>",
+        "<noscript>", "<pubDate>Mon, 01 Jan 0001 00:00:00 +0000</pubDate>",
+        "<pubDate>Tue, 10 Nov 2026 10:00:00 +0000</pubDate>", "\x1b[2J", "\ufeff", "words",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES | st.text(max_size=8), max_size=25).map("".join))
+def test_any_rss_shaped_document_parses_or_fails_cleanly(body: str) -> None:
+    doc = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{body}</channel></rss>'
+    try:
+        entries = parse_feed("fuzz", doc.encode("utf-8", "surrogatepass"), "https://x.example/")
+    except ParseError:
+        return
+    assert len({e.id for e in entries}) == len(entries)  # each entry once
+    for entry in entries:
+        assert entry.title
+        assert entry.published is None or entry.published.year >= 1970
+        for text in (entry.title, entry.summary, entry.summary_html, entry.url):
+            text.encode("utf-8")
+            assert "\x1b" not in text and "\ufeff" not in text
+
+
+@given(st.integers(0, 0x20FFFF), st.booleans())
+def test_character_references_that_stand_for_no_character_become_u_fffd(
+    value: int, hexadecimal: bool
+) -> None:
+    ref = f"&#x{value:X};" if hexadecimal else f"&#{value};"
+    doc = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>'
+        f"a {ref} b</title><link>https://x.example/</link></item></channel></rss>"
+    )
+    (entry,) = parse_feed("refs", doc.encode(), "https://x.example/")
+    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+        assert entry.title == "a \ufffd b"
+    entry.title.encode("utf-8")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_JSON_FIELDS = ["id", "url", "external_url", "title", "content_html", "content_text", "summary",
+                "date_published", "date_modified", "author", "authors", "tags"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(_JSON_FIELDS), _json_values), max_size=4))
+def test_any_json_feed_items_parse_or_fail_cleanly(items: list[dict[str, object]]) -> None:
+    doc = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items})
+    try:
+        entries = parse_feed("fuzz.json", doc.encode(), "https://x.example/")
+    except ParseError:
+        return
+    for entry in entries:
+        assert entry.title and entry.url in ("", entry.url.strip())

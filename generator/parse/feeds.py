@@ -44,6 +44,25 @@ from .normalize import (
 
 TITLE_FROM_TEXT = 120  # characters of an untitled entry's text that stand for its title
 
+# A character reference to a lone surrogate (&#xD800;) or past U+10FFFF makes feedparser raise
+# while it decodes it; it stands for no character, so it becomes U+FFFD first. The pattern finds
+# the candidates (cheaply: most documents have none); the callback checks the exact value.
+_SUSPECT_REF = re.compile(
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})|0*(5[5-7]\d{3}|\d{7,}));"
+)
+
+
+def _no_impossible_refs(data: bytes) -> bytes:
+    return _SUSPECT_REF.sub(_replace_ref, data) if b"&#" in data else data
+
+
+def _replace_ref(match: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = match.groups()
+    value = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    impossible = 0xD800 <= value <= 0xDFFF or value > 0x10FFFF
+    return b"&#xFFFD;" if impossible else match.group(0)
+
+
 _ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _MAX_ENTITY_SCAN = 1024 * 1024
 
@@ -63,7 +82,7 @@ def parse_feed(
     if b"base=" in data:  # only xml:base needs feedparser to know the document's URL
         headers["content-location"] = base_url
     parsed = feedparser.parse(
-        io.BytesIO(defuse_doctype(data)),
+        io.BytesIO(_no_impossible_refs(defuse_doctype(data))),
         response_headers=headers,
         sanitize_html=False,
         resolve_relative_uris=False,
@@ -329,30 +348,38 @@ def _json_feed(feed: str, data: bytes, base_url: str) -> list[EntryData]:
 
 
 def _json_item(raw: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Feed item in feedparser's vocabulary, so both formats share one normalizer."""
-    body = raw.get("content_html") or raw.get("summary") or raw.get("content_text") or ""
-    if not raw.get("content_html") and raw.get("content_text"):
-        body = _escape_text(str(raw["content_text"]))
-    authors = raw.get("authors") or doc.get("authors") or []
+    """A JSON Feed item in feedparser's vocabulary, so both formats share one normalizer.
+
+    Every field is checked for its type: a value of the wrong type is as good as missing.
+    """
+    html_body, text_body = _text(raw.get("content_html")), _text(raw.get("content_text"))
+    body = html_body or (_escape_text(text_body) if text_body else _text(raw.get("summary")))
+    authors = _list(raw.get("authors")) or _list(doc.get("authors"))
     if isinstance(raw.get("author"), dict):  # JSON Feed 1.0
         authors = [raw["author"]]
+    names = (_text(a.get("name")) for a in authors if isinstance(a, dict))
     return {
         "link": _text(raw.get("url")) or _text(raw.get("external_url")),
         "id": _text(raw.get("id")),
         "title": _text(raw.get("title")),
         "title_detail": {"type": "text/plain"},
-        "summary": str(body) if isinstance(body, str) else "",
-        "author": ", ".join(
-            str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")
-        ),
-        "tags": [{"term": t} for t in raw.get("tags") or () if isinstance(t, str)],
+        "summary": body,
+        "author": ", ".join(name for name in names if name),
+        "tags": [{"term": t} for t in _list(raw.get("tags")) if isinstance(t, str)],
         "published_parsed": _json_time(raw.get("date_published")),
         "updated_parsed": _json_time(raw.get("date_modified")),
     }
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    """A string field as text; an integer id as its digits; anything else is missing."""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _escape_text(text: str) -> str:
