@@ -138,6 +138,8 @@ def test_the_policy_names_what_is_not_public() -> None:
     assert [kind_of(ipaddress.ip_address(a)) for a in public] == ["", "", ""]
     assert kind_of(ipaddress.ip_address("100.64.0.1")) == "a non-public address"  # shared CGN
     assert kind_of(ipaddress.ip_address("224.0.0.1")) == "a multicast address"
+    assert kind_of(ipaddress.ip_address("64:ff9b::a9fe:a9fe")) == "a link-local address"  # NAT64
+    assert kind_of(ipaddress.ip_address("2002:7f00:1::")) == "a loopback address"  # 6to4
     policy = AddressPolicy.allowing(["Intranet.Corp.Example.", "10.1.0.0/16", "fd00::7"])
     assert policy.refusal("intranet.corp.example", ipaddress.ip_address("10.9.9.9")) == ""
     assert policy.refusal("wiki", ipaddress.ip_address("10.1.2.3")) == ""

@@ -37,8 +37,10 @@ class RefusedAddress(Exception):
 
 def kind_of(address: Address) -> str:
     """Why an address is not public, in words ("" for a public one)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return kind_of(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or _nat64(address)
+        if embedded is not None:  # an IPv4 address in IPv6 clothes is judged as itself
+            return kind_of(embedded)
     for test, words in (
         ("is_loopback", "a loopback address"),
         ("is_link_local", "a link-local address"),
@@ -50,6 +52,16 @@ def kind_of(address: Address) -> str:
         if getattr(address, test):
             return words
     return "" if address.is_global else "a non-public address"
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 gateway would translate ``address`` to (RFC 6052)."""
+    if address not in _NAT64:
+        return None
+    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
 
 
 @dataclass(frozen=True)
