@@ -1,6 +1,6 @@
 """The weekly job at a given size, stage by stage, next to a named peer for each stage.
 
-    python bench/run.py --size S|M|L [--jobs N] [--no-site] [--keep DIR] [--json FILE]
+    python bench/run.py --size S|M|L [--jobs N] [--no-site] [--shard K/N] [--keep DIR] [--json FILE]
 
 Generates a project (``bench/make_project.py``), serves its feeds from 127.0.0.1 in a separate
 process, then runs the real commands in subprocesses, sampling the memory of each command's
@@ -187,6 +187,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--no-peers", action="store_true", help="time kb only")
     parser.add_argument("--no-site", action="store_true", help="kb build --no-site (for L)")
+    parser.add_argument("--shard", metavar="K/N", help="kb build --shard K/N: one share (for L)")
     parser.add_argument("--fetch-only", choices=["kb", "reader"], help=argparse.SUPPRESS)
     parser.add_argument("state", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -202,6 +203,7 @@ def main() -> None:
     server, port = start_server(served)
     extra = ["--jobs", str(args.jobs)] if args.jobs else []
     extra += ["--no-site"] if args.no_site else []
+    extra += ["--shard", args.shard] if args.shard else []
     rows: list[tuple[str, float, float, str, float | None]] = []
     try:
         started = time.perf_counter()
