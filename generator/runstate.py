@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -44,6 +44,8 @@ class AccountRecord:
     """(path relative to the project, SHA-256 of its bytes) of every file written."""
     sent: tuple[tuple[str, tuple[str, ...]], ...]
     """(format, ids of the items that file carried): what the run records as sent."""
+    stored: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The JSON it was read from, written back as it is (a reused account costs no encoding)."""
 
     @property
     def slug(self) -> str:
@@ -142,7 +144,9 @@ def _fields(obj: Any, skip: str) -> dict[str, Any]:
     return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj) if f.name != skip}
 
 
-def record_json(record: AccountRecord) -> dict[str, Any]:
+def record_json(record: AccountRecord) -> Mapping[str, Any]:
+    if record.stored is not None:
+        return record.stored
     d = record.digest
     return {
         "key": record.key,
@@ -215,7 +219,7 @@ class RecordReader:
         )
         files = tuple((str(name), str(sha)) for name, sha in data["files"])
         sent = tuple((str(fmt), tuple(ids)) for fmt, ids in data["sent"])
-        return AccountRecord(data["key"], digest, news, files, sent)
+        return AccountRecord(data["key"], digest, news, files, sent, data)
 
 
 def read_records(

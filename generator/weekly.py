@@ -58,6 +58,8 @@ class Outcome:
     site_stale: bool = True
     digests_seconds: float = 0.0
     newsletter_seconds: float = 0.0
+    manifest_accounts: int = -1
+    """How many accounts the manifest read at the start held (-1: none was read)."""
 
 
 def shards_dir(project: Project) -> Path:
@@ -100,7 +102,8 @@ def build(
         write_json(folder / SUMMARY, head, runs.records)
         return Outcome(runs, digest_dir, items, run, shard_dir=folder, digests_seconds=took)
     outcome = _newsletter(project, store, now, items, run, runs, digest_dir, writer, manifest)
-    return replace(outcome, digests_seconds=took)
+    held = len(manifest.accounts or {}) if manifest and manifest.run == run else -1
+    return replace(outcome, digests_seconds=took, manifest_accounts=held)
 
 
 def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Path]) -> Outcome:
@@ -201,6 +204,10 @@ def site(project: Project, outcome: Outcome, now: datetime) -> Path:
 
 
 def save_manifest(project: Project, outcome: Outcome, *, with_site: bool = True) -> None:
-    """Last step of a build: what the next build may reuse."""
+    """Last step of a build: what the next build may reuse (nothing to write when the build
+    reused everything the manifest already holds)."""
     head = {"run": outcome.run, "site": outcome.site_key if with_site else ""}
+    unchanged = outcome.digests.rendered == 0 and not outcome.site_stale and with_site
+    if unchanged and outcome.manifest_accounts == len(outcome.digests.records):
+        return
     write_json(manifest_path(project), head, outcome.digests.records)

@@ -129,12 +129,15 @@ def test_a_second_build_with_nothing_changed_renders_nothing(fetched: Path) -> N
     first = run_kb("--project", fetched, "build", "--offline")
     assert "(6 rendered, 0 unchanged)" in first.output
     before, stamps = tree(fetched), mtimes(fetched)
+    manifest = fetched / ".kb" / "build-manifest.json"
+    written = manifest.stat().st_mtime_ns
     again = run_kb("--project", fetched, "build", "--offline")
     assert again.exit_code == 0, again.output
     assert "(0 rendered, 6 unchanged)" in again.output
     assert "(unchanged)" in again.output.splitlines()[-1], "the site is not rebuilt either"
     assert tree(fetched) == before
     assert mtimes(fetched) == stamps, "no digest file is even rewritten"
+    assert manifest.stat().st_mtime_ns == written, "nor the manifest"
     # The per-account lines are the same as the first run's.
     assert (
         again.output.split("digests:")[1].splitlines()[1:7]
