@@ -288,7 +288,12 @@ def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str
         "utm": project.settings.digest.utm,
         "source_title": lambda name: titles.get(name, name),
     }
-    text = render_template(env, "newsletter.md.j2", context)
-    body = markdown_page(text)
-    page = render_template(env, "newsletter.html.j2", {**context, "body_html": body})
-    return {"md": text, "html": page}
+    subject = " ".join(render_template(env, "newsletter.subject.j2", context).split())
+    text = render_template(env, "newsletter.md.j2", {**context, "subject": subject})
+    return {"subject": subject, "md": text, "html": newsletter_html(env, subject, text)}
+
+
+def newsletter_html(env: jinja2.Environment, subject: str, markdown_text: str) -> str:
+    """The HTML page of an issue's Markdown (sanitized: an archive entry is user-edited)."""
+    context = {"subject": subject, "body_html": markdown_page(markdown_text)}
+    return render_template(env, "newsletter.html.j2", context)

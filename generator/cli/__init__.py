@@ -14,8 +14,9 @@ import click
 
 from .. import __version__
 from .common import Context
-from .digests import digest, due, history, newsletter
+from .digests import digest, due, history
 from .feeds import feeds, fetch, items, prune
+from .newsletter import newsletter
 from .project import build, check, init
 
 
