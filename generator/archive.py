@@ -66,8 +66,8 @@ def archive_text(
         "week": week,
         "title": title,
         "generated_at": f"{generated_at:%Y-%m-%dT%H:%M:%SZ}",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
+        "start": start,
+        "end": end,
         "items": [{"url": url, "title": t} for url, t in items],
         "notes": notes,
     }
