@@ -289,7 +289,7 @@ def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str
         "source_title": lambda name: titles.get(name, name),
     }
     subject = " ".join(render_template(env, "newsletter.subject.j2", context).split())
-    text = render_template(env, "newsletter.md.j2", {**context, "subject": subject})
+    text = render_template(env, "newsletter.md.j2", {**context, "subject": subject}).rstrip() + "\n"
     return {"subject": subject, "md": text, "html": newsletter_html(env, subject, text)}
 
 
