@@ -59,15 +59,22 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message, ready for the server."""
+    """One message, ready for the server: its envelope and its bytes (CRLF line endings)."""
 
+    sender: str
     recipient: str
     message_id: str
-    message: EmailMessage
+    data: bytes
 
     @property
     def size(self) -> int:
-        return len(self.message.as_bytes(policy=HEADERS_POLICY))
+        return len(self.data)
+
+
+def outgoing(message: EmailMessage, sender: str, recipient: str, msg_id: str) -> Outgoing:
+    """Serialized with headers unfolded up to RFC 5322's limit (see :mod:`generator.mail`):
+    a folded List-Unsubscribe would reach some readers with a leading space in the URL."""
+    return Outgoing(sender, recipient, msg_id, message.as_bytes(policy=HEADERS_POLICY))
 
 
 @dataclass(frozen=True)
@@ -217,7 +224,7 @@ def send_all(
     with smtp_session(settings, login) as server:
         for index, out in enumerate(outgoing):
             try:
-                server.send_message(out.message, to_addrs=[out.recipient])
+                server.sendmail(out.sender, [out.recipient], out.data)
             except smtplib.SMTPRecipientsRefused as e:
                 code, text = e.recipients.get(out.recipient, (0, b""))
                 if code == 421:

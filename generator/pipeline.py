@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 
 from .archive import archive_path, archive_text
@@ -23,6 +24,7 @@ from .delivery import (
     Outgoing,
     build_message,
     message_id,
+    outgoing,
     read_recipients,
     send_all,
     to_send,
@@ -386,16 +388,16 @@ def plan_send(
     env = make_environment(project.templates_dir)
     html = newsletter_html(env, issue.title, issue.body)
     team = project.settings.team
-    outgoing = []
+    messages = []
     for recipient in chosen:
         msg_id = message_id(week, recipient, settings.sender, now if resend else None)
         message = build_message(
             issue=issue, html=html, settings=settings, team=team, recipient=recipient,
             msg_id=msg_id, now=now,
         )  # fmt: skip
-        outgoing.append(Outgoing(recipient, msg_id, message))
+        messages.append(outgoing(message, parseaddr(settings.sender)[1], recipient, msg_id))
     everyone = tuple(dict.fromkeys(r.casefold() for r in recipients))
-    return SendPlan(issue, everyone, tuple(r for r in everyone if r in sent), tuple(outgoing))
+    return SendPlan(issue, everyone, tuple(r for r in everyone if r in sent), tuple(messages))
 
 
 def send_newsletter(

@@ -151,7 +151,9 @@ def test_status_reports_the_week_for_the_workflow(example: Path) -> None:
         "sent": 0,
     }
     assert run_kb("--project", example, "build", "--no-site").exit_code == 0
-    after = json.loads(run_kb("--project", example, "newsletter", "--status", "--format", "json").stdout)
+    after = json.loads(
+        run_kb("--project", example, "newsletter", "--status", "--format", "json").stdout
+    )
     assert after["archived"] is True and after["items"] == len(urls(example / W47))
     text = run_kb("--project", example, "newsletter", "--status").stdout
     assert text.startswith("2026-W47: archived in content/newsletters/2026-W47.md")
