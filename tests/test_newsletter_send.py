@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import socket
+import ssl
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -12,9 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from conftest import copy_example, run_kb
+
+# the test server accepts AUTH over a plain connection, and aiosmtpd warns about it
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 PASSWORD = "s3cret-Pa55word-never-shown"
 TEAM_LIST = ["ana@customer.example", "ben@customer.example"]
@@ -72,13 +78,14 @@ class SmtpServer:
         self.port = free_port()
         self.controller: Controller | None = None
 
-    def start(self, inbox: Inbox, auth: bool = False) -> Inbox:
+    def start(self, inbox: Inbox, auth: bool = False, **tls: Any) -> Inbox:
+        """``tls``: aiosmtpd's ``tls_context`` (STARTTLS) or ``ssl_context`` (implicit TLS)."""
         self.stop()
-        extra: dict[str, Any] = (
-            {"authenticator": authenticate, "auth_required": True, "auth_require_tls": False}
-            if auth
-            else {}
-        )
+        extra: dict[str, Any] = dict(tls)
+        if auth:
+            extra |= {"authenticator": authenticate, "auth_required": True}
+            # aiosmtpd counts only STARTTLS as TLS for AUTH; implicit TLS is TLS all the same
+            extra.setdefault("auth_require_tls", "tls_context" in tls)
         self.controller = Controller(inbox, hostname="127.0.0.1", port=self.port, **extra)
         self.controller.start()
         return inbox
@@ -105,17 +112,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def project_for(built: Path, tmp_path: Path, port: int, user: str = "") -> Path:
+def project_for(
+    built: Path, tmp_path: Path, port: int, user: str = "", security: str = "none"
+) -> Path:
     root = tmp_path / "project"
     shutil.copytree(built, root, ignore=shutil.ignore_patterns(".kb"))
-    user_line = f", user: {user}" if user else ""
+    smtp = f"host: 127.0.0.1, port: {port}, security: {security}, timeout: 10"
+    smtp += f", user: {user}" if user else ""
     with (root / "kb.yml").open("a", encoding="utf-8") as settings:
         settings.write(
             "\nnewsletter:\n"
             "  from: 'Northbeam Insights <insights@northbeam.example>'\n"
             f"  recipients: [{', '.join(TEAM_LIST)}]\n"
             "  recipients_file: recipients.txt\n"
-            f"  smtp: {{host: 127.0.0.1, port: {port}, security: none{user_line}, timeout: 10}}\n"
+            f"  smtp: {{{smtp}}}\n"
             "  unsubscribe: 'https://northbeam.example/unsubscribe?email={email}'\n"
         )
     (root / "recipients.txt").write_text(f"# the sales team\n\n{FROM_FILE}  # Cara\n")
@@ -219,7 +229,6 @@ def test_a_refused_recipient_does_not_stop_the_others(
     assert retry.recipients() == ["ana@customer.example"]
 
 
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 def test_login_uses_the_environment_and_never_shows_the_password(
     built: Path, tmp_path: Path, smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -333,3 +342,61 @@ def test_a_bad_recipients_file_line_is_located(
     result = send(root, "--dry-run")
     assert result.exit_code == 1
     assert f"{root / 'recipients.txt'}:3: not an email address: 'not an address'" in result.stderr
+
+
+@pytest.fixture
+def certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server certificate for 127.0.0.1 from a test CA that the client is told to trust."""
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    return context
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_and_tls_verify_the_server_and_log_in(
+    built: Path,
+    tmp_path: Path,
+    smtp: SmtpServer,
+    certificate: ssl.SSLContext,
+    monkeypatch: pytest.MonkeyPatch,
+    security: str,
+) -> None:
+    tls = (
+        {"tls_context": certificate, "require_starttls": True}
+        if security == "starttls"
+        else {"ssl_context": certificate}
+    )
+    inbox = smtp.start(Inbox(), auth=True, **tls)
+    root = project_for(built, tmp_path, smtp.port, user="mailer", security=security)
+    monkeypatch.setenv("KB_SMTP_PASSWORD", PASSWORD)
+    result = send(root)
+    assert result.exit_code == 0, result.output
+    assert sorted(inbox.recipients()) == sorted(EVERYONE)
+    assert PASSWORD not in result.output
+
+
+def test_an_untrusted_certificate_sends_nothing(
+    built: Path,
+    tmp_path: Path,
+    smtp: SmtpServer,
+    certificate: ssl.SSLContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE")
+    inbox = smtp.start(Inbox(), tls_context=certificate, require_starttls=True)
+    root = project_for(built, tmp_path, smtp.port, security="starttls")
+    result = send(root)
+    assert result.exit_code == 1
+    assert f"error: SMTP 127.0.0.1:{smtp.port}: cannot connect: " in result.stderr
+    assert "CERTIFICATE_VERIFY_FAILED" in result.stderr
+    assert inbox.received == []
+    assert (
+        json.loads(run_kb("--project", root, "newsletter", "--status", "--format", "json").stdout)[
+            "sent"
+        ]
+        == 0
+    )
