@@ -28,7 +28,6 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -37,6 +36,7 @@ from urllib.parse import quote
 from .config import EMAIL
 from .exceptions import ConfigError, KbError, UsageError
 from .mail import BODY_POLICY, HEADERS_POLICY, inline_css
+from .mail import address as mail_address
 from .models import ArchivedIssue, NewsletterSettings, SmtpSettings
 
 USER_ENV = "KB_SMTP_USER"
@@ -135,9 +135,9 @@ def build_message(
     """
     name, address = parseaddr(settings.sender)
     msg = EmailMessage(policy=BODY_POLICY)
-    msg["From"] = Address(display_name=name or team, addr_spec=address)
-    msg["To"] = Address(addr_spec=recipient)
-    msg["Subject"] = issue.title or f"{team} weekly: {issue.week}"
+    msg["From"] = mail_address(name or team, address, "newsletter 'from'")
+    msg["To"] = mail_address("", recipient, "recipient")
+    msg["Subject"] = " ".join((issue.title or f"{team} weekly: {issue.week}").split())
     msg["Date"] = format_datetime(now, usegmt=True)
     msg["Message-ID"] = msg_id
     link = unsubscribe_url(settings.unsubscribe, recipient)

@@ -386,8 +386,8 @@ def plan_send(
     sent = store.newsletter_sent(week)
     chosen = to_send(recipients, sent, resend)
     env = make_environment(project.templates_dir)
-    html = newsletter_html(env, issue.title, issue.body)
     team = project.settings.team
+    html = newsletter_html(env, issue.body, {"subject": issue.title, "team": team, "week": week})
     messages = []
     for recipient in chosen:
         msg_id = message_id(week, recipient, settings.sender, now if resend else None)
