@@ -24,8 +24,8 @@ from tempfile import TemporaryDirectory
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from evalset import load_eval
 from rank import stored_items
-from test_eval_ranking import load_eval
 
 from generator import pipeline
 from generator.digest import candidates_for
