@@ -63,6 +63,11 @@ ADHOC_SLUG = "adhoc"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def is_email(text: str) -> bool:
+    """A plain address: one '@', a dotted domain, ASCII only (what every SMTP server takes)."""
+    return bool(EMAIL.match(text)) and text.isascii()
+
+
 def load_project(root: Path) -> Project:
     """Read every project file; raise :class:`ConfigErrors` listing every problem found."""
     errors: list[ConfigError] = []
@@ -233,7 +238,7 @@ def _file_slug(path: Path, check: Checker) -> None:
 
 def _email(check: Checker, data: LineDict, key: str = "email") -> str:
     email = check.text(data, key)
-    if email and not (EMAIL.match(email) and email.isascii()):
+    if email and not is_email(email):
         check.error(line_of(data, key), f"'{key}' is not a plain (ASCII) email address: '{email}'")
     return email
 
@@ -536,7 +541,7 @@ def _newsletter_settings(data: LineDict, check: Checker) -> NewsletterSettings:
         review = False
     recipients = check.text_list(data, "recipients")
     for index, address in enumerate(recipients):
-        if not (EMAIL.match(address) and address.isascii()):
+        if not is_email(address):
             line = line_of(data.get("recipients"), index, line_of(data, "recipients"))
             check.error(
                 line, f"'recipients' has an entry that is not an email address: '{address}'"
@@ -574,7 +579,7 @@ def _sender(data: LineDict, check: Checker) -> str:
     from email.utils import parseaddr
 
     text = check.text(data, "from")
-    if text and not EMAIL.match(parseaddr(text)[1] or "-"):
+    if text and not is_email(parseaddr(text)[1]):
         check.error(line_of(data, "from"), f"'from' is not an email address: '{text}'")
     return text
 

@@ -33,7 +33,7 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from urllib.parse import quote
 
-from .config import EMAIL
+from .config import is_email
 from .exceptions import ConfigError, KbError, UsageError
 from .mail import BODY_POLICY, HEADERS_POLICY, inline_css
 from .mail import address as mail_address
@@ -170,7 +170,7 @@ def read_recipients(path: Path) -> list[str]:
         address = line.split("#", 1)[0].strip()
         if not address:
             continue
-        if not (EMAIL.match(address) and address.isascii()):
+        if not is_email(address):
             raise ConfigError(path, number, f"not an email address: '{address}'")
         out.append(address)
     return out

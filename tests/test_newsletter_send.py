@@ -310,6 +310,10 @@ def test_send_needs_delivery_settings_and_an_archived_issue(
     assert missing.exit_code == 2
     assert "no archived issue for 2026-W30" in missing.stderr
     assert "kb newsletter --week 2026-W30" in missing.stderr
+    resend = run_kb("--project", root, "newsletter", "--resend")
+    assert resend.exit_code == 2 and "--resend goes with --send" in resend.stderr
+    forced = send(root, "--force")
+    assert forced.exit_code == 2 and "--out and --force build one" in forced.stderr
 
 
 def test_half_set_up_delivery_is_a_located_check_error(tmp_path: Path) -> None:

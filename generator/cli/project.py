@@ -27,6 +27,10 @@ def init(directory: Path) -> None:
         shutil.copytree(scaffold, directory, dirs_exist_ok=True)
     click.echo(f"Created a Knowledge Broker project in {directory}")
     click.echo(f"Next: kb --project {directory} build")
+    click.echo(
+        "In a GitHub repository, .github/workflows/weekly.yml builds, archives and (once kb.yml"
+        " says where) sends the newsletter every Monday"
+    )
 
 
 @click.command()
