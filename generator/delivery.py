@@ -34,10 +34,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .config import is_email
-from .exceptions import ConfigError, KbError, UsageError
+from .exceptions import ConfigError, ConfigErrors, KbError, UsageError
 from .mail import BODY_POLICY, HEADERS_POLICY, inline_css
 from .mail import address as mail_address
 from .models import ArchivedIssue, NewsletterSettings, SmtpSettings
+from .yamlfile import read_text
 
 USER_ENV = "KB_SMTP_USER"
 PASSWORD_ENV = "KB_SMTP_PASSWORD"
@@ -157,22 +158,19 @@ def build_message(
 
 
 def read_recipients(path: Path) -> list[str]:
-    """One address a line; blank lines and ``#`` comments are skipped; a bad line is
-    ``path:line: message``."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except OSError as e:
-        raise ConfigError(path, None, f"cannot read the recipients file: {e.strerror or e}") from e
-    except UnicodeDecodeError as e:
-        raise ConfigError(path, None, f"not UTF-8 text ({e.reason})") from e
+    """One address a line; blank lines and ``#`` comments are skipped; every bad line is
+    reported, as ``path:line: message``."""
+    errors: list[ConfigError] = []
+    text = read_text(path, errors)
     out: list[str] = []
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate((text or "").splitlines(), start=1):
         address = line.split("#", 1)[0].strip()
-        if not address:
-            continue
-        if not is_email(address):
-            raise ConfigError(path, number, f"not an email address: '{address}'")
-        out.append(address)
+        if address and not is_email(address):
+            errors.append(ConfigError(path, number, f"not an email address: '{address}'"))
+        elif address:
+            out.append(address)
+    if errors:
+        raise ConfigErrors(errors)
     return out
 
 

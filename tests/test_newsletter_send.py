@@ -342,10 +342,19 @@ def test_a_bad_recipients_file_line_is_located(
 ) -> None:
     smtp.start(Inbox())
     root = project_for(built, tmp_path, smtp.port)
-    (root / "recipients.txt").write_text("cara@northbeam.example\n\nnot an address\n")
+    (root / "recipients.txt").write_text("cara@northbeam.example\n\nnot an address\nx@\n")
     result = send(root, "--dry-run")
     assert result.exit_code == 1
-    assert f"{root / 'recipients.txt'}:3: not an email address: 'not an address'" in result.stderr
+    path = root / "recipients.txt"
+    assert result.stderr.splitlines() == [
+        f"{path}:3: not an email address: 'not an address'",
+        f"{path}:4: not an email address: 'x@'",
+        "2 problems found; nothing was written.",
+    ]
+    (root / "recipients.txt").unlink()
+    gone = send(root, "--dry-run")
+    assert gone.exit_code == 1
+    assert gone.stderr.startswith(f"{path}: cannot read: ")
 
 
 @pytest.fixture
