@@ -40,8 +40,8 @@ from .models import (
     Stakeholder,
     Topic,
 )
+from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
-    FRONT_MATTER,
     SLUG,
     Checker,
     LineDict,

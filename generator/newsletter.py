@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from .archive import WEEK
+from .archive import WEEK as WEEK  # re-exported: the week pattern lived here first
 from .config import YEARS
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
