@@ -11,6 +11,7 @@ from rich.text import Text
 
 from .. import pipeline
 from ..archive import archive_path
+from ..delivery import credentials
 from ..exceptions import UsageError
 from ..models import Project
 from ..newsletter import week_monday, week_of
@@ -92,8 +93,6 @@ def report_issue(outcome: pipeline.IssueOutcome) -> None:
 
 
 def _send(project: Project, week: str, now: datetime, *, resend: bool, dry_run: bool) -> None:
-    from ..delivery import credentials
-
     login = None if dry_run else credentials(project.settings.newsletter.smtp, os.environ)
     with pipeline.opened_store(project) as store:
         plan = pipeline.plan_send(project, store, week, now, resend=resend)
@@ -128,7 +127,7 @@ def _status(project: Project, week: str, fmt: str) -> None:
     issue = next((i for i in project.newsletters if i.week == week), None)
     settings = project.settings.newsletter
     with pipeline.opened_store(project) as store:
-        sent = sorted(store.newsletter_sent(week))
+        sent = store.newsletter_sent(week)
     archive = archive_path(Path(), week).as_posix()
     row = {
         "week": week,
