@@ -40,6 +40,7 @@ from .models import (
     Stakeholder,
     Topic,
 )
+from .sources.guard import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
     SLUG,
@@ -491,7 +492,24 @@ def _fetch_settings(data: LineDict, check: Checker) -> FetchSettings:
         max_bytes=check.integer(data, "max_bytes", d.max_bytes, 1024, 2**31),
         max_redirects=check.integer(data, "max_redirects", d.max_redirects, 0, 30),
         max_backoff_hours=check.number(data, "max_backoff_hours", d.max_backoff_hours, 0, 24 * 30),
+        allow_private=_allow_private(data, check),
     )
+
+
+def _allow_private(data: LineDict, check: Checker) -> tuple[str, ...]:
+    """Host names (exact, any case), IP addresses or networks; nothing else, no wildcards."""
+    entries = check.text_list(data, "allow_private")
+    for entry in entries:
+        if parse_network(entry) is None and not _HOST_NAME.fullmatch(entry):
+            check.error(
+                line_of(data, "allow_private"),
+                f"'allow_private' entries must be host names, IP addresses or networks"
+                f" (10.0.0.0/8), got {entry[:100]!r}",
+            )
+    return entries
+
+
+_HOST_NAME = re.compile(r"(?i)[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*\.?")
 
 
 def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:

@@ -146,6 +146,9 @@ class FetchSettings:
     max_bytes: int = 20 * 1024 * 1024
     max_redirects: int = 5
     max_backoff_hours: float = 24.0
+    # Hosts, addresses or networks (10.0.0.0/8) that may be private: intranet feeds. Every other
+    # loopback, private, link-local or reserved address is refused (generator.sources.guard).
+    allow_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
