@@ -83,7 +83,8 @@ def make_digest(
     the account's ranking at ``now``, when the run has it already (it ranks each account once).
 
     Records made at exactly ``now`` do not count, so re-running a digest with the same ``--now``
-    (after a crash, or to get another format) gives the same result.
+    (after a crash, or to get another format) gives the same result. Pass ``candidates`` (from
+    :func:`candidates_for` with the same arguments) when the run ranked the account already.
     """
     history = tuple(history)
     corpus = corpus or Corpus(items)

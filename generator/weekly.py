@@ -52,7 +52,7 @@ class Outcome:
     items: Sequence[Item]
     run: str
     issue: Newsletter | None = None
-    newsletter: tuple[Path, ...] = ()
+    newsletter: pipeline.IssueOutcome | None = None
     shard_dir: Path | None = None
     site_key: str = ""
     site_stale: bool = True
@@ -72,21 +72,21 @@ def build(
     now: datetime,
     *,
     jobs: int | None = None,
-    shard: tuple[int, int] = (1, 1),
+    shard: tuple[int, int] | None = None,
 ) -> Outcome:
     """Every account's digest (or a shard's), then the newsletter (whole builds only)."""
     items = store.items()
     formats = tuple(project.settings.digest.formats)
     run = run_key(project, items, now, formats)
     digest_dir = project.out_dir / "digests"
-    whole = shard == (1, 1)
+    whole = shard is None
     manifest = read_manifest(project) if whole else None
     writer = Writer()
     started = time.perf_counter()
     runs = pipeline.run_digests(
         RunSpec(project, now, formats, digest_dir),
         store,
-        pipeline.select_accounts(project, (), True, shard),
+        pipeline.select_accounts(project, (), True, shard or (1, 1)),
         writer,
         run=run,
         items=items,
@@ -95,7 +95,7 @@ def build(
         reuse=RecordReader(project, items, manifest_path(project)).record,
     )
     took = time.perf_counter() - started
-    if not whole:
+    if shard is not None:
         index, count = shard
         folder = shards_dir(project) / f"{index}-of-{count}"
         head = {"now": now.isoformat(), "shard": [index, count], "run": run}
@@ -175,7 +175,9 @@ def _newsletter(
 ) -> Outcome:
     started = time.perf_counter()
     issue = pipeline.newsletter_for(project, store, None, now, items=items, news=runs.news)
-    paths = pipeline.write_newsletter(project, issue, project.out_dir / "newsletter", writer)
+    written = pipeline.write_newsletter(
+        project, store, issue, project.out_dir / "newsletter", writer
+    )
     took = time.perf_counter() - started
     key = site_key(project, run, [r.key for r in runs.records])
     fresh = manifest is not None and manifest.site == key
@@ -186,7 +188,7 @@ def _newsletter(
         items,
         run,
         issue,
-        tuple(paths),
+        written,
         site_key=key,
         site_stale=not (fresh and built),
         newsletter_seconds=took,

@@ -15,6 +15,7 @@ from .. import pipeline, weekly
 from ..exceptions import UsageError
 from .common import Context, handle_errors, jobs_option, now_option, parse_now, parse_shard
 from .feeds import fetch_with_progress, report_fetch
+from .newsletter import report_issue
 
 
 @click.command()
@@ -28,6 +29,10 @@ def init(directory: Path) -> None:
         shutil.copytree(scaffold, directory, dirs_exist_ok=True)
     click.echo(f"Created a Knowledge Broker project in {directory}")
     click.echo(f"Next: kb --project {directory} build")
+    click.echo(
+        "In a GitHub repository, .github/workflows/weekly.yml builds, archives and (once kb.yml"
+        " says where) sends the newsletter every Monday"
+    )
 
 
 @click.command()
@@ -102,7 +107,8 @@ def build(
             if not offline and not shard:
                 with clock("fetch"):
                     report_fetch(fetch_with_progress(project, store))
-            outcome = weekly.build(project, store, now, jobs=jobs, shard=parse_shard(shard))
+            split = parse_shard(shard) if shard else None
+            outcome = weekly.build(project, store, now, jobs=jobs, shard=split)
     clock.add("digests", outcome.digests_seconds)
     clock.add("rank", outcome.digests.seconds[0])
     clock.add("render", outcome.digests.seconds[1])
@@ -147,7 +153,7 @@ def _report(outcome: weekly.Outcome) -> None:
     )
     for r in runs.records:
         click.echo(f"  {r.slug}: {len(r.digest.picks)} items, {len(r.digest.notes)} notes")
-    for path in outcome.newsletter:
-        click.echo(f"newsletter: {path}")
+    if outcome.newsletter is not None:
+        report_issue(outcome.newsletter)
     if outcome.shard_dir is not None:
         click.echo(f"shard summary: {outcome.shard_dir}")
