@@ -79,8 +79,7 @@ def make_digest(
     corpus: Corpus | None = None,
     candidates: Sequence[Candidate] | None = None,
 ) -> Digest:
-    """Rank ``items`` for ``account``; items sent before ``now`` are left out. ``candidates``:
-    the account's ranking at ``now``, when the run has it already (it ranks each account once).
+    """Rank ``items`` for ``account``; items sent before ``now`` are left out.
 
     Records made at exactly ``now`` do not count, so re-running a digest with the same ``--now``
     (after a crash, or to get another format) gives the same result. Pass ``candidates`` (from
