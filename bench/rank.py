@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from test_eval_ranking import EvalSet, load_eval
 
-from generator.corpus import Corpus
+from generator.relevance import Corpus
 from generator.digest import make_digest
 from generator.models import Item
 
@@ -102,7 +102,7 @@ def main() -> None:
     try:
         from rank_bm25 import BM25Okapi
 
-        from generator.text import terms
+        from generator.relevance.text import terms
     except ImportError:
         print("rank-bm25 not installed: pip install 'knowledge-broker[bench]'")
         return

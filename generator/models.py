@@ -93,6 +93,20 @@ class Account:
         return by_first[0] if len(by_first) == 1 else None
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """A project's own words for the ranker (``content/lexicon.yml``), over the package's.
+
+    ``related``: groups of words about one idea; ``senses``: an ambiguous word -> (sense name,
+    cue words) pairs; ``general``: words any line of business uses. Tuples, so a vocabulary is
+    hashable and the lexicon built from it is cached.
+    """
+
+    related: tuple[tuple[str, ...], ...] = ()
+    senses: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    general: tuple[str, ...] = ()
+
+
 NOTE_KINDS = ("insight", "question", "case-study", "product")
 
 
@@ -161,6 +175,7 @@ class Project:
     topics: tuple[Topic, ...]
     accounts: tuple[Account, ...]
     notes: tuple[Note, ...]
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
     @property
     def feeds_dir(self) -> Path:

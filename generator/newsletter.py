@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from .config import YEARS
-from .corpus import Corpus
-from .digest import candidates_for
+from .digest import candidates_for, corpus_of
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
 
@@ -74,7 +73,7 @@ def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsl
     stories: dict[str, Story] = {}
     topic_of: dict[str, str] = {}
     threshold = project.settings.ranking.threshold
-    corpus = Corpus(in_week)
+    corpus = corpus_of(project, in_week)
     for account in project.accounts:
         for c in candidates_for(project, account, in_week, end, corpus=corpus):
             if c.relevance < threshold or not c.why or c.excluded_by:

@@ -15,13 +15,14 @@ from datetime import datetime
 from pathlib import Path
 
 from .config import load_project
-from .corpus import Corpus
+from .digest import corpus_of as _corpus
 from .digest import make_digest
 from .exceptions import ConfigErrors, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, make_newsletter, week_of
 from .outputs import Writer
+from .relevance import Corpus
 from .render import (
     EXTENSIONS,
     check_templates,
@@ -122,14 +123,15 @@ def digest_for(
     """One account's digest. Pass the run's ``corpus`` (see :func:`corpus_of`) when ranking
     many accounts, so the items' text is analyzed once, not once per account."""
     history = () if include_sent else store.history(account.slug)
+    items = store.items() if items is None else items
     return make_digest(
         project,
         account,
-        store.items() if items is None else items,
+        items,
         now,
         history=history,
         stakeholder=stakeholder,
-        corpus=corpus,
+        corpus=corpus or corpus_of(project, store, items),
     )
 
 
@@ -156,7 +158,7 @@ def digests_for(
 ) -> list[Digest]:
     """Every account's digest, ranking against one shared corpus of the stored items."""
     items = store.items() if items is None else items
-    corpus = corpus_of(items)
+    corpus = corpus_of(project, store, items)
     return [
         digest_for(
             project,
@@ -172,9 +174,15 @@ def digests_for(
     ]
 
 
-def corpus_of(items: Sequence[Item]) -> Corpus:
-    """The ranking statistics of the stored items, built once per run and shared by accounts."""
-    return Corpus(items)
+def corpus_of(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
+    """The ranking statistics and vectors of the stored items, built once per run and shared
+    by accounts. Vectors come from the store; items stored before the encoder was (or under
+    another model) are embedded now and saved, so the next run finds them."""
+    from .relevance.meaning import default_encoder
+    from .relevance.semantic import vectors_for
+
+    vectors = vectors_for(store, default_encoder(), items) if items else None
+    return _corpus(project, items, vectors)
 
 
 @dataclass(frozen=True)

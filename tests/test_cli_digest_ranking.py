@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import EXAMPLE_NOW, run_kb
 
 from generator.config import load_project
-from generator.text import phrase_in, terms
+from generator.relevance.text import phrase_in, terms
 
 
 def fetched(example: Path) -> Path:

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from generator.config import load_project
-from generator.corpus import Corpus
+from generator.relevance import Corpus
 from generator.digest import make_digest
 from generator.models import Item, Project
 
@@ -138,7 +138,7 @@ def bm25_digests(ev: EvalSet, top: int = 5) -> dict[str, list[str]]:
     """Plain BM25 (rank-bm25) over title + summary; the query is everything the account says."""
     from rank_bm25 import BM25Okapi
 
-    from generator.text import terms
+    from generator.relevance.text import terms
 
     topics = {t.id: t for t in ev.project.topics}
     bm25 = BM25Okapi([terms(f"{i.title} {i.summary}") for i in ev.items])

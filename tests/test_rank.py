@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_eval_ranking import load_eval
 
-from generator.corpus import Corpus
+from generator.relevance import Corpus
 from generator.models import Account, Feed, Item, RankingSettings, Topic
 from generator.rank import (
     Candidate,
@@ -20,7 +20,7 @@ from generator.rank import (
     score_items,
     select,
 )
-from generator.text import phrase_in, surface_words, terms
+from generator.relevance.text import phrase_in, surface_words, terms
 
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
 TOPICS = {

@@ -151,7 +151,10 @@ def _explain(
         items = store.items()
         skip_history = include_sent or account.slug == ADHOC_SLUG
         history = () if skip_history else store.history(account.slug)
-    found = explain(project, account, items, url, now, history=history, stakeholder=person)
+        corpus = pipeline.corpus_of(project, store, items)
+    found = explain(
+        project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
+    )
     if as_json:
         print_json(
             {

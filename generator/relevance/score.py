@@ -1,0 +1,300 @@
+"""Scoring: every item's evidence for one account as arrays, then candidates for what passed.
+
+The entry point of the package (:func:`rank`) lives here; see the package docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+
+from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
+from . import gate
+from .gate import Candidate, Check
+from .index import Corpus, Doc
+from .lexical import LexicalEvidence, evidence
+from .meaning import similarity
+from .needs import Profile, make_profile
+from .reasons import met_words, problem_reason, quotable
+from .text import terms, words
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Which signals take part (all, normally; the ablation benchmark turns them off)."""
+
+    lexical: bool = True
+    semantic: bool = True
+
+
+ALL = Mix()
+
+Floats = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Every item's evidence for one account, as arrays in the corpus' order."""
+
+    profile: Profile
+    lexical: LexicalEvidence
+    problem_sim: Floats
+    """items x problems: the cosine of each item with each problem."""
+    field_sim: Floats
+    cares_lexical: LexicalEvidence | None
+    cares_sim: Floats
+    relevance: Floats
+    field_ok: npt.NDArray[np.bool_]
+    problem_ok: npt.NDArray[np.bool_]
+    phrase_hits: Floats
+
+
+def assess(
+    profile: Profile, corpus: Corpus, feeds: Mapping[str, Feed], mix: Mix = ALL
+) -> Assessment:
+    """Gate and relevance of every item for the account: arrays, no loop over items."""
+    n = len(corpus)
+    lex = evidence(profile, corpus)
+    if not mix.lexical:
+        lex = LexicalEvidence(
+            lex.needs, np.zeros(n, np.float32), np.full(n, -1), np.zeros(n, np.int64), lex.phrases
+        )
+    if mix.semantic and n:
+        items = corpus.embeddings.items
+        problem_sim = similarity(items, corpus.embeddings.texts(profile.problems))
+        field_sim = similarity(items, corpus.embeddings.texts([profile.field_text]))[:, 0]
+        cares_sim = similarity(items, corpus.embeddings.texts([c.text for c in profile.cares]))
+    else:
+        problem_sim = np.zeros((n, len(profile.needs)), np.float32)
+        field_sim = np.zeros(n, np.float32)
+        cares_sim = np.zeros((n, len(profile.cares)), np.float32)
+    best_sim = problem_sim.max(axis=1) if problem_sim.shape[1] else np.zeros(n, np.float32)
+    if mix.semantic:
+        field_ok = (field_sim >= gate.FIELD_MIN) | (
+            (lex.field_words >= 1) & (field_sim >= gate.FIELD_MIN_WITH_WORDS)
+        )
+        problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
+    else:  # words only: the field in the item's words, the problem met in words
+        field_ok = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
+        problem_ok = lex.best > 0
+    topic_hits = np.zeros(n, np.float32)
+    keyword_hits = np.zeros(n, np.float32)
+    for rule, where in lex.phrases:
+        if rule.topic:
+            topic_hits += where
+        else:
+            keyword_hits += where
+    phrase_hits = np.minimum(2, topic_hits) + np.minimum(2, keyword_hits)
+    cares_lex = evidence(profile, corpus, profile.cares) if profile.cares else None
+    cares = np.zeros(n, np.float32)
+    if cares_lex is not None:
+        cares = np.maximum(cares_lex.best, cares_sim.max(axis=1) if mix.semantic else 0)
+    relevance = (
+        gate.LEXICAL_WEIGHT * lex.best
+        + np.maximum(best_sim, 0)
+        + gate.FIELD_WEIGHT * np.maximum(field_sim, 0)
+        + gate.PHRASE_WEIGHT * phrase_hits
+        + gate.STAKEHOLDER_WEIGHT * cares
+    ).astype(np.float32)
+    return Assessment(
+        profile, lex, problem_sim, field_sim, cares_lex, cares_sim, relevance, field_ok,
+        problem_ok, phrase_hits,
+    )  # fmt: skip
+
+
+def passing(a: Assessment) -> npt.NDArray[np.bool_]:
+    """The items through the gate: about the field, and speaking to a problem or phrase."""
+    return a.field_ok & (a.problem_ok | (a.phrase_hits > 0))
+
+
+def rank(
+    profile: Profile,
+    corpus: Corpus,
+    *,
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    oldest: datetime | None = None,
+    mix: Mix = ALL,
+) -> list[Candidate]:
+    """Every item that passed the gate for the account, scored, with reasons, best first.
+
+    Items published after ``now`` or before ``oldest`` are left out; so is an item an
+    ``exclude`` phrase names. Reasons are worded only for what passed.
+    """
+    a = assess(profile, corpus, feeds, mix)
+    ok = passing(a) & _in_window(corpus, now, oldest)
+    found = [candidate(a, corpus, int(k), feeds, now, settings) for k in np.flatnonzero(ok)]
+    kept = [c for c in found if not c.excluded_by]
+    return sorted(kept, key=lambda c: (-c.score, c.item.id))
+
+
+def _in_window(corpus: Corpus, now: datetime, oldest: datetime | None) -> npt.NDArray[np.bool_]:
+    ok = corpus.published <= now.timestamp()
+    if oldest is not None:
+        ok &= corpus.published >= oldest.timestamp()
+    return ok
+
+
+def excluded_by(account: Account, doc: Doc) -> str:
+    """The account's ``exclude`` phrase found in the item (as written, or stemmed), if any."""
+    text = f" {' '.join(words(f'{doc.item.title} {doc.item.summary}'))} "
+    for phrase in account.exclude:
+        plain = " ".join(words(phrase))
+        stemmed = tuple(terms(phrase))
+        if (plain and f" {plain} " in text) or (stemmed and doc.has(stemmed)):
+            return phrase
+    return ""
+
+
+def _feed_factors(item: Item, account: Account, feeds: Mapping[str, Feed]) -> tuple[float, bool]:
+    """The best weight among the item's feeds, and whether one shares a topic with the account."""
+    known = [feeds[s] for s in item.sources if s in feeds]
+    if not known:
+        return 1.0, False
+    return max(f.weight for f in known), any(set(f.topics) & set(account.topics) for f in known)
+
+
+def candidate(
+    a: Assessment,
+    corpus: Corpus,
+    k: int,
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+) -> Candidate:
+    """Item ``k``'s candidate: its reasons, its score and each signal's share."""
+    profile, doc = a.profile, corpus.docs[k]
+    account = profile.account
+    why: list[str] = []
+    problem, about = "", list[str]()
+    sims = a.problem_sim[k]
+    lex_need = int(a.lexical.best_need[k])
+    sem_need = int(np.argmax(sims)) if len(sims) and sims.max() >= gate.PROBLEM_MIN else -1
+    need_at = lex_need if lex_need >= 0 else sem_need
+    if need_at >= 0 and a.problem_ok[k]:
+        need = profile.needs[need_at]
+        said = met_words(need, a.lexical.needs[need_at].credit[k], doc, corpus)
+        said = said if lex_need >= 0 else []
+        problem = need.text
+        about = [w for w, _ in said]
+        why.append(problem_reason(need.text, said, float(sims[need_at]) if len(sims) else 0.0))
+    topics: list[str] = []
+    mentioned: list[str] = []
+    for topic_id in account.topics:
+        hits = [r.text for r, where in a.lexical.phrases if r.topic == topic_id and where[k]]
+        if hits:
+            topics.append(topic_id)
+            mentioned.extend(hits)
+            title = profile.topic_titles.get(topic_id, topic_id)
+            why.append(f"Your topic “{title}”: mentions {', '.join(repr(h) for h in hits[:3])}")
+    keywords = [r.text for r, where in a.lexical.phrases if not r.topic and where[k]]
+    if keywords:
+        mentioned.extend(keywords)
+        why.append(f"Your keywords: {', '.join(repr(w) for w in keywords[:3])}")
+    parts = {
+        "lexical": gate.LEXICAL_WEIGHT * float(a.lexical.best[k]),
+        "semantic problem": max(0.0, float(sims.max())) if len(sims) else 0.0,
+        "semantic field": gate.FIELD_WEIGHT * max(0.0, float(a.field_sim[k])),
+        "topic/keyword": gate.PHRASE_WEIGHT * float(a.phrase_hits[k]),
+    }
+    weight, shares_topic = _feed_factors(doc.item, account, feeds)
+    if shares_topic:
+        parts["topic/keyword"] += gate.FEED_TOPIC_BONUS
+    if a.cares_lexical is not None:
+        cared = _cared(a, corpus, k)
+        if cared:
+            parts["stakeholder"] = float(gate.STAKEHOLDER_WEIGHT * cared[0])
+            why.insert(0, cared[1])
+    relevance = sum(parts.values())
+    excluded = excluded_by(account, doc)
+    gated = 0.0 if excluded else relevance * weight
+    fresh = gate.recency(doc.item.published, now, settings.half_life_days)
+    return Candidate(
+        item=doc.item,
+        score=round(gated * fresh, 6),
+        why=tuple(why),
+        problem=problem,
+        topics=tuple(topics),
+        excluded_by=excluded,
+        relevance=round(gated, 6),
+        phrases=_distinct([*mentioned, *(w for w in about if quotable(w))]),
+        shares=gate.shares(parts, weight, fresh),
+        checks=_checks(a, k),
+    )
+
+
+def _cared(a: Assessment, corpus: Corpus, k: int) -> tuple[float, str] | None:
+    """The stakeholder's concern the item meets (in words, or close in meaning), and the reason."""
+    lex = a.cares_lexical
+    assert lex is not None
+    name = a.profile.stakeholder.name if a.profile.stakeholder else "your stakeholder"
+    at = int(lex.best_need[k])
+    sims = a.cares_sim[k]
+    if at >= 0:
+        need = lex.needs[at].need
+        said = met_words(need, lex.needs[at].credit[k], corpus.docs[k], corpus)
+        from .reasons import quote
+
+        return float(lex.best[k]), f"For {name}, who cares about “{need.text}”: the item says {quote(said)}"
+    if len(sims) and sims.max() >= gate.PROBLEM_MIN:
+        need = a.profile.cares[int(np.argmax(sims))]
+        return float(sims.max()), f"For {name}, who cares about “{need.text}”"
+    return None
+
+
+def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
+    sims = a.problem_sim[k]
+    best = float(sims.max()) if len(sims) else 0.0
+    field = (
+        f"about the account's field: similarity {a.field_sim[k]:.2f} "
+        f"(needs {gate.FIELD_MIN:.2f}, or {gate.FIELD_MIN_WITH_WORDS:.2f} with one of its "
+        f"words: {int(a.lexical.field_words[k])} found)"
+    )
+    speaks = (
+        f"speaks to a problem: closest similarity {best:.2f} (needs {gate.PROBLEM_MIN:.2f}), "
+        f"met in words: {'yes' if a.lexical.best[k] > 0 else 'no'}; "
+        f"topic phrases or keywords: {int(a.phrase_hits[k])}"
+    )
+    return (
+        Check("field", bool(a.field_ok[k]), field),
+        Check("problem", bool(a.problem_ok[k] or a.phrase_hits[k] > 0), speaks),
+    )
+
+
+def _distinct(texts: Sequence[str]) -> tuple[str, ...]:
+    """Each text once, ignoring case, in the order first met."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())
+
+
+def score_items(
+    account: Account,
+    items: Sequence[Item],
+    *,
+    topics: Mapping[str, Topic],
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    stakeholder: Stakeholder | None = None,
+    corpus: Corpus | None = None,
+    oldest: datetime | None = None,
+    mix: Mix = ALL,
+) -> list[Candidate]:
+    """:func:`rank` for ``account`` over ``items`` (a corpus of them is built when none is
+    given; pass the run's corpus when ranking many accounts)."""
+    corpus = corpus or Corpus(items)
+    profile = make_profile(account, topics, stakeholder, corpus.lexicon)
+    found = rank(profile, corpus, feeds=feeds, now=now, settings=settings, oldest=oldest, mix=mix)
+    if len(corpus) == len(items):
+        return found
+    wanted = {i.id for i in items}
+    return [c for c in found if c.item.id in wanted]
+
+
