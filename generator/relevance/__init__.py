@@ -1,0 +1,1 @@
+"""Relevance: which stored items speak to an account, and why."""
