@@ -84,6 +84,14 @@ def fetch(
     )
 
 
+def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
+    """Give every stored item its sentence vector, once (at ingest: ``kb fetch``, ``kb build``);
+    return how many were embedded. Items that have one cost a look-up, not an encoder run."""
+    from .relevance.semantic import Encoder, embed_missing
+
+    return embed_missing(store, Encoder.load(), store.items() if items is None else items)
+
+
 def in_shard(slug: str, shard: tuple[int, int]) -> bool:
     """Whether ``slug`` belongs to share ``index`` of ``count`` (1-based).
 

@@ -12,7 +12,7 @@ from .. import pipeline
 from ..exceptions import UsageError
 from ..outputs import Writer
 from .common import Context, handle_errors, now_option, parse_now
-from .feeds import fetch_with_progress, report_fetch
+from .feeds import fetch_with_progress, report_embedded, report_fetch
 
 
 @click.command()
@@ -61,6 +61,7 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         if not offline:
             report_fetch(fetch_with_progress(project, store))
         items = store.items()
+        report_embedded(pipeline.embed_stored(store, items))
         digests = pipeline.digests_for(project, store, project.accounts, now, items=items)
         rendered = pipeline.render_digests(
             project, digests, project.settings.digest.formats, digest_dir
