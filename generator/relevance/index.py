@@ -19,6 +19,7 @@ from scipy import sparse
 from ..models import Item
 from .lexicon import Lexicon, Phrase, lexicon
 from .meaning import Embeddings, Matrix, TextEncoder
+from .semantic import item_text
 from .text import phrase_in, surface_words, terms
 
 TITLE_CREDIT = 1.0
@@ -56,11 +57,6 @@ def analyze(item: Item, lex: Lexicon | None = None) -> Doc:
     return Doc(item, lex or lexicon())
 
 
-def embedding_text(item: Item) -> str:
-    """What an item is embedded as when no stored vector is handed in."""
-    return f"{item.title}. {item.summary}".strip()
-
-
 Floats = npt.NDArray[np.float32]
 Bools = npt.NDArray[np.bool_]
 HOLDING_CACHE = 20_000
@@ -91,7 +87,7 @@ class Corpus:
         self.docs: tuple[Doc, ...] = tuple(Doc(i, self.lexicon) for i in items)
         self.position = {d.item.id: k for k, d in enumerate(self.docs)}
         self.embeddings = Embeddings(
-            [embedding_text(d.item) for d in self.docs], vectors, encoder
+            [item_text(d.item) for d in self.docs], vectors, encoder
         )
         self.columns: dict[str, int] = {}
         rows: list[int] = []
