@@ -176,6 +176,8 @@ class Project:
     accounts: tuple[Account, ...]
     notes: tuple[Note, ...]
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    warnings: tuple[str, ...] = ()
+    """``path:line: warning: ...`` for what loads but deserves a look (``kb check`` prints them)."""
 
     @property
     def feeds_dir(self) -> Path:

@@ -34,6 +34,8 @@ def init(directory: Path) -> None:
 def check(obj: Context) -> None:
     """Validate every project file; print path:line: message for each problem."""
     project = obj.project()
+    for warning in project.warnings:
+        click.echo(warning, err=True)
     click.echo(
         f"ok: {len(project.feeds)} feeds, {len(project.topics)} topics, "
         f"{len(project.accounts)} accounts, {len(project.notes)} notes"

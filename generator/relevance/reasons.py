@@ -42,14 +42,17 @@ def met_words(
     need: Need, credit: npt.NDArray[np.float32], doc: Doc, corpus: Corpus
 ) -> list[tuple[str, str]]:
     """(the item's words as written, the problem's word they stand for), for each concept the
-    item met, filler left out."""
+    item met, filler left out; a word the item shares with the problem stands for itself."""
     shown = corpus.shown(doc)
     said: list[tuple[str, str]] = []
     for concept, got in zip(need.concepts, credit, strict=True):
         if got <= 0:
             continue
-        if concept.term in doc.all_set:
+        if concept.term in doc.all_set:  # the same word (maybe inflected): no "(for ...)"
             words = shown.get(concept.term, concept.word)
+            if quotable(words):
+                said.append((words, words))
+            continue
         else:
             found = next((doc.groups[g][0] for g in concept.groups if g in doc.groups), ())
             words = " ".join(dict.fromkeys(shown.get(t, t) for t in found))
