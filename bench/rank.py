@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from evalset import EvalSet, load_eval
 
-from generator.relevance import Corpus
 from generator.digest import make_digest
 from generator.models import Item
+from generator.relevance import Corpus
 
 N = 10_000
 

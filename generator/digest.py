@@ -152,13 +152,17 @@ def explain(
     found = next((d for d in decisions if d.candidate.item.url == url), None)
     if found is None:
         # It did not pass the gate (or an exclude phrase names it): assess it alone to say why.
-        profile = make_profile(account, {t.id: t for t in project.topics}, stakeholder, corpus.lexicon)
+        profile = make_profile(
+            account, {t.id: t for t in project.topics}, stakeholder, corpus.lexicon
+        )
         feeds = {f.name: f for f in project.feeds}
         at = corpus.position[item.id]
         c = candidate(assess(profile, corpus, feeds), corpus, at, feeds, now, settings)
         failed = [x.detail for x in c.checks if not x.passed]
         if c.excluded_by:
-            verdict = f"not chosen: excluded: it mentions '{c.excluded_by}', which the account excludes"
+            verdict = (
+                f"not chosen: excluded: it mentions '{c.excluded_by}', which the account excludes"
+            )
         else:
             verdict = f"not chosen: it did not pass the gate: not {'; not '.join(failed)}"
         return Explanation(url, item.title, False, verdict, 0.0, 0.0, c.why, c.shares, _gates(c))

@@ -8,7 +8,7 @@ the same whenever it is built.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -16,6 +16,7 @@ from .config import YEARS
 from .digest import candidates_for, corpus_of
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
+from .relevance.meaning import Matrix
 
 PER_TOPIC = 5
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -66,14 +67,22 @@ def week_monday(week: str) -> date:
         raise UsageError(f"no such week: {week}") from e
 
 
-def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsletter:
+def make_newsletter(
+    project: Project,
+    items: Sequence[Item],
+    week: str,
+    *,
+    vectors_of: Callable[[Sequence[Item]], Matrix] | None = None,
+) -> Newsletter:
+    """The week's issue. ``vectors_of`` gives items' stored sentence vectors (the pipeline
+    reads them from the store); without it the week's items are embedded here."""
     end = datetime.combine(week_monday(week), time(0), UTC)
     start = end - timedelta(days=7)
     in_week = [i for i in items if start <= i.published < end]
     stories: dict[str, Story] = {}
     topic_of: dict[str, str] = {}
     threshold = project.settings.ranking.threshold
-    corpus = corpus_of(project, in_week)
+    corpus = corpus_of(project, in_week, vectors_of(in_week) if vectors_of and in_week else None)
     for account in project.accounts:
         for c in candidates_for(project, account, in_week, end, corpus=corpus):
             if c.relevance < threshold or not c.why or c.excluded_by:

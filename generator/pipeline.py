@@ -23,6 +23,7 @@ from .models import Account, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, make_newsletter, week_of
 from .outputs import Writer
 from .relevance import Corpus
+from .relevance.meaning import Matrix
 from .render import (
     EXTENSIONS,
     check_templates,
@@ -186,11 +187,13 @@ def corpus_of(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
     """The ranking statistics and vectors of the stored items, built once per run and shared
     by accounts. Vectors come from the store; items stored before the encoder was (or under
     another model) are embedded now and saved, so the next run finds them."""
-    from .relevance.meaning import default_encoder
-    from .relevance.semantic import vectors_for
+    return _corpus(project, items, _stored_vectors(store, items) if items else None)
 
-    vectors = vectors_for(store, default_encoder(), items) if items else None
-    return _corpus(project, items, vectors)
+
+def _stored_vectors(store: Store, items: Sequence[Item]) -> Matrix:
+    from .relevance.semantic import Encoder, vectors_for
+
+    return vectors_for(store, Encoder.load(), items)
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,9 @@ def newsletter_for(
     items: Sequence[Item] | None = None,
 ) -> Newsletter:
     stored = store.items() if items is None else items
-    return make_newsletter(project, stored, week or week_of(now))
+    return make_newsletter(
+        project, stored, week or week_of(now), vectors_of=lambda some: _stored_vectors(store, some)
+    )
 
 
 def write_newsletter(

@@ -34,6 +34,22 @@ def example(tmp_path: Path) -> Path:
     return copy_example(tmp_path / "example")
 
 
+@pytest.fixture(scope="session")
+def example_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example's state folder after one ``kb fetch`` (its items and their sentence
+    vectors), fetched once per session: embedding every item again for each test is slow."""
+    root = copy_example(tmp_path_factory.mktemp("state") / "example")
+    assert run_kb("--project", root, "fetch").exit_code == 0
+    return root / ".kb"
+
+
+@pytest.fixture
+def fetched_example(example: Path, example_state: Path) -> Path:
+    """A private copy of the bundled example with what ``kb fetch`` stored."""
+    shutil.copytree(example_state, example / ".kb")
+    return example
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """An empty store of its own for each test."""

@@ -99,7 +99,9 @@ class Candidate:
 
 def shares(parts: Mapping[str, float], weight: float, recency: float) -> tuple[Share, ...]:
     total = sum(parts.values())
-    out = [Share(s, parts.get(s, 0.0), parts.get(s, 0.0) / total if total else 0.0) for s in SIGNALS]
+    out = [
+        Share(s, parts.get(s, 0.0), parts.get(s, 0.0) / total if total else 0.0) for s in SIGNALS
+    ]
     return (*out, Share("feed weight", weight, weight), Share("recency", recency, recency))
 
 
@@ -173,7 +175,9 @@ def decide(
         c = candidates[k]
         if k in rank:
             note = " after the sources and topics with fewer items" if k in late else ""
-            out.append(Decision(c, True, f"chosen (relevance {c.relevance:.2f}, rank {rank[k]}{note})"))
+            out.append(
+                Decision(c, True, f"chosen (relevance {c.relevance:.2f}, rank {rank[k]}{note})")
+            )
         else:
             out.append(Decision(c, False, verdicts[k]))
     return out

@@ -82,12 +82,17 @@ class Corpus:
         *,
         vectors: Matrix | None = None,
         encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
+        alongside: Corpus | None = None,
     ) -> None:
+        """``alongside``: a run's corpus whose encoder and embedded account texts to share."""
         self.lexicon = lex or lexicon()
         self.docs: tuple[Doc, ...] = tuple(Doc(i, self.lexicon) for i in items)
         self.position = {d.item.id: k for k, d in enumerate(self.docs)}
-        self.embeddings = Embeddings(
-            [item_text(d.item) for d in self.docs], vectors, encoder
+        texts = [item_text(d.item) for d in self.docs]
+        self.embeddings: Embeddings = (
+            alongside.embeddings.alongside(texts)
+            if alongside is not None
+            else Embeddings(texts, vectors, encoder)
         )
         self.columns: dict[str, int] = {}
         rows: list[int] = []
@@ -121,9 +126,7 @@ class Corpus:
         }
         self.default_idf = math.log(1 + (total + 0.5) / 0.5)
         """The weight of a word no stored item uses: the rarest there is."""
-        self.published = np.asarray(
-            [d.item.published.timestamp() for d in self.docs], np.float64
-        )
+        self.published = np.asarray([d.item.published.timestamp() for d in self.docs], np.float64)
         self._shown: dict[str, dict[str, str]] = {}
         self._holding: dict[Phrase, Bools] = {}
         self.extras: dict[object, object] = {}

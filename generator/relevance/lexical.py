@@ -85,9 +85,7 @@ def _blocking(term_or_phrase: Phrase, blocks: Mapping[Phrase, Bools], n: int) ->
     return mask
 
 
-def _group_credit(
-    corpus: Corpus, groups: Sequence[int], blocks: Mapping[Phrase, Bools]
-) -> Floats:
+def _group_credit(corpus: Corpus, groups: Sequence[int], blocks: Mapping[Phrase, Bools]) -> Floats:
     """The best related-group credit, leaving out a group reached where one of its ambiguous
     members is used in another sense (conservative: the item may have reached it otherwise)."""
     n = len(corpus)
@@ -140,7 +138,9 @@ def _pairs_said(need: Need, corpus: Corpus, row: int, met: Bools) -> int:
     )
 
 
-def evidence(profile: Profile, corpus: Corpus, needs: Sequence[Need] | None = None) -> LexicalEvidence:
+def evidence(
+    profile: Profile, corpus: Corpus, needs: Sequence[Need] | None = None
+) -> LexicalEvidence:
     """The account's lexical evidence on every item (``needs``: the problems by default)."""
     n = len(corpus)
     blocks = blocked(corpus, profile.senses)

@@ -79,8 +79,8 @@ def lexicon(vocabulary: Vocabulary = NO_VOCABULARY, *, package: bool = True) -> 
     data = lexicon_data() if package else {}
     related = [*(data.get("related") or ()), *vocabulary.related]
     raw_senses: dict[str, object] = dict(data.get("senses") or {})
-    for word, table in vocabulary.senses:
-        raw_senses[word] = dict(table)
+    for word, own in vocabulary.senses:
+        raw_senses[word] = dict(own)
     general_words = [str(w) for words in data.get("general") or () for w in words or ()]
     groups_of: dict[Phrase, set[int]] = {}
     for group_id, members in enumerate(related):

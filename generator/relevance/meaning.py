@@ -57,6 +57,13 @@ class Embeddings:
         self._encoder = encoder if encoder is not None else default_encoder
         self._cache: dict[str, npt.NDArray[np.float32]] = {}
 
+    def alongside(self, texts: Sequence[str]) -> Embeddings:
+        """Embeddings of other items (the team's notes) sharing this run's encoder and the
+        account texts it embedded already."""
+        other = Embeddings(texts, None, self._encoder)
+        other._cache = self._cache
+        return other
+
     @property
     def encoder(self) -> TextEncoder:
         if callable(self._encoder) and not hasattr(self._encoder, "encode"):

@@ -81,7 +81,7 @@ class Profile:
 
 
 def field_text(account: Account, topics: Mapping[str, Topic]) -> str:
-    """"Trucking. Driver recruiting & retention: driver turnover, CDL drivers. Keywords: ..."."""
+    """ "Trucking. Driver recruiting & retention: driver turnover, CDL drivers. Keywords: ..."."""
     parts = [account.industry.strip()] if account.industry.strip() else []
     for topic_id in account.topics:
         topic = topics.get(topic_id)

@@ -37,15 +37,14 @@ def note_item(note: Note) -> Item:
 
 
 def notes_corpus(notes: Sequence[Note], corpus: Corpus) -> Corpus:
-    """The notes as a corpus of their own (built once per run and kept on ``corpus``), their
-    vectors embedded through the run's encoder cache."""
-    key = tuple(n.slug for n in notes)
-    cached = corpus.extras.get(("notes", key))
+    """All the team's notes as a corpus of their own, built once per run and kept on ``corpus``
+    (every account ranks the same notes), embedded through the run's encoder."""
+    key = ("notes", tuple(n.slug for n in notes))
+    cached = corpus.extras.get(key)
     if isinstance(cached, Corpus):
         return cached
-    items = [note_item(n) for n in notes]
-    built = Corpus(items, corpus.lexicon, encoder=lambda: corpus.embeddings.encoder)
-    corpus.extras[("notes", key)] = built
+    built = Corpus([note_item(n) for n in notes], corpus.lexicon, alongside=corpus)
+    corpus.extras[key] = built
     return built
 
 
@@ -60,8 +59,8 @@ def pick_notes(
     """The notes for this account's digest, best first, product note last."""
     already = sent or {}
     eligible = [
-        n
-        for n in notes
+        k
+        for k, n in enumerate(notes)
         if n.is_live(today)
         and note_id(n) not in already
         and (account.slug in n.accounts or set(n.topics) & set(account.topics))
@@ -69,12 +68,13 @@ def pick_notes(
     if not eligible:
         return ()
     corpus = corpus or Corpus([])
-    among = notes_corpus(eligible, corpus)
+    among = notes_corpus(notes, corpus)
     profile = make_profile(account, topics, None, among.lexicon)
     a = assess(profile, among, {})
     moment = datetime.combine(today, datetime.min.time(), UTC)
     ranked: list[tuple[tuple[int, float, int, str], NotePick]] = []
-    for k, note in enumerate(eligible):
+    for k in eligible:
+        note = notes[k]
         why: list[str] = []
         if account.slug in note.accounts:
             why.append(f"Written for {account.name}")

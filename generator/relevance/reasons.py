@@ -25,7 +25,7 @@ FILLER = frozenset(
     want wants like likely way new big small top last next first second third early late latest
     another every other others more most less least find finds found finding help helps helped
     work works worked working start starts started run runs running show shows showed back
-    """.split()
+    """.split()  # noqa: SIM905
 )
 """Words too vague to quote as a reason: "the item says 'keeps'" tells a rep nothing."""
 
@@ -71,7 +71,7 @@ def quote(said: Sequence[tuple[str, str]]) -> str:
 
 
 def problem_reason(problem: str, said: Sequence[tuple[str, str]], similarity: float) -> str:
-    """"Speaks to your problem “X”: the item says 'a', 'b'" (or, met in other words, how close
+    """ "Speaks to your problem “X”: the item says 'a', 'b'" (or, met in other words, how close
     in meaning it is)."""
     if said:
         return f"Speaks to your problem “{problem}”: the item says {quote(said)}"

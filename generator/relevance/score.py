@@ -240,7 +240,9 @@ def _cared(a: Assessment, corpus: Corpus, k: int) -> tuple[float, str] | None:
         said = met_words(need, lex.needs[at].credit[k], corpus.docs[k], corpus)
         from .reasons import quote
 
-        return float(lex.best[k]), f"For {name}, who cares about “{need.text}”: the item says {quote(said)}"
+        return float(
+            lex.best[k]
+        ), f"For {name}, who cares about “{need.text}”: the item says {quote(said)}"
     if len(sims) and sims.max() >= gate.PROBLEM_MIN:
         need = a.profile.cares[int(np.argmax(sims))]
         return float(sims.max()), f"For {name}, who cares about “{need.text}”"
@@ -296,5 +298,3 @@ def score_items(
         return found
     wanted = {i.id for i in items}
     return [c for c in found if c.item.id in wanted]
-
-
