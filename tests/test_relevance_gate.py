@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from generator.models import Item, RankingSettings
 from generator.relevance import Candidate, Check, decide, select
-from generator.relevance.gate import recency, shares
+from generator.relevance.gate import Details, recency, shares
 
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
 PASSED = (Check("field", True, ""), Check("problem", True, ""))
@@ -16,7 +16,8 @@ def cand(
     key: str, source: str, score: float, topic: str = "t", relevance: float = 1.0
 ) -> Candidate:
     item = Item(key, f"https://x.example/{key}", key, "", "", NOW, NOW, (source,))
-    return Candidate(item, score, ("a reason",), "p", (topic,), relevance=relevance, checks=PASSED)
+    said = Details(("a reason",), "p", (topic,), checks=PASSED)
+    return Candidate(item, score, relevance=relevance, details=said)
 
 
 def test_caps_defer_and_the_digest_still_fills_up() -> None:
@@ -39,10 +40,9 @@ def test_with_one_source_of_relevant_items_nothing_is_dropped() -> None:
 def test_the_value_gate_history_and_failed_gates_are_explained() -> None:
     weak = cand("weak", "f", 0.1, relevance=0.1)
     sent = cand("sent", "f", 5)
-    failed = Candidate(
-        cand("off", "f", 1).item, 1, ("x",), "", (), relevance=1,
-        checks=(Check("field", False, "about the account's field: similarity 0.10"),),
-    )  # fmt: skip
+    check = Check("field", False, "about the account's field: similarity 0.10")
+    off = cand("off", "f", 1).item
+    failed = Candidate(off, 1, relevance=1, passed_gate=False, details=Details((), checks=(check,)))
     decisions = {
         d.candidate.item.id: d.reason
         for d in decide([sent, weak, failed], RankingSettings(), {"sent": NOW - timedelta(days=3)})

@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from ..models import Item, Pick, RankingSettings
 
@@ -75,26 +76,72 @@ class Check:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    """An item's assessment for one account: scored, with reasons, before history and caps."""
+class Details:
+    """What a candidate says in words: worth building only for the candidates someone reads."""
 
-    item: Item
-    score: float
     why: tuple[str, ...]
-    problem: str
-    topics: tuple[str, ...]
-    excluded_by: str = ""
-    relevance: float = 0.0
-    """What the item says, times the feed's weight: the value gate's measure."""
+    problem: str = ""
+    topics: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
-    """What the item is about, in words a rep can say: the account's topic phrases and keywords
-    it mentions (as the team wrote them), else the item's own words that met the problem."""
+    """What the item is about, in words a rep can say: the account's topic phrases and
+    keywords it mentions (as the team wrote them), else the item's own words that met the
+    problem."""
     shares: tuple[Share, ...] = ()
     checks: tuple[Check, ...] = ()
 
+
+@dataclass(frozen=True)
+class Candidate:
+    """An item's assessment for one account: scored, before history and caps.
+
+    Its :class:`Details` (reasons, shares, gate checks) are given, or worked out on first read
+    from ``details`` (a function of the run's arrays: a candidate that crosses to another
+    process should be read there first).
+    """
+
+    item: Item
+    score: float
+    excluded_by: str = ""
+    relevance: float = 0.0
+    """What the item says, times the feed's weight: the value gate's measure."""
+    passed_gate: bool = True
+    """Whether the item passed the gate (every candidate :func:`~generator.relevance.rank`
+    returns did; ``--explain`` also assesses one that did not)."""
+    details: Details | Callable[[], Details] = field(
+        default_factory=lambda: Details(()), compare=False, repr=False
+    )
+
+    @cached_property
+    def said(self) -> Details:
+        return self.details if isinstance(self.details, Details) else self.details()
+
+    @property
+    def why(self) -> tuple[str, ...]:
+        return self.said.why
+
+    @property
+    def problem(self) -> str:
+        return self.said.problem
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.said.topics
+
+    @property
+    def phrases(self) -> tuple[str, ...]:
+        return self.said.phrases
+
+    @property
+    def shares(self) -> tuple[Share, ...]:
+        return self.said.shares
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return self.said.checks
+
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks) and not self.excluded_by
+        return self.passed_gate and not self.excluded_by
 
 
 def shares(parts: Mapping[str, float], weight: float, recency: float) -> tuple[Share, ...]:
@@ -141,24 +188,29 @@ def decide(
     waiting: list[int] = []
     chosen: list[int] = []
     for k, c in enumerate(candidates):
-        topic = c.topics[0] if c.topics else ""
         if c.excluded_by:
             verdicts[k] = f"excluded: it mentions '{c.excluded_by}', which the account excludes"
-        elif not c.passed:
+        elif not c.passed_gate:
             failed = next((x for x in c.checks if not x.passed), None)
             verdicts[k] = f"did not pass the gate: {failed.detail if failed else 'no evidence'}"
-        elif c.relevance < settings.threshold or not c.why:
+        elif c.relevance < settings.threshold:
             verdicts[k] = f"below the relevance bar ({c.relevance:.2f} < {settings.threshold:.2f})"
         elif c.item.id in already:
             verdicts[k] = f"already sent on {already[c.item.id]:%Y-%m-%d}"
-        elif per_source[c.item.source] >= max_source or (topic and per_topic[topic] >= max_topic):
+        elif len(chosen) >= settings.max_items:  # the rest is never read: no topics needed
+            verdicts[k] = f"relevant, but the digest is full ({settings.max_items} items)"
+            continue
+        elif per_source[c.item.source] >= max_source or (
+            (topic := c.topics[0] if c.topics else "") and per_topic[topic] >= max_topic
+        ):
             waiting.append(k)
         else:
+            topic = c.topics[0] if c.topics else ""
             chosen.append(k)
             per_source[c.item.source] += 1
             if topic:
                 per_topic[topic] += 1
-    room = max(0, settings.max_items - min(len(chosen), settings.max_items))
+    room = settings.max_items - len(chosen)
     late = waiting[:room]
     for k in waiting[room:]:
         c = candidates[k]
@@ -166,9 +218,7 @@ def decide(
             f"relevant, but the digest is full ({settings.max_items} items) and "
             f"{max_source} already come from {c.item.source} or its topic"
         )
-    picked = chosen[: settings.max_items] + late
-    for k in chosen[settings.max_items :]:
-        verdicts[k] = f"relevant, but the digest is full ({settings.max_items} items)"
+    picked = chosen + late
     rank = {k: r for r, k in enumerate(picked, start=1)}
     out = []
     for k in [*picked, *(k for k in range(len(candidates)) if k not in rank)]:

@@ -98,6 +98,9 @@ class Corpus:
         rows: list[int] = []
         cols: list[int] = []
         credit: list[float] = []
+        pair_rows: list[int] = []
+        pair_cols: list[int] = []
+        self.pair_columns: dict[tuple[str, str], int] = {}
         group_rows: list[int] = []
         group_cols: list[int] = []
         group_credit: list[float] = []
@@ -106,6 +109,11 @@ class Corpus:
                 rows.append(k)
                 cols.append(self.columns.setdefault(term, len(self.columns)))
                 credit.append(TITLE_CREDIT if term in doc.title_set else BODY_CREDIT)
+            pairs = set(zip(doc.title, doc.title[1:], strict=False))
+            pairs.update(zip(doc.body, doc.body[1:], strict=False))
+            for pair in pairs:
+                pair_rows.append(k)
+                pair_cols.append(self.pair_columns.setdefault(pair, len(self.pair_columns)))
             for group, (_member, in_title) in doc.groups.items():
                 group_rows.append(k)
                 group_cols.append(group)
@@ -114,6 +122,11 @@ class Corpus:
         self.terms = sparse.csc_matrix(
             (np.asarray(credit, np.float32), (rows, cols)), shape=(n, len(self.columns))
         )
+        self.pairs = sparse.csc_matrix(
+            (np.ones(len(pair_rows), np.float32), (pair_rows, pair_cols)),
+            shape=(n, len(self.pair_columns)),
+        )
+        """Items x adjacent word pairs (title or summary): where two words are said together."""
         n_groups = max(group_cols, default=-1) + 1
         self.groups = sparse.csc_matrix(
             (np.asarray(group_credit, np.float32), (group_rows, group_cols)),
@@ -142,6 +155,10 @@ class Corpus:
         """Each item's credit for ``term`` (0 where it does not use it), dense."""
         c = self.columns.get(term)
         return _dense(self.terms, c, len(self.docs))
+
+    def saying(self, pair: tuple[str, str]) -> Bools:
+        """Whether each item says the two terms next to each other."""
+        return _dense(self.pairs, self.pair_columns.get(pair), len(self.docs)) > 0
 
     def group_column(self, groups: Sequence[int]) -> Floats:
         """Each item's best credit among related ``groups``, dense."""

@@ -121,21 +121,13 @@ def need_evidence(
         # Not met by its general words alone, and met in one of its distinctive words.
         by_weight = [j for j in np.argsort(-weights, kind="stable") if own[j]]
         counts &= met[:, by_weight[:DISTINCTIVE]].any(axis=1)
-    score = np.where(counts, coverage, 0).astype(np.float32)
-    for row in np.flatnonzero(counts):
-        score[row] += PHRASE_BONUS * min(2, _pairs_said(need, corpus, int(row), met[row]))
-    return NeedEvidence(need, credit, score)
-
-
-def _pairs_said(need: Need, corpus: Corpus, row: int, met: Bools) -> int:
-    """How many of the problem's word pairs the item says as a phrase."""
-    doc = corpus.docs[row]
-    met_terms = {c.term for c, m in zip(need.concepts, met, strict=True) if m}
-    return sum(
-        1
-        for pair in need.pairs
-        if set(pair) <= met_terms and (phrase_in(pair, doc.title) or phrase_in(pair, doc.body))
-    )
+    # A bonus for each of the problem's word pairs the item says as a phrase (two at most).
+    column = {c.term: j for j, c in enumerate(need.concepts)}
+    said = np.zeros(n, np.float32)
+    for a, b in need.pairs:
+        said += corpus.saying((a, b)) & met[:, column[a]] & met[:, column[b]]
+    score = np.where(counts, coverage + PHRASE_BONUS * np.minimum(2, said), 0)
+    return NeedEvidence(need, credit, score.astype(np.float32))
 
 
 def evidence(

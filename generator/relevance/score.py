@@ -14,12 +14,12 @@ import numpy.typing as npt
 
 from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
 from . import gate
-from .gate import Candidate, Check
+from .gate import Candidate, Check, Details
 from .index import Corpus, Doc
 from .lexical import LexicalEvidence, evidence
 from .meaning import similarity
 from .needs import Profile, make_profile
-from .reasons import met_words, problem_reason, quotable
+from .reasons import met_words, problem_reason, quotable, quote
 from .text import terms, words
 
 
@@ -47,10 +47,16 @@ class Assessment:
     field_sim: Floats
     cares_lexical: LexicalEvidence | None
     cares_sim: Floats
+    parts: Mapping[str, Floats]
+    """Each additive signal's part of the relevance (see :data:`.gate.SIGNALS`)."""
     relevance: Floats
     field_ok: npt.NDArray[np.bool_]
     problem_ok: npt.NDArray[np.bool_]
     phrase_hits: Floats
+
+
+def _best(sims: Floats, n: int) -> Floats:
+    return sims.max(axis=1) if sims.shape[1] else np.zeros(n, np.float32)
 
 
 def assess(
@@ -60,19 +66,20 @@ def assess(
     n = len(corpus)
     lex = evidence(profile, corpus)
     if not mix.lexical:
+        nothing = np.zeros(n, np.float32)
         lex = LexicalEvidence(
-            lex.needs, np.zeros(n, np.float32), np.full(n, -1), np.zeros(n, np.int64), lex.phrases
+            lex.needs, nothing, np.full(n, -1), np.zeros(n, np.int64), lex.phrases
         )
     if mix.semantic and n:
-        items = corpus.embeddings.items
-        problem_sim = similarity(items, corpus.embeddings.texts(profile.problems))
-        field_sim = similarity(items, corpus.embeddings.texts([profile.field_text]))[:, 0]
-        cares_sim = similarity(items, corpus.embeddings.texts([c.text for c in profile.cares]))
+        texts = [*profile.problems, profile.field_text, *(c.text for c in profile.cares)]
+        sims = similarity(corpus.embeddings.items, corpus.embeddings.texts(texts))
+        p = len(profile.problems)
+        problem_sim, field_sim, cares_sim = sims[:, :p], sims[:, p], sims[:, p + 1 :]
     else:
         problem_sim = np.zeros((n, len(profile.needs)), np.float32)
         field_sim = np.zeros(n, np.float32)
         cares_sim = np.zeros((n, len(profile.cares)), np.float32)
-    best_sim = problem_sim.max(axis=1) if problem_sim.shape[1] else np.zeros(n, np.float32)
+    best_sim = _best(problem_sim, n)
     if mix.semantic:
         field_ok = (field_sim >= gate.FIELD_MIN) | (
             (lex.field_words >= 1) & (field_sim >= gate.FIELD_MIN_WITH_WORDS)
@@ -92,16 +99,18 @@ def assess(
     cares_lex = evidence(profile, corpus, profile.cares) if profile.cares else None
     cares = np.zeros(n, np.float32)
     if cares_lex is not None:
-        cares = np.maximum(cares_lex.best, cares_sim.max(axis=1) if mix.semantic else 0)
-    relevance = (
-        gate.LEXICAL_WEIGHT * lex.best
-        + np.maximum(best_sim, 0)
-        + gate.FIELD_WEIGHT * np.maximum(field_sim, 0)
-        + gate.PHRASE_WEIGHT * phrase_hits
-        + gate.STAKEHOLDER_WEIGHT * cares
-    ).astype(np.float32)
+        close = _best(cares_sim, n)
+        cares = np.maximum(cares_lex.best, np.where(close >= gate.PROBLEM_MIN, close, 0))
+    parts = {
+        "lexical": gate.LEXICAL_WEIGHT * lex.best,
+        "semantic problem": np.maximum(best_sim, 0),
+        "semantic field": gate.FIELD_WEIGHT * np.maximum(field_sim, 0),
+        "topic/keyword": gate.PHRASE_WEIGHT * phrase_hits,
+        "stakeholder": gate.STAKEHOLDER_WEIGHT * cares,
+    }
+    relevance = np.sum(list(parts.values()), axis=0).astype(np.float32)
     return Assessment(
-        profile, lex, problem_sim, field_sim, cares_lex, cares_sim, relevance, field_ok,
+        profile, lex, problem_sim, field_sim, cares_lex, cares_sim, parts, relevance, field_ok,
         problem_ok, phrase_hits,
     )  # fmt: skip
 
@@ -121,16 +130,19 @@ def rank(
     oldest: datetime | None = None,
     mix: Mix = ALL,
 ) -> list[Candidate]:
-    """Every item that passed the gate for the account, scored, with reasons, best first.
+    """Every item that passed the gate for the account, scored, best first.
 
     Items published after ``now`` or before ``oldest`` are left out; so is an item an
-    ``exclude`` phrase names. Reasons are worded only for what passed.
+    ``exclude`` phrase names. Each candidate's reasons and shares are worded when first read
+    (a broad account passes hundreds of items; a digest reads the reasons of a few).
     """
     a = assess(profile, corpus, feeds, mix)
-    ok = passing(a) & _in_window(corpus, now, oldest)
-    found = [candidate(a, corpus, int(k), feeds, now, settings) for k in np.flatnonzero(ok)]
-    kept = [c for c in found if not c.excluded_by]
-    return sorted(kept, key=lambda c: (-c.score, c.item.id))
+    ok = passing(a) & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
+    found = [
+        candidate(a, corpus, int(k), feeds, now, settings, excluded=False)
+        for k in np.flatnonzero(ok)
+    ]
+    return sorted(found, key=lambda c: (-c.score, c.item.id))
 
 
 def _in_window(corpus: Corpus, now: datetime, oldest: datetime | None) -> npt.NDArray[np.bool_]:
@@ -138,6 +150,16 @@ def _in_window(corpus: Corpus, now: datetime, oldest: datetime | None) -> npt.ND
     if oldest is not None:
         ok &= corpus.published >= oldest.timestamp()
     return ok
+
+
+def _excluded(account: Account, corpus: Corpus) -> npt.NDArray[np.bool_]:
+    """Items that use one of the account's ``exclude`` phrases (stemmed, words in order)."""
+    out = np.zeros(len(corpus), bool)
+    for phrase in account.exclude:
+        stemmed = tuple(terms(phrase))
+        if stemmed:
+            out |= corpus.holding(stemmed)
+    return out
 
 
 def excluded_by(account: Account, doc: Doc) -> str:
@@ -166,10 +188,34 @@ def candidate(
     feeds: Mapping[str, Feed],
     now: datetime,
     settings: RankingSettings,
+    *,
+    excluded: bool | None = None,
 ) -> Candidate:
-    """Item ``k``'s candidate: its reasons, its score and each signal's share."""
+    """Item ``k``'s candidate: its score now, its reasons and shares when first read.
+
+    ``excluded``: whether an ``exclude`` phrase names it, when the caller checked already.
+    """
     profile, doc = a.profile, corpus.docs[k]
-    account = profile.account
+    weight, shares_topic = _feed_factors(doc.item, profile.account, feeds)
+    bonus = gate.FEED_TOPIC_BONUS if shares_topic else 0.0
+    why_not = excluded_by(profile.account, doc) if excluded is None else ""
+    gated = 0.0 if why_not else (float(a.relevance[k]) + bonus) * weight
+    fresh = gate.recency(doc.item.published, now, settings.half_life_days)
+    return Candidate(
+        item=doc.item,
+        score=round(gated * fresh, 6),
+        excluded_by=why_not,
+        relevance=round(gated, 6),
+        passed_gate=bool(a.field_ok[k] and (a.problem_ok[k] or a.phrase_hits[k] > 0)),
+        details=lambda: _details(a, corpus, k, weight, fresh, bonus),
+    )
+
+
+def _details(
+    a: Assessment, corpus: Corpus, k: int, weight: float, fresh: float, bonus: float
+) -> Details:
+    """Item ``k``'s reasons, problem, topics, shares and gate checks, in words."""
+    profile, doc = a.profile, corpus.docs[k]
     why: list[str] = []
     problem, about = "", list[str]()
     sims = a.problem_sim[k]
@@ -183,70 +229,47 @@ def candidate(
         problem = need.text
         about = [w for w, _ in said]
         why.append(problem_reason(need.text, said, float(sims[need_at]) if len(sims) else 0.0))
+    hits = [rule for rule, where in a.lexical.phrases if where[k]]
     topics: list[str] = []
-    mentioned: list[str] = []
-    for topic_id in account.topics:
-        hits = [r.text for r, where in a.lexical.phrases if r.topic == topic_id and where[k]]
-        if hits:
+    for topic_id in profile.account.topics:
+        mentioned = [r.text for r in hits if r.topic == topic_id]
+        if mentioned:
             topics.append(topic_id)
-            mentioned.extend(hits)
             title = profile.topic_titles.get(topic_id, topic_id)
-            why.append(f"Your topic “{title}”: mentions {', '.join(repr(h) for h in hits[:3])}")
-    keywords = [r.text for r, where in a.lexical.phrases if not r.topic and where[k]]
+            why.append(f"Your topic “{title}”: mentions {', '.join(map(repr, mentioned[:3]))}")
+    keywords = [r.text for r in hits if not r.topic]
     if keywords:
-        mentioned.extend(keywords)
-        why.append(f"Your keywords: {', '.join(repr(w) for w in keywords[:3])}")
-    parts = {
-        "lexical": gate.LEXICAL_WEIGHT * float(a.lexical.best[k]),
-        "semantic problem": max(0.0, float(sims.max())) if len(sims) else 0.0,
-        "semantic field": gate.FIELD_WEIGHT * max(0.0, float(a.field_sim[k])),
-        "topic/keyword": gate.PHRASE_WEIGHT * float(a.phrase_hits[k]),
-    }
-    weight, shares_topic = _feed_factors(doc.item, account, feeds)
-    if shares_topic:
-        parts["topic/keyword"] += gate.FEED_TOPIC_BONUS
-    if a.cares_lexical is not None:
-        cared = _cared(a, corpus, k)
-        if cared:
-            parts["stakeholder"] = float(gate.STAKEHOLDER_WEIGHT * cared[0])
-            why.insert(0, cared[1])
-    relevance = sum(parts.values())
-    excluded = excluded_by(account, doc)
-    gated = 0.0 if excluded else relevance * weight
-    fresh = gate.recency(doc.item.published, now, settings.half_life_days)
-    return Candidate(
-        item=doc.item,
-        score=round(gated * fresh, 6),
+        why.append(f"Your keywords: {', '.join(map(repr, keywords[:3]))}")
+    cared = _cared(a, corpus, k)
+    if cared:
+        why.insert(0, cared)
+    parts = {signal: float(values[k]) for signal, values in a.parts.items()}
+    parts["topic/keyword"] += bonus
+    return Details(
         why=tuple(why),
         problem=problem,
         topics=tuple(topics),
-        excluded_by=excluded,
-        relevance=round(gated, 6),
-        phrases=_distinct([*mentioned, *(w for w in about if quotable(w))]),
+        phrases=_distinct([*(r.text for r in hits), *(w for w in about if quotable(w))]),
         shares=gate.shares(parts, weight, fresh),
         checks=_checks(a, k),
     )
 
 
-def _cared(a: Assessment, corpus: Corpus, k: int) -> tuple[float, str] | None:
-    """The stakeholder's concern the item meets (in words, or close in meaning), and the reason."""
+def _cared(a: Assessment, corpus: Corpus, k: int) -> str:
+    """The reason naming the stakeholder's concern the item meets (in words, or in meaning)."""
     lex = a.cares_lexical
-    assert lex is not None
+    if lex is None:
+        return ""
     name = a.profile.stakeholder.name if a.profile.stakeholder else "your stakeholder"
     at = int(lex.best_need[k])
     sims = a.cares_sim[k]
     if at >= 0:
         need = lex.needs[at].need
         said = met_words(need, lex.needs[at].credit[k], corpus.docs[k], corpus)
-        from .reasons import quote
-
-        return float(
-            lex.best[k]
-        ), f"For {name}, who cares about “{need.text}”: the item says {quote(said)}"
+        return f"For {name}, who cares about “{need.text}”: the item says {quote(said)}"
     if len(sims) and sims.max() >= gate.PROBLEM_MIN:
-        need = a.profile.cares[int(np.argmax(sims))]
-        return float(sims.max()), f"For {name}, who cares about “{need.text}”"
-    return None
+        return f"For {name}, who cares about “{a.profile.cares[int(np.argmax(sims))].text}”"
+    return ""
 
 
 def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
