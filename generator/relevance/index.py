@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -62,6 +63,27 @@ Bools = npt.NDArray[np.bool_]
 HOLDING_CACHE = 20_000
 
 
+def _matrix(
+    n: int, rows: list[dict[Any, float]], columns: dict[Any, int], width: int | None = None
+) -> sparse.csc_matrix:
+    """A CSC matrix from each row's {key: value}, numbering new keys in ``columns`` as met.
+
+    Built as CSR straight from its arrays (no per-cell Python append), then converted once.
+    """
+    indptr = np.zeros(n + 1, np.int64)
+    indices: list[int] = []
+    data: list[float] = []
+    for k, row in enumerate(rows):
+        indices.extend([columns.setdefault(key, len(columns)) for key in row])
+        data.extend(row.values())
+        indptr[k + 1] = len(indices)
+    shape = (n, len(columns) if width is None else width)
+    matrix = sparse.csr_matrix(
+        (np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr), shape=shape
+    )
+    return matrix.tocsc()
+
+
 def _dense(matrix: sparse.csc_matrix, column: int | None, n: int) -> Floats:
     """One column of a CSC matrix as a dense array (straight from its arrays: no scipy
     indexing, which costs a hundred times more for one column)."""
@@ -94,43 +116,28 @@ class Corpus:
             if alongside is not None
             else Embeddings(texts, vectors, encoder)
         )
-        self.columns: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        credit: list[float] = []
-        pair_rows: list[int] = []
-        pair_cols: list[int] = []
-        self.pair_columns: dict[tuple[str, str], int] = {}
-        group_rows: list[int] = []
-        group_cols: list[int] = []
-        group_credit: list[float] = []
-        for k, doc in enumerate(self.docs):
-            for term in doc.all_set:
-                rows.append(k)
-                cols.append(self.columns.setdefault(term, len(self.columns)))
-                credit.append(TITLE_CREDIT if term in doc.title_set else BODY_CREDIT)
-            pairs = set(zip(doc.title, doc.title[1:], strict=False))
-            pairs.update(zip(doc.body, doc.body[1:], strict=False))
-            for pair in pairs:
-                pair_rows.append(k)
-                pair_cols.append(self.pair_columns.setdefault(pair, len(self.pair_columns)))
-            for group, (_member, in_title) in doc.groups.items():
-                group_rows.append(k)
-                group_cols.append(group)
-                group_credit.append(TITLE_CREDIT if in_title else BODY_CREDIT)
         n = len(self.docs)
-        self.terms = sparse.csc_matrix(
-            (np.asarray(credit, np.float32), (rows, cols)), shape=(n, len(self.columns))
+        self.columns: dict[str, int] = {}
+        self.terms = _matrix(
+            n,
+            [
+                {t: TITLE_CREDIT if t in d.title_set else BODY_CREDIT for t in d.all_set}
+                for d in self.docs
+            ],
+            self.columns,
         )
-        self.pairs = sparse.csc_matrix(
-            (np.ones(len(pair_rows), np.float32), (pair_rows, pair_cols)),
-            shape=(n, len(self.pair_columns)),
-        )
-        """Items x adjacent word pairs (title or summary): where two words are said together."""
-        n_groups = max(group_cols, default=-1) + 1
-        self.groups = sparse.csc_matrix(
-            (np.asarray(group_credit, np.float32), (group_rows, group_cols)),
-            shape=(n, n_groups),
+        groups = {g: g for d in self.docs for g in d.groups}
+        self.groups = _matrix(
+            n,
+            [
+                {
+                    g: TITLE_CREDIT if in_title else BODY_CREDIT
+                    for g, (_, in_title) in d.groups.items()
+                }
+                for d in self.docs
+            ],
+            groups,
+            width=max(groups, default=-1) + 1,
         )
         df = np.diff(self.terms.indptr)
         total = n or 1
@@ -155,10 +162,6 @@ class Corpus:
         """Each item's credit for ``term`` (0 where it does not use it), dense."""
         c = self.columns.get(term)
         return _dense(self.terms, c, len(self.docs))
-
-    def saying(self, pair: tuple[str, str]) -> Bools:
-        """Whether each item says the two terms next to each other."""
-        return _dense(self.pairs, self.pair_columns.get(pair), len(self.docs)) > 0
 
     def group_column(self, groups: Sequence[int]) -> Floats:
         """Each item's best credit among related ``groups``, dense."""

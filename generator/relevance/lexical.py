@@ -125,7 +125,7 @@ def need_evidence(
     column = {c.term: j for j, c in enumerate(need.concepts)}
     said = np.zeros(n, np.float32)
     for a, b in need.pairs:
-        said += corpus.saying((a, b)) & met[:, column[a]] & met[:, column[b]]
+        said += corpus.holding((a, b)) & met[:, column[a]] & met[:, column[b]]
     score = np.where(counts, coverage + PHRASE_BONUS * np.minimum(2, said), 0)
     return NeedEvidence(need, credit, score.astype(np.float32))
 
