@@ -14,11 +14,12 @@ Candidates (each measured in the same run, on the same texts):
   length-sorted batches;
 - ``wordllama``: static embeddings (``pip install wordllama``), for scale.
 
-The texts are real: the bundled example's feed items and the evaluation set's items (title +
-summary, as kb embeds them), cycled up to ``--n``. Quality is measured on tests/data/eval: for
-each account, items are scored by their best cosine to one of its problems; AUC is the chance that
-a strongly relevant item outscores an irrelevant one (traps included), P@5 the share of the top 5
-that is relevant at all. The int8 path is also compared row by row with the fp32 reference.
+The texts are real: the bundled example's feed items and the evaluation set's items (its ``near``
+and ``dev`` parts; never ``heldout``), title + summary as kb embeds them, cycled up to ``--n``.
+Quality is measured on tests/data/eval/{near,dev}: for each account, items are scored by their
+best cosine to one of its problems; AUC is the chance that a strongly relevant item outscores an
+irrelevant one (traps included), P@5 the share of the top 5 that is relevant at all. The int8
+path is also compared row by row with the fp32 reference.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_eval_ranking import EvalSet, load_eval
+from evalset import EvalSet, load_eval
 
 from generator.models import Item
 from generator.parse import parse_feed
@@ -61,8 +62,8 @@ def example_items() -> list[Item]:
     return items
 
 
-def real_texts(ev: EvalSet) -> list[str]:
-    return [item_text(item) for item in [*example_items(), *ev.items]]
+def real_texts(parts: Sequence[EvalSet]) -> list[str]:
+    return [item_text(item) for item in example_items() + [i for ev in parts for i in ev.items]]
 
 
 # --- the fp32 reference: all-MiniLM-L6-v2 in numpy ---------------------------------------------
@@ -256,8 +257,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=400, help="texts to embed (real ones, cycled)")
     parser.add_argument("--repeat", type=int, default=2, help="timed runs; the best is shown")
     args = parser.parse_args()
-    ev = load_eval()
-    real = real_texts(ev)
+    parts = [load_eval("near"), load_eval("dev")]  # never the held-out part
+    real = real_texts(parts)
     texts = [real[i % len(real)] for i in range(args.n)]
     encoder = Encoder.load()
     tokenizer, _ = encoder._loaded_runtime()
@@ -282,19 +283,19 @@ def main() -> None:
             print(f"{name:32} not installed")
             continue
         rate, per_cpu = items_per_second(embed, texts, args.repeat)
-        auc, p5 = eval_quality(embed, ev)
-        print(
-            f"{name:32} {rate:7.1f} items/s ({per_cpu:6.1f} per CPU-second)   "
-            f"eval: AUC {auc:.3f}, P@5 {p5:.3f}",
-            flush=True,
+        quality = ", ".join(
+            f"{ev.name} AUC {auc:.3f} P@5 {p5:.2f}"
+            for ev in parts
+            for auc, p5 in [eval_quality(embed, ev)]
         )
+        print(f"{name:30} {rate:6.1f} items/s ({per_cpu:5.1f}/CPU-s)   {quality}", flush=True)
     if reference is not None:
-        problems = [p for a in ev.project.accounts for p in a.problems]
+        problems = [p for ev in parts for a in ev.project.accounts for p in a.problems]
         ref_rows, ref_queries = reference(real), reference(problems)
         for name, embed in candidates.items():
             if embed is not None and name.startswith("int8"):
                 rows = agreement(embed(real), ref_rows, (embed(problems), ref_queries))
-                print(f"{name:32} {rows}", flush=True)
+                print(f"{name:30} {rows}", flush=True)
 
 
 if __name__ == "__main__":

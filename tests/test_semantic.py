@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, copy_example, run_kb
+from conftest import copy_example, run_kb
+from evalset import load_eval
 from feedserver import RSS, generated_rss
 from pytest_httpserver import HTTPServer
 from test_store import entry
@@ -28,7 +29,6 @@ from generator.store import Store, open_store
 from generator.update import keyed
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
-EVAL_ITEMS = DATA / "eval" / "items.yml"
 
 
 class CountingEncoder(Encoder):
@@ -309,7 +309,4 @@ def _count_vectors(path: Path) -> int:
 
 
 def _eval_items() -> list[Item]:
-    import yaml
-
-    raw = yaml.safe_load(EVAL_ITEMS.read_text(encoding="utf-8"))["items"]
-    return [Item(e["id"], "", e["title"], e["summary"], "", NOW, NOW, (e["feed"],)) for e in raw]
+    return list(load_eval("near").items)
