@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,11 @@ class Assessment:
     field_ok: npt.NDArray[np.bool_]
     problem_ok: npt.NDArray[np.bool_]
     phrase_hits: Floats
+
+    @cached_property
+    def passed(self) -> npt.NDArray[np.bool_]:
+        """The items through the gate: about the field, and speaking to a problem or phrase."""
+        return self.field_ok & (self.problem_ok | (self.phrase_hits > 0))
 
 
 def _best(sims: Floats, n: int) -> Floats:
@@ -115,11 +121,6 @@ def assess(
     )  # fmt: skip
 
 
-def passing(a: Assessment) -> npt.NDArray[np.bool_]:
-    """The items through the gate: about the field, and speaking to a problem or phrase."""
-    return a.field_ok & (a.problem_ok | (a.phrase_hits > 0))
-
-
 def rank(
     profile: Profile,
     corpus: Corpus,
@@ -137,7 +138,7 @@ def rank(
     (a broad account passes hundreds of items; a digest reads the reasons of a few).
     """
     a = assess(profile, corpus, feeds, mix)
-    ok = passing(a) & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
+    ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
     found = [
         candidate(a, corpus, int(k), feeds, now, settings, excluded=False)
         for k in np.flatnonzero(ok)
@@ -206,7 +207,7 @@ def candidate(
         score=round(gated * fresh, 6),
         excluded_by=why_not,
         relevance=round(gated, 6),
-        passed_gate=bool(a.field_ok[k] and (a.problem_ok[k] or a.phrase_hits[k] > 0)),
+        passed_gate=bool(a.passed[k]),
         details=lambda: _details(a, corpus, k, weight, fresh, bonus),
     )
 
