@@ -139,10 +139,17 @@ def rank(
     """
     a = assess(profile, corpus, feeds, mix)
     ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
-    found = [
-        candidate(a, corpus, int(k), feeds, now, settings, excluded=False)
-        for k in np.flatnonzero(ok)
-    ]
+    by_sources: dict[tuple[str, ...], tuple[float, bool]] = {}  # a few feeds, many items
+    found = []
+    for k in np.flatnonzero(ok).tolist():
+        sources = corpus.docs[k].item.sources
+        if sources not in by_sources:
+            by_sources[sources] = _feed_factors(corpus.docs[k].item, profile.account, feeds)
+        found.append(
+            candidate(
+                a, corpus, k, feeds, now, settings, excluded=False, factors=by_sources[sources]
+            )
+        )
     return sorted(found, key=lambda c: (-c.score, c.item.id))
 
 
@@ -191,13 +198,15 @@ def candidate(
     settings: RankingSettings,
     *,
     excluded: bool | None = None,
+    factors: tuple[float, bool] | None = None,
 ) -> Candidate:
     """Item ``k``'s candidate: its score now, its reasons and shares when first read.
 
-    ``excluded``: whether an ``exclude`` phrase names it, when the caller checked already.
+    ``excluded``: whether an ``exclude`` phrase names it, when the caller checked already;
+    ``factors``: its feeds' weight and topic match (see :func:`_feed_factors`), likewise.
     """
     profile, doc = a.profile, corpus.docs[k]
-    weight, shares_topic = _feed_factors(doc.item, profile.account, feeds)
+    weight, shares_topic = factors or _feed_factors(doc.item, profile.account, feeds)
     bonus = gate.FEED_TOPIC_BONUS if shares_topic else 0.0
     why_not = excluded_by(profile.account, doc) if excluded is None else ""
     gated = 0.0 if why_not else (float(a.relevance[k]) + bonus) * weight
