@@ -140,6 +140,8 @@ def rank(
     a = assess(profile, corpus, feeds, mix)
     ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
     by_sources: dict[tuple[str, ...], tuple[float, bool]] = {}  # a few feeds, many items
+    # The columns found the stemmed phrases; the words as written are checked on what is left.
+    check = None if profile.account.exclude else False
     found = []
     for k in np.flatnonzero(ok).tolist():
         sources = corpus.docs[k].item.sources
@@ -147,10 +149,10 @@ def rank(
             by_sources[sources] = _feed_factors(corpus.docs[k].item, profile.account, feeds)
         found.append(
             candidate(
-                a, corpus, k, feeds, now, settings, excluded=False, factors=by_sources[sources]
+                a, corpus, k, feeds, now, settings, excluded=check, factors=by_sources[sources]
             )
         )
-    return sorted(found, key=lambda c: (-c.score, c.item.id))
+    return sorted((c for c in found if not c.excluded_by), key=lambda c: (-c.score, c.item.id))
 
 
 def _in_window(corpus: Corpus, now: datetime, oldest: datetime | None) -> npt.NDArray[np.bool_]:
