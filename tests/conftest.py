@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from click.testing import CliRunner, Result
 from pytest_httpserver import HTTPServer
@@ -32,6 +34,31 @@ def copy_example(root: Path) -> Path:
 def example(tmp_path: Path) -> Path:
     """A private copy of the bundled example project."""
     return copy_example(tmp_path / "example")
+
+
+_VECTORS: dict[str, npt.NDArray[np.float32]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _remembered_vectors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests embed the bundled example's items again: remember each text's vector for the
+    session (the encoder gives a text the same bytes whatever it is embedded with, which
+    tests/test_semantic.py checks on the encoder itself, unremembered)."""
+    if request.module.__name__ == "test_semantic":
+        return
+    from generator.relevance.semantic import Encoder
+
+    original = Encoder.encode
+
+    def encode(self: Encoder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        missing = [t for t in dict.fromkeys(texts) if t not in _VECTORS]
+        if missing:
+            _VECTORS.update(zip(missing, original(self, missing), strict=True))
+        if not texts:
+            return original(self, texts)
+        return np.stack([_VECTORS[t] for t in texts])
+
+    monkeypatch.setattr(Encoder, "encode", encode)
 
 
 @pytest.fixture(scope="session")
