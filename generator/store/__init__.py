@@ -66,6 +66,14 @@ class Store(Protocol):
         its vectors in the same transaction.
         """
 
+    def newsletter_sent(self, week: str) -> set[str]:
+        """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        """Record one delivered message, in its own transaction, as soon as the server took it."""
+
     def close(self) -> None: ...
 
 
