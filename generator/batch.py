@@ -24,10 +24,10 @@ from datetime import datetime
 from itertools import islice
 from pathlib import Path
 
-from .corpus import Corpus
-from .digest import candidates_for, make_digest
+from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
+from .relevance import Corpus
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
 from .views import DigestStyle
@@ -89,7 +89,7 @@ class Worker:
         self.spec = spec
         self.store = store
         self.items = store.items() if items is None else items
-        self.corpus = Corpus(self.items)
+        self.corpus = stored_corpus(spec.project, store, self.items)
         self.env = make_environment(spec.project.templates_dir)
         self.style: DigestStyle = digest_style(spec.project)
         self.window = week_bounds(week_of(spec.now))
@@ -130,6 +130,14 @@ class Worker:
         news = () if person else newsworthy(candidates, threshold, *self.window)
         done = time.perf_counter()
         return AccountRun(digest, news, files, (ranked - started, done - ranked))
+
+
+def stored_corpus(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
+    """The run's corpus of ``items``, with their sentence vectors from the store (items stored
+    before the encoder was, or under another model, are embedded now and saved)."""
+    from .relevance.semantic import Encoder, vectors_for
+
+    return corpus_of(project, items, vectors_for(store, Encoder.load(), items) if items else None)
 
 
 _worker: Worker | None = None

@@ -70,12 +70,13 @@ def build(
     project: Project,
     store: Store,
     now: datetime,
+    items: Sequence[Item],
     *,
     jobs: int | None = None,
     shard: tuple[int, int] | None = None,
 ) -> Outcome:
-    """Every account's digest (or a shard's), then the newsletter (whole builds only)."""
-    items = store.items()
+    """Every account's digest (or a shard's) from the stored ``items``, then the newsletter
+    (whole builds only)."""
     formats = tuple(project.settings.digest.formats)
     run = run_key(project, items, now, formats)
     digest_dir = project.out_dir / "digests"

@@ -14,7 +14,7 @@ import click
 from .. import pipeline, weekly
 from ..exceptions import UsageError
 from .common import Context, handle_errors, jobs_option, now_option, parse_now, parse_shard
-from .feeds import fetch_with_progress, report_fetch
+from .feeds import fetch_with_progress, report_embedded, report_fetch
 from .newsletter import report_issue
 
 
@@ -41,6 +41,8 @@ def init(directory: Path) -> None:
 def check(obj: Context) -> None:
     """Validate every project file; print path:line: message for each problem."""
     project = obj.project()
+    for warning in project.warnings:
+        click.echo(warning, err=True)
     click.echo(
         f"ok: {len(project.feeds)} feeds, {len(project.topics)} topics, "
         f"{len(project.accounts)} accounts, {len(project.notes)} notes"
@@ -107,8 +109,10 @@ def build(
             if not offline and not shard:
                 with clock("fetch"):
                     report_fetch(fetch_with_progress(project, store))
+            items = store.items()
+            report_embedded(pipeline.embed_stored(store, items))
             split = parse_shard(shard) if shard else None
-            outcome = weekly.build(project, store, now, jobs=jobs, shard=split)
+            outcome = weekly.build(project, store, now, items, jobs=jobs, shard=split)
     clock.add("digests", outcome.digests_seconds)
     clock.add("rank", outcome.digests.seconds[0])
     clock.add("render", outcome.digests.seconds[1])
