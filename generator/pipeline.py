@@ -53,7 +53,7 @@ from .render import (
     newsletter_html,
     render_newsletter,
 )
-from .runstate import AccountRecord, Manifest, account_key, file_sha
+from .runstate import AccountRecord, Manifest, account_key, file_sha, sendable
 from .site.pages import site_pages
 from .store import Store, open_store
 
@@ -346,7 +346,7 @@ def run_digests(
             skipped += [f.skipped for f in r.files if f.skipped]
             fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root)
     if spec.record:
-        by_id = {i.id: i for i in items}
+        by_id = sendable(spec.project, items)
         again = [r for r in reused.values() if _unrecorded(r, histories[r.slug], spec.now)]
         for record in [*fresh.values(), *again]:
             for fmt, ids in record.sent:

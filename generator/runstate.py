@@ -28,6 +28,7 @@ from .exceptions import KbError
 from .models import Account, Digest, Item, NotePick, Pick, Project, SentRecord
 from .newsletter import NewsCandidate
 from .outputs import atomic_write
+from .relevance.notes import note_id, note_item
 
 FORMAT = 1
 """The layout of these files; a file of another layout is ignored (manifest) or refused (shard)."""
@@ -107,6 +108,12 @@ def site_key(project: Project, run: str, accounts: Iterable[str], extra: str = "
     pages under ``content/``, ``mkdocs.yml``) apart from the outputs and the state."""
     skip = [project.state_dir, project.out_dir, project.site_dir, project.root / ".git"]
     return _sha(run, *accounts, _tree(project.root, skip), extra)
+
+
+def sendable(project: Project, items: Sequence[Item]) -> dict[str, Item]:
+    """What a record's ``sent`` ids name: stored items, and the team's notes (a digest records
+    the notes it carries as sent, under ids of their own)."""
+    return {**{i.id: i for i in items}, **{note_id(n): note_item(n) for n in project.notes}}
 
 
 def file_sha(data: str | bytes) -> str:

@@ -35,6 +35,7 @@ from .runstate import (
     read_manifest,
     read_records,
     run_key,
+    sendable,
     site_key,
     write_json,
 )
@@ -145,7 +146,7 @@ def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Pa
     if missing:
         raise KbError(f"no shard has account(s) {', '.join(missing[:10])}: were they added since?")
     ordered = tuple(records[a.slug] for a in project.accounts)
-    by_id = {i.id: i for i in items}
+    by_id = sendable(project, items)
     for record in ordered:
         for fmt, ids in record.sent:
             store.record_sent(record.slug, [by_id[i] for i in ids], now, fmt)
