@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .exceptions import ConfigError, ConfigErrors
+from .folders import folder_problem
 from .models import (
     NOTE_KINDS,
     Account,
@@ -370,12 +371,13 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
 
 
 def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checker) -> None:
-    """MkDocs empties ``site_dir`` before a build: it must hold nothing else of the project's."""
+    """kb replaces ``site_dir`` whole and writes into ``out_dir``: each must be a folder of its
+    own inside the project, made by kb (see :mod:`generator.folders`)."""
+    for key in ("state_dir", "out_dir", "site_dir"):
+        if "\0" in str(getattr(settings, key)):
+            check.error(line_of(data, key), f"'{key}' contains a NUL character")
+            return
     site = (root / settings.site_dir).resolve()
-    project = root.resolve()
-    if site == project or site in project.parents:
-        check.error(line_of(data, "site_dir"), "'site_dir' must be a folder inside the project")
-        return
     ours = {
         "feeds/": Path("feeds"),
         "content/": Path("content"),
@@ -391,6 +393,11 @@ def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checke
                 f"'site_dir' must not be, hold or sit in {name} ({folder}): building the site"
                 " empties it",
             )
+            return
+    for key in ("out_dir", "site_dir"):
+        problem = folder_problem(root, getattr(settings, key), key)
+        if problem:
+            check.error(line_of(data, key), problem)
 
 
 def _section(data: LineDict, key: str, check: Checker) -> LineDict:

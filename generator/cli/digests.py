@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -15,7 +16,6 @@ from ..config import ADHOC_SLUG, DIGEST_FORMATS
 from ..digest import Due, adhoc_account, due_accounts, explain
 from ..exceptions import UsageError
 from ..models import Account, Project
-from ..outputs import Writer
 from .common import (
     Context,
     format_option,
@@ -95,7 +95,8 @@ def digest(
     if explain_url is not None:
         _explain(project, chosen, explain_url, now, for_person, include_sent, "json" in formats)
         return
-    with pipeline.opened_store(project) as store:
+    lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
+    with lock, pipeline.opened_store(project) as store:
         digests = pipeline.digests_for(
             project, store, chosen, now, for_person=for_person, include_sent=include_sent
         )
@@ -112,7 +113,7 @@ def digest(
                 click.echo(f"==> {r.path} <==\n{r.text}", nl=False)
         if dry_run:
             return
-        writer = Writer()
+        writer = pipeline.output_writer(project)
         pipeline.write_digests(store, rendered, writer, record=not include_sent)
     for path in writer.written:
         click.echo(f"wrote {path}", err=True)
@@ -260,8 +261,10 @@ def newsletter(obj: Context, week: str | None, out_dir: Path | None, now_text: s
     """Build the team's weekly newsletter (it covers the seven days before the week's Monday)."""
     project = obj.project()
     now = pipeline.resolve_now(project, parse_now(now_text))
-    with pipeline.opened_store(project) as store:
-        issue = pipeline.newsletter_for(project, store, week, now)
-    folder = out_dir or project.out_dir / "newsletter"
-    for path in pipeline.write_newsletter(project, issue, folder, Writer()):
+    with pipeline.project_lock(project):
+        with pipeline.opened_store(project) as store:
+            issue = pipeline.newsletter_for(project, store, week, now)
+        folder = out_dir or project.out_dir / "newsletter"
+        written = pipeline.write_newsletter(project, issue, folder, pipeline.output_writer(project))
+    for path in written:
         click.echo(f"wrote {path}")

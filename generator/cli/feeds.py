@@ -89,7 +89,7 @@ def report_fetch(reports: Sequence[FetchReport]) -> int:
 def fetch(obj: Context, feeds: tuple[str, ...], strict: bool, offline: bool, force: bool) -> None:
     """Fetch every feed into the project's store."""
     project = obj.project()
-    with pipeline.opened_store(project) as store:
+    with pipeline.project_lock(project), pipeline.opened_store(project) as store:
         if offline:
             configured = sorted(f.name for f in project.feeds)
             stored = len(store.items(feeds=configured))
@@ -197,6 +197,6 @@ def prune(obj: Context, age: str, now_text: str | None) -> None:
     cutoff = parse_age(age, pipeline.resolve_now(project, parse_now(now_text)))
     if cutoff is None:
         raise UsageError(f"--older-than takes an age such as 90d or 12w, got '{age}'")
-    with pipeline.opened_store(project) as store:
+    with pipeline.project_lock(project), pipeline.opened_store(project) as store:
         removed = store.prune(cutoff)
     click.echo(f"removed {removed} items published before {iso(cutoff)}")
