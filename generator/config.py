@@ -15,11 +15,13 @@ The files (paths relative to the project root):
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from .addresses import email_problem
 from .exceptions import ConfigError, ConfigErrors
 from .folders import folder_problem
 from .models import (
@@ -36,6 +38,7 @@ from .models import (
     Stakeholder,
     Topic,
 )
+from .printable import printable
 from .yamlfile import (
     SLUG,
     Checker,
@@ -44,6 +47,7 @@ from .yamlfile import (
     describe,
     line_of,
     parse_yaml,
+    quote,
     read_text,
 )
 
@@ -55,7 +59,6 @@ NOTES_DIR = Path("content") / "notes"
 DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 ADHOC_SLUG = "adhoc"
 """The slug of the transient account of ``kb digest --problem``; no account file may use it."""
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def load_project(root: Path) -> Project:
@@ -65,6 +68,9 @@ def load_project(root: Path) -> Project:
         raise ConfigErrors(
             [ConfigError(root, None, "not a Knowledge Broker project (no feeds/ or content/)")]
         )
+    links = outside_links(root)
+    if links:
+        raise ConfigErrors(links)  # before reading anything: a linked file is never quoted
     settings = _settings(root / SETTINGS_FILE, errors)
     topics = _topics(root / TOPICS_FILE, errors)
     topic_ids = [t.id for t in topics]
@@ -74,6 +80,40 @@ def load_project(root: Path) -> Project:
     if errors:
         raise ConfigErrors(errors)
     return Project(root, settings, feeds, topics, accounts, notes)
+
+
+LINKED_FOLDERS = ("content", "feeds", "templates")
+"""The folders a team edits; a symbolic link in them must stay inside the project, or kb
+would read (and quote in its messages, and publish on the site) a file from elsewhere."""
+
+
+def outside_links(root: Path) -> list[ConfigError]:
+    """Every symbolic link under the team's folders that leads outside the project."""
+    project = root.resolve()
+    found: list[ConfigError] = []
+    for name in (SETTINGS_FILE, *LINKED_FOLDERS):
+        top = root / name
+        for path in [top, *_walk(top)]:
+            if path.is_symlink() and not path.resolve().is_relative_to(project):
+                found.append(
+                    ConfigError(
+                        path,
+                        None,
+                        "is a symbolic link to outside the project: refused (kb would read and"
+                        " publish that file); copy what you need into the project instead",
+                    )
+                )
+    return found
+
+
+def _walk(top: Path) -> list[Path]:
+    """Everything under ``top``, not following links (a linked folder is reported, not read)."""
+    if top.is_symlink() or not top.is_dir():
+        return []
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(top):
+        found.extend(Path(folder, name) for name in sorted([*dirs, *files]))
+    return found
 
 
 def _load(path: Path, errors: list[ConfigError], required: bool = True) -> Any:
@@ -149,11 +189,13 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
         name = check.slug(data, "name")
         url = check.text(data, "url")
         if url and "://" in url and not url.startswith(("http://", "https://")):
-            check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got '{url}'")
+            check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got {quote(url)}")
         elif url and "://" not in url:
             local = (path.parent / url).resolve()
             if not local.is_relative_to(path.parent.resolve()):
-                check.error(line_of(data, "url"), f"a feed file must be inside feeds/, got '{url}'")
+                check.error(
+                    line_of(data, "url"), f"a feed file must be inside feeds/, got {quote(url)}"
+                )
             elif not local.is_file():
                 check.error(line_of(data, "url"), f"feed file not found: feeds/{url}")
         feed = Feed(
@@ -227,8 +269,9 @@ def _file_slug(path: Path, check: Checker) -> None:
 
 def _email(check: Checker, data: LineDict, key: str = "email") -> str:
     email = check.text(data, key)
-    if email and not (EMAIL.match(email) and email.isascii()):
-        check.error(line_of(data, key), f"'{key}' is not a plain (ASCII) email address: '{email}'")
+    problem = email_problem(email) if email else None
+    if problem:
+        check.error(line_of(data, key), f"'{key}' {problem}: {quote(email)}")
     return email
 
 
@@ -312,10 +355,11 @@ def _note(
     kind = check.text(data, "kind", "insight")
     if kind not in NOTE_KINDS:
         check.error(
-            line_of(data, "kind"), f"'kind' must be one of {', '.join(NOTE_KINDS)}, got '{kind}'"
+            line_of(data, "kind"),
+            f"'kind' must be one of {', '.join(NOTE_KINDS)}, got {quote(kind)}",
         )
     when = check.date(data, "date")
-    body = text[match.end() :].strip()
+    body = printable(text[match.end() :]).strip()
     if not body:
         check.error(None, "the note has no text after its front matter")
     title = check.text(data, "title")
@@ -373,10 +417,6 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
 def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checker) -> None:
     """kb replaces ``site_dir`` whole and writes into ``out_dir``: each must be a folder of its
     own inside the project, made by kb (see :mod:`generator.folders`)."""
-    for key in ("state_dir", "out_dir", "site_dir"):
-        if "\0" in str(getattr(settings, key)):
-            check.error(line_of(data, key), f"'{key}' contains a NUL character")
-            return
     site = (root / settings.site_dir).resolve()
     ours = {
         "feeds/": Path("feeds"),

@@ -28,6 +28,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .exceptions import KbError
+from .yamlfile import quote
 
 MARKER = ".kb-output"
 MARKER_TEXT = (
@@ -96,13 +97,6 @@ def folder_problem(root: Path, setting: Path, kind: str) -> str | None:
             " kb replaces what it writes there: choose a new folder, or empty this one"
         )
     return None
-
-
-def quote(value: str, limit: int = 80) -> str:
-    """``value`` in quotes for a message, cut to ``limit`` characters: an error message must
-    not copy a whole file (or a secret) into a CI log."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def staging_folders(final: Path) -> list[Path]:

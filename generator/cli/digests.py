@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.text import Text
 
 from .. import pipeline
 from ..config import ADHOC_SLUG, DIGEST_FORMATS
@@ -25,6 +24,7 @@ from .common import (
     out,
     parse_now,
     parse_shard,
+    plain,
     print_json,
 )
 
@@ -167,9 +167,9 @@ def _explain(
             }
         )
         return
-    out.print(Text(f"{found.title or found.url}\n{found.verdict}"))
+    out.print(plain(f"{found.title or found.url}\n{found.verdict}"))
     for reason in found.why:
-        out.print(Text(f"  - {reason}"))
+        out.print(plain(f"  - {reason}"))
 
 
 def _due_row(due: Due) -> dict[str, Any]:
@@ -222,9 +222,9 @@ def due(obj: Context, days: int, fmt: str, now_text: str | None) -> None:
             top["title"],
             top["url"],
         ]
-        out.print(Text("\n  ".join(lines)))
+        out.print(plain("\n  ".join(lines)))
         for reason in top["why"]:
-            out.print(Text(f"    - {reason}"))
+            out.print(plain(f"    - {reason}"))
 
 
 @click.command()
@@ -248,7 +248,7 @@ def history(obj: Context, account: str, fmt: str) -> None:
     if not rows:
         click.echo(f"nothing was sent to {account} yet")
     for r in rows:
-        out.print(Text(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))
+        out.print(plain(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))
 
 
 @click.command()

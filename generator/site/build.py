@@ -57,10 +57,19 @@ def site_config(project: Project, site_dir: Path | None = None) -> tuple[MkDocsC
         raise KbError(f"{config_file}: {e}") from e
     if errors:
         raise KbError("\n".join(f"{config_file}: '{key}': {error}" for key, error in errors))
+    _restrict_snippets(config)
     plugin = config.plugins.get("kb")
     if not isinstance(plugin, KbPlugin):
         raise KbError(f"{config_file}: add '- kb' under 'plugins:' so the site has its pages")
     return config, plugin
+
+
+def _restrict_snippets(config: MkDocsConfig) -> None:
+    """A team may enable ``pymdownx.snippets`` for its own pages; includes then stay within
+    its ``base_path``. Generated pages cannot include at all: every untrusted text in them is
+    escaped or sanitized HTML, so no line of theirs reads as ``--8<--``."""
+    if "pymdownx.snippets" in config.markdown_extensions:
+        config.mdx_configs.setdefault("pymdownx.snippets", {})["restrict_base_path"] = True
 
 
 def build_site(project: Project, now: datetime, pages: Mapping[str, str] | None = None) -> Path:
