@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from ..printable import printable
+
 TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -42,7 +44,6 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -92,7 +93,7 @@ def clean_html(fragment: str, base_url: str = "") -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return _CONTROL.sub("", cleaned).strip()
+    return printable(cleaned).strip()
 
 
 def _absolute(attribute: str, value: str, base: str) -> str | None:
@@ -108,7 +109,7 @@ def plain_text(fragment: str) -> str:
     if "<" in fragment:
         fragment = nh3.clean(re.sub(r"<(br|/p|/li|/h\d|/div)\b", r" <\1", fragment), tags=set())
     text = html.unescape(fragment) if "&" in fragment else fragment
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    text = unicodedata.normalize("NFC", printable(text))
     return _SPACE.sub(" ", text).strip()
 
 

@@ -17,11 +17,13 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 from ..config import load_project
 from ..exceptions import KbError
 from ..pipeline import digests_for, newsletter_for, opened_store, resolve_now
 from .pages import site_pages
+from .titles import escape_title
 
 HIDDEN_PREFIXES = ("accounts/", "notes/")
 
@@ -51,6 +53,12 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=text))
         return files
+
+    def on_page_content(
+        self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        escape_title(page)
+        return html
 
     def _pages(self, root: Path) -> dict[str, str]:
         project = load_project(root)
