@@ -309,6 +309,10 @@ def _rep(data: LineDict, check: Checker) -> Rep | None:
     return Rep(name=check.text(rep, "name"), email=_email(check, rep))
 
 
+MB = 1024 * 1024
+NOTE_MAX_BYTES = 1 * MB
+"""A note is a page of advice, not a document store: a 50 MB note once took minutes and a
+gigabyte to build. Bigger notes are refused (with their size), unread."""
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
 
 
@@ -319,6 +323,17 @@ def _notes(
         return ()
     notes: list[Note] = []
     for path in sorted(folder.glob("*.md")):
+        size = path.stat().st_size
+        if size > NOTE_MAX_BYTES:
+            errors.append(
+                ConfigError(
+                    path,
+                    1,
+                    f"note is {size / MB:.1f} MB, the limit is {NOTE_MAX_BYTES / MB:g} MB:"
+                    " keep the note short and link to the long document",
+                )
+            )
+            continue
         text = read_text(path, errors)
         if text is None:
             continue
