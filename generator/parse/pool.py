@@ -26,7 +26,6 @@ from types import TracebackType
 from ..exceptions import FeedError, ParseError
 from ..models import EntryData
 
-
 STARTUP_LIMIT = 120.0
 """Seconds a new parser process may take to start (import its libraries)."""
 
