@@ -36,7 +36,7 @@ MARKER_TEXT = (
     "Do not keep your own files here.\n"
 )
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr"})
-_MKDOCS_OUTPUT = ("sitemap.xml", "search/search_index.json", "404.html")
+_MKDOCS_OUTPUT = ("sitemap.xml", "404.html")
 _KB_OUTPUT_FOLDERS = frozenset({"digests", "newsletter", MARKER})
 STAGING = "kb-staging-"
 """Infix of the folders a site is built in before the swap: ``.site.kb-staging-XXXX``."""
@@ -107,18 +107,14 @@ def staging_folders(final: Path) -> list[Path]:
     """
     prefix = f".{final.name}."
     found = []
-    for path in final.parent.glob(f"{glob_escape(prefix)}*"):
-        rest = path.name[len(prefix) :]
-        if not path.is_dir() or path.is_symlink():
+    for path in final.parent.iterdir():
+        rest = path.name.removeprefix(prefix)
+        if rest == path.name or not path.is_dir() or path.is_symlink():
             continue
         ours = rest.startswith(STAGING) and is_marked(path)
         if ours or _LEGACY_STAGING.fullmatch(rest):
             found.append(path)
     return sorted(found)
-
-
-def glob_escape(text: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def lock_timeout() -> float:
