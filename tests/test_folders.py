@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import run_kb
 from filelock import FileLock
+from mkdocs.exceptions import MkDocsException
 
 from generator.folders import MARKER
 
@@ -122,6 +123,23 @@ def test_staging_folders_of_killed_builds_are_cleaned(example: Path) -> None:
     leftovers = sorted(p.name for p in example.iterdir() if p.name.startswith(".site."))
     assert leftovers == [".site.backup"]
     assert (users / "keep.txt").read_text() == "mine"
+
+
+def test_a_build_killed_mid_swap_gets_its_site_back(
+    example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_kb("--project", example, "build").exit_code == 0
+    aside = example / ".site.kb-staging-old"
+    (example / "site").rename(aside)  # killed after the first rename of the swap
+
+    def failing_build(config: object) -> None:
+        raise MkDocsException("the theme broke")
+
+    monkeypatch.setattr("generator.site.build.build", failing_build)
+    result = run_kb("--project", example, "build", "--offline")
+    assert result.exit_code == 1 and "the theme broke" in result.stderr
+    assert (example / "site" / "index.html").is_file(), "the previous site is back in place"
+    assert not aside.exists()
 
 
 def test_the_gitignores_cover_staging_folders() -> None:

@@ -86,6 +86,9 @@ def build_site(project: Project, now: datetime, pages: Mapping[str, str] | None 
         raise KbError(f"{project.root / 'kb.yml'}: {problem}")
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
+        old = _aside(final)
+        if old.is_dir() and not final.exists():
+            old.rename(final)  # a build killed between the two renames of the swap
         for stale in staging_folders(final):
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.{STAGING}", dir=final.parent))
@@ -108,10 +111,15 @@ def build_site(project: Project, now: datetime, pages: Mapping[str, str] | None 
     return final
 
 
+def _aside(final: Path) -> Path:
+    """Where the previous site waits during the swap."""
+    return final.with_name(f".{final.name}.{STAGING}old")
+
+
 def _swap(new: Path, final: Path) -> None:
     """Put ``new`` in the place of ``final``: two renames, the old site kept aside until the
     new one is in place."""
-    old = final.with_name(f".{final.name}.{STAGING}old")
+    old = _aside(final)
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         final.rename(old)
