@@ -39,6 +39,7 @@ from .models import (
     Topic,
 )
 from .printable import printable
+from .sources.guard import parse_network
 from .yamlfile import (
     SLUG,
     Checker,
@@ -243,7 +244,17 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
     check.fields(
         data,
         ["name"],
-        ["industry", "problems", "topics", "keywords", "exclude", "stakeholders", "rep"],
+        [
+            "crm_id",
+            "industry",
+            "website",
+            "problems",
+            "topics",
+            "keywords",
+            "exclude",
+            "stakeholders",
+            "rep",
+        ],
         "an account",
     )
     problems = check.text_list(data, "problems")
@@ -259,6 +270,8 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
         exclude=check.text_list(data, "exclude"),
         stakeholders=_stakeholders(data, check),
         rep=_rep(data, check),
+        crm_id=check.text(data, "crm_id"),
+        website=check.text(data, "website"),
     )
 
 
@@ -287,13 +300,14 @@ def _stakeholders(data: LineDict, check: Checker) -> tuple[Stakeholder, ...]:
         person = check.mapping(entry, "a stakeholder", line_of(raw, index))
         if person is None:
             continue
-        check.fields(person, ["name"], ["role", "email", "cares_about"], "a stakeholder")
+        check.fields(person, ["name"], ["crm_id", "role", "email", "cares_about"], "a stakeholder")
         people.append(
             Stakeholder(
                 name=check.text(person, "name"),
                 role=check.text(person, "role"),
                 email=_email(check, person),
                 cares_about=check.text_list(person, "cares_about"),
+                crm_id=check.text(person, "crm_id"),
             )
         )
     return tuple(people)
@@ -520,7 +534,24 @@ def _fetch_settings(data: LineDict, check: Checker) -> FetchSettings:
         max_bytes=check.integer(data, "max_bytes", d.max_bytes, 1024, 2**31),
         max_redirects=check.integer(data, "max_redirects", d.max_redirects, 0, 30),
         max_backoff_hours=check.number(data, "max_backoff_hours", d.max_backoff_hours, 0, 24 * 30),
+        allow_private=_allow_private(data, check),
     )
+
+
+def _allow_private(data: LineDict, check: Checker) -> tuple[str, ...]:
+    """Host names (exact, any case), IP addresses or networks; nothing else, no wildcards."""
+    entries = check.text_list(data, "allow_private")
+    for entry in entries:
+        if parse_network(entry) is None and not _HOST_NAME.fullmatch(entry):
+            check.error(
+                line_of(data, "allow_private"),
+                f"'allow_private' entries must be host names, IP addresses or networks"
+                f" (10.0.0.0/8), got {entry[:100]!r}",
+            )
+    return entries
+
+
+_HOST_NAME = re.compile(r"(?i)[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*\.?")
 
 
 def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:

@@ -58,6 +58,7 @@ class Stakeholder:
     role: str = ""
     email: str = ""
     cares_about: tuple[str, ...] = ()
+    crm_id: str = ""
 
     @property
     def first_name(self) -> str:
@@ -81,6 +82,9 @@ class Account:
     exclude: tuple[str, ...] = ()
     stakeholders: tuple[Stakeholder, ...] = ()
     rep: Rep | None = None
+    crm_id: str = ""
+    """The account's record id in the team's CRM (``kb import accounts``)."""
+    website: str = ""
 
     def stakeholder(self, name: str) -> Stakeholder | None:
         """The person named by full name, email, or a first name no one else here shares."""
@@ -122,6 +126,9 @@ class FetchSettings:
     max_bytes: int = 20 * 1024 * 1024
     max_redirects: int = 5
     max_backoff_hours: float = 24.0
+    # Hosts, addresses or networks (10.0.0.0/8) that may be private: intranet feeds. Every other
+    # loopback, private, link-local or reserved address is refused (generator.sources.guard).
+    allow_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

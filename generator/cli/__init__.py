@@ -16,6 +16,7 @@ from .. import __version__
 from .common import Context
 from .digests import digest, due, history, newsletter
 from .feeds import feeds, fetch, items, prune
+from .imports import import_
 from .project import build, check, init
 
 
@@ -37,5 +38,6 @@ def main(ctx: click.Context, project: Path) -> None:
 
 for command in (init, check, fetch, feeds, items, digest, due, history, newsletter, prune, build):
     main.add_command(command)
+main.add_command(import_)
 
 __all__ = ["main"]
