@@ -10,6 +10,11 @@ The files (paths relative to the project root):
 - ``content/topics.yml``: ``topics:``, a list of ``{id, title, keywords}``.
 - ``content/accounts/<slug>.yml``: one customer account each.
 - ``content/notes/<slug>.md``: curated notes, Markdown with YAML front matter.
+- ``content/newsletters/YYYY-Www.md``: the newsletter archive, see :mod:`generator.archive`.
+- ``content/lexicon.yml`` (optional): the team's own words for the ranker, see :func:`_vocabulary`.
+
+Warnings (``path:line: warning: message``) do not stop a project from loading: they are kept in
+:attr:`~generator.models.Project.warnings` for ``kb check`` to print.
 """
 
 from __future__ import annotations
@@ -22,24 +27,30 @@ from pathlib import Path
 from typing import Any
 
 from .addresses import email_problem
+from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
 from .folders import folder_problem
 from .models import (
     NOTE_KINDS,
+    SMTP_SECURITY,
     Account,
     DigestSettings,
     Feed,
     FetchSettings,
+    NewsletterSettings,
     Note,
     Project,
     RankingSettings,
     Rep,
     Settings,
+    SmtpSettings,
     Stakeholder,
     Topic,
+    Vocabulary,
 )
 from .printable import printable
 from .sources.guard import parse_network
+from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
     SLUG,
     Checker,
@@ -57,9 +68,15 @@ FEEDS_FILE = Path("feeds") / "feeds.yml"
 TOPICS_FILE = Path("content") / "topics.yml"
 ACCOUNTS_DIR = Path("content") / "accounts"
 NOTES_DIR = Path("content") / "notes"
+LEXICON_FILE = Path("content") / "lexicon.yml"
 DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 ADHOC_SLUG = "adhoc"
 """The slug of the transient account of ``kb digest --problem``; no account file may use it."""
+
+
+def is_email(text: str) -> bool:
+    """A plain address (see :func:`~generator.addresses.email_problem`: the one validator)."""
+    return email_problem(text) is None
 
 
 def load_project(root: Path) -> Project:
@@ -76,11 +93,25 @@ def load_project(root: Path) -> Project:
     topics = _topics(root / TOPICS_FILE, errors)
     topic_ids = [t.id for t in topics]
     feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
-    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors)
+    warnings: list[ConfigError] = []
+    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors, warnings)
     notes = _notes(root / NOTES_DIR, topic_ids, [a.slug for a in accounts], errors)
+    newsletters = load_archive(root, errors)
+    vocabulary = _vocabulary(root / LEXICON_FILE, errors)
     if errors:
         raise ConfigErrors(errors)
-    return Project(root, settings, feeds, topics, accounts, notes)
+    notices = tuple(str(w) for w in sorted(warnings, key=lambda w: (str(w.path), w.line or 0)))
+    return Project(
+        root,
+        settings,
+        feeds,
+        topics,
+        accounts,
+        notes,
+        newsletters,
+        vocabulary=vocabulary,
+        warnings=notices,
+    )
 
 
 LINKED_FOLDERS = ("content", "feeds", "templates")
@@ -212,7 +243,9 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
     return tuple(feeds)
 
 
-def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple[Account, ...]:
+def _accounts(
+    folder: Path, topic_ids: list[str], errors: list[ConfigError], warnings: list[ConfigError]
+) -> tuple[Account, ...]:
     accounts: dict[str, Account] = {}
     if not folder.is_dir():
         return ()
@@ -226,6 +259,15 @@ def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> 
         errors.extend(check.errors)
         if account is None:
             continue
+        if not account.problems and not check.errors:
+            line = line_of(raw, "problems", getattr(raw, "line", 1))
+            warnings.append(
+                ConfigError(
+                    path,
+                    line,
+                    "warning: no problems: its digests can only match its topics and keywords",
+                )
+            )
         if account.slug in accounts:
             errors.append(ConfigError(path, None, f"duplicate account slug '{account.slug}'"))
             continue
@@ -258,8 +300,6 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
         "an account",
     )
     problems = check.text_list(data, "problems")
-    if not problems and "problems" in data:
-        check.error(line_of(data, "problems"), "'problems' is empty: name at least one problem")
     return Account(
         slug=slug,
         name=check.text(data, "name"),
@@ -327,7 +367,6 @@ MB = 1024 * 1024
 NOTE_MAX_BYTES = 1 * MB
 """A note is a page of advice, not a document store: a 50 MB note once took minutes and a
 gigabyte to build. Bigger notes are refused (with their size), unread."""
-FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
 
 
 def _notes(
@@ -425,7 +464,17 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
     check.fields(
         data,
         [],
-        ["now", "state_dir", "out_dir", "site_dir", "team", "fetch", "ranking", "digest"],
+        [
+            "now",
+            "state_dir",
+            "out_dir",
+            "site_dir",
+            "team",
+            "fetch",
+            "ranking",
+            "digest",
+            "newsletter",
+        ],
         "kb.yml",
     )
     settings = Settings(
@@ -437,6 +486,7 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
         fetch=_fetch_settings(_section(data, "fetch", check), check),
         ranking=_ranking_settings(_section(data, "ranking", check), check),
         digest=_digest_settings(_section(data, "digest", check), check),
+        newsletter=_newsletter_settings(_section(data, "newsletter", check), check),
     )
     _check_folders(path.parent, settings, data, check)
     errors.extend(check.errors)
@@ -595,4 +645,169 @@ def _digest_settings(data: LineDict, check: Checker) -> DigestSettings:
         formats=tuple(f for f in formats if f in DIGEST_FORMATS),
         utm=utm,
         intro=check.text(data, "intro"),
+    )
+
+
+def _vocabulary(path: Path, errors: list[ConfigError]) -> Vocabulary:
+    """``content/lexicon.yml``: the team's related words and word senses, over the package's.
+
+    ``related``: a list of groups, each a list of words or phrases about one idea.
+    ``senses``: ambiguous word -> sense name -> cue words (the word counts only in an item that
+    has a cue of a sense the account's own words name). ``general``: words any line of business
+    uses (they never show on their own that an item is about an account's field).
+    """
+    if not path.exists():
+        return Vocabulary()
+    check = Checker(path)
+    raw = _load(path, errors)
+    if raw is None:
+        return Vocabulary()
+    data = check.mapping(raw, "the lexicon", getattr(raw, "line", 1))
+    if data is None:
+        errors.extend(check.errors)
+        return Vocabulary()
+    check.fields(data, [], ["related", "senses", "general"], "the lexicon")
+    related: list[tuple[str, ...]] = []
+    groups = data.get("related")
+    if groups is not None and not isinstance(groups, LineList):
+        check.error(
+            line_of(data, "related"),
+            f"'related' must be a list of word lists, not {describe(groups)}",
+        )
+    for index, group in enumerate(groups if isinstance(groups, LineList) else ()):
+        line = line_of(groups, index, line_of(data, "related"))
+        words = _words(group, check, line, "a related group")
+        if len(words) == 1:
+            check.error(line, "a related group needs at least two words")
+        elif words:
+            related.append(words)
+    senses: list[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]] = []
+    table = data.get("senses")
+    if table is not None and not isinstance(table, LineDict):
+        check.error(
+            line_of(data, "senses"),
+            f"'senses' must map words to their senses, not {describe(table)}",
+        )
+    for word, meanings in table.items() if isinstance(table, LineDict) else ():
+        line = line_of(table, word)
+        if not isinstance(meanings, LineDict) or not meanings:
+            check.error(line, f"the senses of '{word}' must map sense names to cue words")
+            continue
+        cues = tuple(
+            (str(name), _words(cue_list, check, line_of(meanings, name), f"the cues of '{word}'"))
+            for name, cue_list in meanings.items()
+        )
+        senses.append((str(word), tuple(c for c in cues if c[1])))
+    general = _words(
+        data.get("general") or LineList(), check, line_of(data, "general"), "'general'"
+    )
+    errors.extend(check.errors)
+    return Vocabulary(tuple(related), tuple(senses), general)
+
+
+def _words(value: Any, check: Checker, line: int | None, what: str) -> tuple[str, ...]:
+    """A list of words or phrases; a bare string is one word."""
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else ()
+    if not isinstance(value, list):
+        check.error(line, f"{what} must be a list of words, not {describe(value)}")
+        return ()
+    out: list[str] = []
+    for index, element in enumerate(value):
+        if isinstance(element, bool) or not isinstance(element, str | int | float):
+            check.error(
+                line_of(value, index, line),
+                f"{what}: entries must be words, not {describe(element)}",
+            )
+        elif str(element).strip():
+            out.append(str(element).strip())
+    return tuple(out)
+
+
+def _newsletter_settings(data: LineDict, check: Checker) -> NewsletterSettings:
+    """``newsletter:``: review, and delivery (off until ``from``, recipients and ``smtp.host``).
+
+    Once any delivery key is set, the others it needs are required here, so a half-set-up
+    delivery is a ``kb check`` error on Friday, not a failed send on Monday morning.
+    """
+    check.fields(
+        data, [], ["review", "from", "recipients", "recipients_file", "smtp", "unsubscribe"],
+        "'newsletter'",
+    )  # fmt: skip
+    review = data.get("review", False)
+    if not isinstance(review, bool):
+        check.error(line_of(data, "review"), "'review' must be true or false")
+        review = False
+    recipients = check.text_list(data, "recipients")
+    for index, address in enumerate(recipients):
+        if not is_email(address):
+            line = line_of(data.get("recipients"), index, line_of(data, "recipients"))
+            check.error(
+                line, f"'recipients' has an entry that is not an email address: '{address}'"
+            )
+    file_name = check.text(data, "recipients_file")
+    settings = NewsletterSettings(
+        review=review,
+        sender=_sender(data, check),
+        recipients=recipients,
+        recipients_file=Path(file_name) if file_name else None,
+        smtp=_smtp_settings(_section(data, "smtp", check), check),
+        unsubscribe=_unsubscribe(data, check),
+    )
+    wanted = ("from", "recipients", "recipients_file", "smtp", "unsubscribe")
+    if any(key in data for key in wanted):
+        missing = [
+            name
+            for name, value in (
+                ("from", settings.sender),
+                ("recipients or recipients_file", recipients or file_name),
+                ("smtp.host", settings.smtp.host),
+                ("unsubscribe", settings.unsubscribe),
+            )
+            if not value
+        ]
+        if missing:
+            check.error(
+                data.line, f"newsletter delivery needs {', '.join(missing)} in 'newsletter'"
+            )
+    return settings
+
+
+def _sender(data: LineDict, check: Checker) -> str:
+    """``from``: an address, or ``Name <address>``."""
+    from email.utils import parseaddr
+
+    text = check.text(data, "from")
+    if text and not is_email(parseaddr(text)[1]):
+        check.error(line_of(data, "from"), f"'from' is not an email address: '{text}'")
+    return text
+
+
+def _unsubscribe(data: LineDict, check: Checker) -> str:
+    """Where a reader unsubscribes: ``mailto:`` or ``https:``, for the List-Unsubscribe header."""
+    url = check.text(data, "unsubscribe")
+    if url and (not url.startswith(("mailto:", "https://")) or any(c.isspace() for c in url)):
+        check.error(
+            line_of(data, "unsubscribe"),
+            f"'unsubscribe' must be a mailto: or https:// URL, got '{url}'",
+        )
+        return ""
+    return url
+
+
+def _smtp_settings(data: LineDict, check: Checker) -> SmtpSettings:
+    check.fields(data, [], ["host", "port", "security", "user", "timeout"], "'smtp'")
+    security = check.text(data, "security", "starttls")
+    if security not in SMTP_SECURITY:
+        check.error(
+            line_of(data, "security"),
+            f"'security' must be one of {', '.join(SMTP_SECURITY)}, got '{security}'",
+        )
+        security = "starttls"
+    return SmtpSettings(
+        host=check.text(data, "host"),
+        port=check.integer(data, "port", SMTP_SECURITY[security], 1, 65535),
+        security=security,
+        user=check.text(data, "user"),
+        timeout=check.number(data, "timeout", 30.0, 1, 600),
     )

@@ -23,7 +23,7 @@ from email.utils import format_datetime
 
 import css_inline
 
-from .addresses import address
+from .addresses import address as header_address
 from .exceptions import RenderError
 from .models import Rep, Stakeholder
 from .yamlfile import quote
@@ -90,9 +90,10 @@ def _style_after_meta(page: str) -> str:
     return page.replace("</head>", block + "\n</head>", 1)
 
 
-def _address(name: str, email: str, who: str) -> Address:
+def address(name: str, email: str, who: str) -> Address:
+    """A header address; a bad one is a :class:`RenderError` naming whose it is."""
     try:
-        return address(name, email)
+        return header_address(name, email)
     except ValueError as e:
         raise RenderError(f"{who} {quote(name)}: {quote(email)} {e}") from e
 
@@ -121,8 +122,8 @@ def email_draft(
     with "Edit as New")."""
     msg = EmailMessage(policy=BODY_POLICY)
     if sender is not None and sender.email:
-        msg["From"] = _address(sender.name, sender.email, "rep")
-    to = [_address(p.name, p.email, "stakeholder") for p in recipients if p.email]
+        msg["From"] = address(sender.name, sender.email, "rep")
+    to = [address(p.name, p.email, "stakeholder") for p in recipients if p.email]
     if to:
         msg["To"] = to
     msg["Subject"] = subject

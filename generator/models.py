@@ -97,6 +97,20 @@ class Account:
         return by_first[0] if len(by_first) == 1 else None
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """A project's own words for the ranker (``content/lexicon.yml``), over the package's.
+
+    ``related``: groups of words about one idea; ``senses``: an ambiguous word -> (sense name,
+    cue words) pairs; ``general``: words any line of business uses. Tuples, so a vocabulary is
+    hashable and the lexicon built from it is cached.
+    """
+
+    related: tuple[tuple[str, ...], ...] = ()
+    senses: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    general: tuple[str, ...] = ()
+
+
 NOTE_KINDS = ("insight", "question", "case-study", "product")
 
 
@@ -114,6 +128,26 @@ class Note:
 
     def is_live(self, today: Day) -> bool:
         return self.date <= today and (self.expires is None or today <= self.expires)
+
+
+@dataclass(frozen=True)
+class ArchivedItem:
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ArchivedIssue:
+    """One newsletter issue as archived in ``content/newsletters/YYYY-Www.md``: what it carried
+    (so no later issue repeats it) and its Markdown body (what is sent, as an editor left it)."""
+
+    week: str
+    generated_at: datetime | None
+    title: str
+    items: tuple[ArchivedItem, ...]
+    notes: tuple[str, ...]
+    body: str
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -148,6 +182,36 @@ class DigestSettings:
     intro: str = ""
 
 
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+"""How the newsletter talks to its SMTP server, and the port each way uses by default."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    """``newsletter:`` in kb.yml. Delivery is off until ``from``, recipients and ``smtp.host``
+    are all set; the password is never here (only in ``KB_SMTP_PASSWORD``)."""
+
+    review: bool = False
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    recipients_file: Path | None = None
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    unsubscribe: str = ""
+
+    @property
+    def delivery(self) -> bool:
+        return bool(self.sender and (self.recipients or self.recipients_file) and self.smtp.host)
+
+
 @dataclass(frozen=True)
 class Settings:
     now: datetime | None = None
@@ -158,6 +222,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     ranking: RankingSettings = field(default_factory=RankingSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
 
 
 @dataclass(frozen=True)
@@ -168,6 +233,11 @@ class Project:
     topics: tuple[Topic, ...]
     accounts: tuple[Account, ...]
     notes: tuple[Note, ...]
+    newsletters: tuple[ArchivedIssue, ...] = ()
+    """The archive of past issues (``content/newsletters/``), oldest first."""
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    warnings: tuple[str, ...] = ()
+    """``path:line: warning: ...`` for what loads but deserves a look (``kb check`` prints them)."""
 
     @property
     def feeds_dir(self) -> Path:

@@ -40,6 +40,7 @@ from .markup import (
 from .models import Digest, Item, Project
 from .newsletter import Newsletter
 from .parse.normalize import shorten
+from .relevance.notes import note_item
 from .views import (
     DigestStyle,
     PickView,
@@ -217,12 +218,14 @@ def render_outputs(
     """Every asked-for format of one digest, sharing one context (the costly part) between them.
 
     A call sheet carries nothing (it is the rep's own); a note carries the one item it links,
-    and is skipped with its reason when there is none; every other format carries every pick.
+    and is skipped with its reason when there is none; every other format carries every pick
+    and every note.
     """
     unknown = [f for f in formats if f not in EXTENSIONS]
     if unknown:
         raise RenderError(f"unknown digest format '{unknown[0]}'")
-    picks = tuple(p.item for p in digest.picks)
+    # The notes a digest carries are recorded as sent too, so the next digest brings new ones.
+    picks = tuple(p.item for p in digest.picks) + tuple(note_item(n.note) for n in digest.notes)
     if set(formats) <= {"json"}:
         return {f: Output(digest_json(digest, style.utm), picks) for f in formats}
     context = digest_context(digest, style)
@@ -301,7 +304,17 @@ def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str
         "utm": project.settings.digest.utm,
         "source_title": lambda name: titles.get(name, name),
     }
-    text = render_template(env, "newsletter.md.j2", context)
-    body = markdown_page(text)
-    page = render_template(env, "newsletter.html.j2", {**context, "body_html": body})
-    return {"md": text, "html": page}
+    subject = " ".join(render_template(env, "newsletter.subject.j2", context).split())
+    text = render_template(env, "newsletter.md.j2", {**context, "subject": subject}).rstrip() + "\n"
+    html = newsletter_html(env, text, {**context, "subject": subject, "week": newsletter.week})
+    return {"subject": subject, "md": text, "html": html}
+
+
+def newsletter_html(env: jinja2.Environment, markdown_text: str, context: Mapping[str, Any]) -> str:
+    """The HTML page of an issue's Markdown (sanitized: an archive entry is user-edited).
+
+    Sending renders it from the archive, where there is no ranked issue: the template must need
+    only ``subject``, ``team``, ``week`` and ``body_html`` (building also passes ``newsletter``).
+    """
+    page = {**context, "body_html": markdown_page(markdown_text)}
+    return render_template(env, "newsletter.html.j2", page)

@@ -20,6 +20,8 @@ from .exceptions import ConfigError
 from .printable import printable
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
+"""YAML front matter between two '---' lines at the top of a Markdown file."""
 
 
 class LineDict(dict[str, Any]):

@@ -14,9 +14,10 @@ import click
 
 from .. import __version__
 from .common import Context
-from .digests import digest, due, history, newsletter
+from .digests import digest, due, history
 from .feeds import feeds, fetch, items, prune
 from .imports import import_
+from .newsletter import newsletter
 from .project import build, check, init
 
 

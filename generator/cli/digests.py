@@ -1,4 +1,4 @@
-"""``kb digest``, ``kb due``, ``kb history`` and ``kb newsletter``: what goes to customers."""
+"""``kb digest``, ``kb due`` and ``kb history``: what goes to customers."""
 
 from __future__ import annotations
 
@@ -152,7 +152,10 @@ def _explain(
         items = store.items()
         skip_history = include_sent or account.slug == ADHOC_SLUG
         history = () if skip_history else store.history(account.slug)
-    found = explain(project, account, items, url, now, history=history, stakeholder=person)
+        corpus = pipeline.corpus_of(project, store, items)
+    found = explain(
+        project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
+    )
     if as_json:
         print_json(
             {
@@ -164,12 +167,31 @@ def _explain(
                 "score": round(found.score, 4),
                 "relevance": round(found.relevance, 4),
                 "why": list(found.why),
+                "signals": [
+                    {"signal": s.signal, "value": round(s.value, 4), "share": round(s.share, 4)}
+                    for s in found.shares
+                ],
+                "gates": [
+                    {"gate": name, "passed": passed, "detail": detail}
+                    for name, passed, detail in found.gates
+                ],
             }
         )
         return
     out.print(plain(f"{found.title or found.url}\n{found.verdict}"))
     for reason in found.why:
         out.print(plain(f"  - {reason}"))
+    if found.gates:
+        out.print(plain("gates:"))
+    for name, passed, detail in found.gates:
+        out.print(plain(f"  {'passed' if passed else 'FAILED'}  {name}: {detail}"))
+    if found.shares:
+        out.print(plain("signals (share of the relevance; recency and feed weight multiply it):"))
+    for share in found.shares:
+        if share.signal in ("recency", "feed weight"):
+            out.print(plain(f"  {share.signal:<17} x{share.value:.2f}"))
+        else:
+            out.print(plain(f"  {share.signal:<17} {share.value:5.2f}  {share.share:4.0%}"))
 
 
 def _due_row(due: Due) -> dict[str, Any]:
@@ -249,22 +271,3 @@ def history(obj: Context, account: str, fmt: str) -> None:
         click.echo(f"nothing was sent to {account} yet")
     for r in rows:
         out.print(plain(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))
-
-
-@click.command()
-@click.option("--week", metavar="YYYY-Www", help="The ISO week of the issue (default: this week).")
-@out_option
-@now_option
-@click.pass_obj
-@handle_errors
-def newsletter(obj: Context, week: str | None, out_dir: Path | None, now_text: str | None) -> None:
-    """Build the team's weekly newsletter (it covers the seven days before the week's Monday)."""
-    project = obj.project()
-    now = pipeline.resolve_now(project, parse_now(now_text))
-    with pipeline.project_lock(project):
-        with pipeline.opened_store(project) as store:
-            issue = pipeline.newsletter_for(project, store, week, now)
-        folder = out_dir or project.out_dir / "newsletter"
-        written = pipeline.write_newsletter(project, issue, folder, pipeline.output_writer(project))
-    for path in written:
-        click.echo(f"wrote {path}")

@@ -11,7 +11,8 @@ import click
 from .. import pipeline
 from ..exceptions import UsageError
 from .common import Context, handle_errors, now_option, parse_now
-from .feeds import fetch_with_progress, report_fetch
+from .feeds import fetch_with_progress, report_embedded, report_fetch
+from .newsletter import report_issue
 
 
 @click.command()
@@ -25,6 +26,10 @@ def init(directory: Path) -> None:
         shutil.copytree(scaffold, directory, dirs_exist_ok=True)
     click.echo(f"Created a Knowledge Broker project in {directory}")
     click.echo(f"Next: kb --project {directory} build")
+    click.echo(
+        "In a GitHub repository, .github/workflows/weekly.yml builds, archives and (once kb.yml"
+        " says where) sends the newsletter every Monday"
+    )
 
 
 @click.command()
@@ -33,6 +38,8 @@ def init(directory: Path) -> None:
 def check(obj: Context) -> None:
     """Validate every project file; print path:line: message for each problem."""
     project = obj.project()
+    for warning in project.warnings:
+        click.echo(warning, err=True)
     click.echo(
         f"ok: {len(project.feeds)} feeds, {len(project.topics)} topics, "
         f"{len(project.accounts)} accounts, {len(project.notes)} notes"
@@ -61,21 +68,22 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
             if not offline:
                 report_fetch(fetch_with_progress(project, store))
             items = store.items()
-            digests = pipeline.digests_for(project, store, project.accounts, now, items=items)
+            report_embedded(pipeline.embed_stored(store, items))
+            ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
+            digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
             rendered = pipeline.render_digests(
                 project, digests, project.settings.digest.formats, digest_dir
             )
-            issue = pipeline.newsletter_for(project, store, None, now, items=items)
+            issue = pipeline.newsletter_for(project, store, None, now, items=items, ranking=ranking)
             writer = pipeline.output_writer(project)
             pipeline.write_digests(store, rendered, writer, record=True)
-            newsletter_paths = pipeline.write_newsletter(
-                project, issue, project.out_dir / "newsletter", writer
+            outcome = pipeline.write_newsletter(
+                project, store, issue, project.out_dir / "newsletter", writer
             )
         click.echo(f"digests: {len(digests)} accounts, {len(rendered)} files in {digest_dir}")
         for d in digests:
             click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
-        for path in newsletter_paths:
-            click.echo(f"newsletter: {path}")
+        report_issue(outcome)
         if not no_site:
             site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
             click.echo(f"site: {site / 'index.html'}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,6 +90,28 @@ MIGRATIONS: tuple[str, ...] = (
     # 3: the feed an HTML page pointed to, fetched directly on later runs.
     """
     ALTER TABLE feeds ADD COLUMN discovered TEXT NOT NULL DEFAULT '';
+    """,
+    # 4: the newsletter's delivery ledger: one row per message the SMTP server accepted, so a
+    # failed send resumes where it stopped and a second send sends nothing. A --resend adds rows
+    # (its messages have their own Message-ID).
+    """
+    CREATE TABLE newsletter_sent (
+        week TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (week, recipient, message_id)
+    );
+    """,
+    # 5: each item's sentence vector, per encoder (name@version), deleted with its item.
+    """
+    CREATE TABLE item_vectors (
+        item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, item_id)
+    );
+    CREATE INDEX item_vectors_item ON item_vectors (item_id);
     """,
 )
 
@@ -514,6 +536,27 @@ class SqliteStore:
             cursor = db.execute("DELETE FROM items WHERE published < ?", (cutoff,))
             return cursor.rowcount
 
+    # --- vectors -----------------------------------------------------------------------
+
+    def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        rows = self._db.execute(
+            """SELECT item_id, vector FROM item_vectors
+               WHERE model = ? AND item_id IN (SELECT value FROM json_each(?))""",
+            (model_id, json.dumps(list(item_ids))),
+        )
+        return {row[0]: bytes(row[1]) for row in rows}
+
+    def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        try:
+            with self._transaction() as db:
+                db.executemany(
+                    """INSERT OR REPLACE INTO item_vectors (item_id, model, vector)
+                       SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM items WHERE id = ?1)""",
+                    [(item_id, model_id, vector) for item_id, vector in sorted(vectors.items())],
+                )
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot save item vectors: {e}") from e
+
     # --- what was sent -----------------------------------------------------------------
 
     def record_sent(self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str) -> None:
@@ -541,3 +584,21 @@ class SqliteStore:
             )
             for row in rows
         ]
+
+    # --- the newsletter's delivery ledger ----------------------------------------------
+
+    def newsletter_sent(self, week: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT recipient FROM newsletter_sent WHERE week = ?", (week,)
+        ).fetchall()
+        return {row["recipient"] for row in rows}
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                """INSERT OR IGNORE INTO newsletter_sent (week, recipient, message_id, sent_at)
+                   VALUES (?, ?, ?, ?)""",
+                (week, recipient.casefold(), message_id, _iso(sent_at)),
+            )
