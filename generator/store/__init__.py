@@ -61,6 +61,7 @@ class Store(Protocol):
         self, week: str, recipient: str, message_id: str, sent_at: datetime
     ) -> None:
         """Record one delivered message, in its own transaction, as soon as the server took it."""
+
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
         without one are absent. A vector is the encoder's row as little-endian float32 bytes
