@@ -203,6 +203,8 @@ def _feed_project(root: Path, url: str) -> Path:
     """The example project with one feed: ``url``."""
     copy_example(root)
     (root / "feeds" / "feeds.yml").write_text(f"feeds:\n  - name: wire\n    url: {url}\n")
+    with (root / "kb.yml").open("a", encoding="utf-8") as f:
+        f.write("\nfetch:\n  allow_private: [127.0.0.1]\n")
     return root
 
 
