@@ -177,35 +177,39 @@ def _model_files() -> tuple[Path, Path, str]:
 
 
 def vectors_for(store: Store, encoder: Encoder, items: Sequence[Item]) -> Vectors:
-    """The items' vectors, in order: read from the store, the missing ones embedded and saved.
+    """The items' vectors, in order: read from the store, the missing ones embedded and saved."""
+    if not items:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    vectors, _ = _stored_or_embedded(store, encoder, items)
+    return np.stack([from_bytes(vectors[item.id]) for item in items])
 
-    Missing items are embedded in chunks of :data:`SAVE_EVERY`, each saved in its own
-    transaction, so a run killed halfway keeps what it had finished and the next run embeds only
-    the rest.
+
+def embed_missing(store: Store, encoder: Encoder, items: Sequence[Item]) -> int:
+    """Embed and save the items that have no vector yet; return how many were embedded."""
+    return _stored_or_embedded(store, encoder, items)[1]
+
+
+def _stored_or_embedded(
+    store: Store, encoder: Encoder, items: Sequence[Item]
+) -> tuple[dict[str, bytes], int]:
+    """Every item's vector bytes, and how many had to be embedded.
+
+    A stored vector of the wrong size (a damaged row) counts as missing. Missing items are
+    embedded in chunks of :data:`SAVE_EVERY`, each saved in its own transaction, so a run killed
+    halfway keeps what it had finished and the next run embeds only the rest.
     """
-    ids = [item.id for item in items]
     size = encoder.dim * VECTOR_DTYPE.itemsize
-    stored = {k: v for k, v in store.item_vectors(encoder.model_id, ids).items() if len(v) == size}
-    missing = list({item.id: item for item in items if item.id not in stored}.values())
+    found = store.item_vectors(encoder.model_id, [item.id for item in items])
+    vectors = {k: v for k, v in found.items() if len(v) == size}
+    missing = list({item.id: item for item in items if item.id not in vectors}.values())
     missing.sort(key=lambda item: len(item_text(item)))  # similar lengths in one chunk
     for start in range(0, len(missing), SAVE_EVERY):
         chunk = missing[start : start + SAVE_EVERY]
         rows = encoder.encode([item_text(item) for item in chunk])
         fresh = {item.id: to_bytes(row) for item, row in zip(chunk, rows, strict=True)}
         store.save_item_vectors(encoder.model_id, fresh)
-        stored.update(fresh)
-    if not ids:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    return np.stack([from_bytes(stored[i]) for i in ids])
-
-
-def embed_missing(store: Store, encoder: Encoder, items: Sequence[Item]) -> int:
-    """Embed and save the items that have no vector yet; return how many were embedded."""
-    stored = store.item_vectors(encoder.model_id, [item.id for item in items])
-    missing = {item.id for item in items} - stored.keys()
-    if missing:
-        vectors_for(store, encoder, [item for item in items if item.id in missing])
-    return len(missing)
+        vectors.update(fresh)
+    return vectors, len(missing)
 
 
 def to_bytes(vector: Vectors) -> bytes:
