@@ -200,11 +200,11 @@ def _vector_rows(project: Path) -> dict[str, bytes]:
 
 
 def _feed_project(root: Path, url: str) -> Path:
-    """The example project with one feed: ``url``."""
+    """The example project with one feed: ``url`` (the tests' server, on 127.0.0.1, allowed)."""
     copy_example(root)
     (root / "feeds" / "feeds.yml").write_text(f"feeds:\n  - name: wire\n    url: {url}\n")
-    with (root / "kb.yml").open("a", encoding="utf-8") as f:
-        f.write("\nfetch:\n  allow_private: [127.0.0.1]\n")
+    with (root / "kb.yml").open("a", encoding="utf-8") as settings:
+        settings.write("\nfetch:\n  allow_private: [127.0.0.1]\n")
     return root
 
 

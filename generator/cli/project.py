@@ -39,6 +39,8 @@ def init(directory: Path) -> None:
 def check(obj: Context) -> None:
     """Validate every project file; print path:line: message for each problem."""
     project = obj.project()
+    for warning in project.warnings:
+        click.echo(warning, err=True)
     click.echo(
         f"ok: {len(project.feeds)} feeds, {len(project.topics)} topics, "
         f"{len(project.accounts)} accounts, {len(project.notes)} notes"
@@ -67,7 +69,7 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
             report_fetch(fetch_with_progress(project, store))
         items = store.items()
         report_embedded(pipeline.embed_stored(store, items))
-        ranking = pipeline.rank_accounts(project, project.accounts, items, now)
+        ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
         digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
         rendered = pipeline.render_digests(
             project, digests, project.settings.digest.formats, digest_dir

@@ -54,14 +54,6 @@ class Store(Protocol):
         again while it is older than ``before``.
         """
 
-    def newsletter_sent(self, week: str) -> set[str]:
-        """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""
-
-    def record_newsletter_sent(
-        self, week: str, recipient: str, message_id: str, sent_at: datetime
-    ) -> None:
-        """Record one delivered message, in its own transaction, as soon as the server took it."""
-
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
         without one are absent. A vector is the encoder's row as little-endian float32 bytes
@@ -73,6 +65,14 @@ class Store(Protocol):
         A vector whose item is not stored (pruned meanwhile) is dropped; pruning an item deletes
         its vectors in the same transaction.
         """
+
+    def newsletter_sent(self, week: str) -> set[str]:
+        """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        """Record one delivered message, in its own transaction, as soon as the server took it."""
 
     def close(self) -> None: ...
 
