@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from ..crm import apply_plan, plan_accounts_import
+from ..crm import apply_plan, plan_accounts_import, state_dir_of
 from ..crm.accounts import Change
+from ..folders import project_lock
 from .common import Context, echo, handle_errors
 
 csv_file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -59,7 +60,8 @@ def accounts(
         name = str(gone.data.get("name", ""))[:80]
         echo(f"not in the export (kept): {_rel(gone.path, root)}  {name}")
     if not dry_run:
-        apply_plan(result)
+        with project_lock(state_dir_of(root)):
+            apply_plan(result)
     verb = ("to create", "to change") if dry_run else ("created", "changed")
     summary = (
         f"{len(plan.changes)} accounts from {result.crm}: {plan.count('create')} {verb[0]}, "
