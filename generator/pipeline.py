@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 
+from . import folders
 from .archive import archive_path, archive_text
 from .batch import AccountRun, OutFile, RunSpec, run_accounts, stored_corpus
 from .config import load_project
@@ -68,6 +69,16 @@ def open_project(root: Path) -> Project:
     if template_errors:
         raise ConfigErrors(template_errors)
     return project
+
+
+def project_lock(project: Project) -> AbstractContextManager[None]:
+    """The lock every command that writes (the store, outputs, the site) holds while it runs."""
+    return folders.project_lock(project.state_dir)
+
+
+def output_writer(project: Project) -> Writer:
+    """A writer that marks the project's output folder as kb's when it first writes there."""
+    return Writer(project.out_dir)
 
 
 def store_for(project: Project) -> Store:

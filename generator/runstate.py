@@ -250,13 +250,13 @@ def load_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def json_text(head: Mapping[str, Any], records: Iterable[AccountRecord]) -> str:
+    body = {"format": FORMAT, **head, "accounts": {r.slug: record_json(r) for r in records}}
+    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+
+
 def write_json(path: Path, head: Mapping[str, Any], records: Iterable[AccountRecord]) -> None:
-    body = {
-        "format": FORMAT,
-        **head,
-        "accounts": {r.slug: record_json(r) for r in records},
-    }
-    atomic_write(path, json.dumps(body, ensure_ascii=False, sort_keys=True))
+    atomic_write(path, json_text(head, records))
 
 
 # --- the manifest ---------------------------------------------------------------------------

@@ -69,6 +69,9 @@ NOTE_LINK_MAX = 160
 SUBJECT_PROBLEM_CHARS = 60
 UNFILED = "Also worth knowing"
 MORE = "<!-- more -->"
+LEAD_CHARS = 1500
+"""At most this much of a note reaches a customer's digest or the newsletter: a note without
+paragraph breaks would otherwise travel whole. The full body is on the note's site page."""
 
 
 @dataclass(frozen=True)
@@ -181,8 +184,10 @@ def note_lead(body: str) -> str:
     industry figure..."); that part belongs on the call sheet, not in the customer's inbox.
     """
     if MORE in body:
-        return body.split(MORE, 1)[0].strip()
-    return re.split(r"\n\s*\n", body.strip(), maxsplit=1)[0].strip()
+        lead = body.split(MORE, 1)[0].strip()
+    else:
+        lead = re.split(r"\n\s*\n", body.strip(), maxsplit=1)[0].strip()
+    return shorten(lead, LEAD_CHARS)
 
 
 def _note_view(pick: NotePick) -> NoteView:

@@ -30,6 +30,7 @@ from .runstate import (
     AccountRecord,
     Manifest,
     RecordReader,
+    json_text,
     load_json,
     manifest_path,
     read_manifest,
@@ -83,7 +84,7 @@ def build(
     digest_dir = project.out_dir / "digests"
     whole = shard is None
     manifest = read_manifest(project) if whole else None
-    writer = Writer()
+    writer = pipeline.output_writer(project)
     started = time.perf_counter()
     runs = pipeline.run_digests(
         RunSpec(project, now, formats, digest_dir),
@@ -101,7 +102,7 @@ def build(
         index, count = shard
         folder = shards_dir(project) / f"{index}-of-{count}"
         head = {"now": now.isoformat(), "shard": [index, count], "run": run}
-        write_json(folder / SUMMARY, head, runs.records)
+        writer.write(folder / SUMMARY, json_text(head, runs.records))
         return Outcome(runs, digest_dir, items, run, shard_dir=folder, digests_seconds=took)
     outcome = _newsletter(project, store, now, items, run, runs, digest_dir, writer, manifest)
     held = len(manifest.accounts or {}) if manifest and manifest.run == run else -1
@@ -152,7 +153,8 @@ def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Pa
             store.record_sent(record.slug, [by_id[i] for i in ids], now, fmt)
     runs = pipeline.DigestRun(ordered, 0, sum(len(r.files) for r in ordered), ())
     digest_dir = project.out_dir / "digests"
-    return _newsletter(project, store, now, items, run, runs, digest_dir, Writer(), None)
+    writer = pipeline.output_writer(project)
+    return _newsletter(project, store, now, items, run, runs, digest_dir, writer, None)
 
 
 def _check_split(seen: dict[int, set[int]]) -> None:

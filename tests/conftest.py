@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -101,7 +103,19 @@ def threaded_server() -> Iterator[HTTPServer]:
 def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
     threaded_server.clear()
     yield threaded_server
+    _wait_for_handlers()
     threaded_server.clear()
+
+
+def _wait_for_handlers(limit: float = 30) -> None:
+    """Let requests a test gave up on finish (a slow handler the client timed out on), so their
+    late entries in the server's log do not land in the next test's (seen under load, in
+    random order)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(
+        t.name.endswith("(process_request_thread)") for t in threading.enumerate()
+    ):
+        time.sleep(0.02)
 
 
 def run_kb(*args: str | Path) -> Result:

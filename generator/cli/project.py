@@ -99,35 +99,36 @@ def build(
         f"checked: {len(project.feeds)} feeds, {len(project.accounts)} accounts, "
         f"{len(project.notes)} notes"
     )
-    if not no_site and not shard:
-        pipeline.check_site(project)
-    clock = Stopwatch()
-    with pipeline.opened_store(project) as store:
-        if assemble:
-            outcome = weekly.assemble(project, store, now, list(shard_dirs))
-        else:
-            if not offline and not shard:
-                with clock("fetch"):
-                    report_fetch(fetch_with_progress(project, store))
-            items = store.items()
-            report_embedded(pipeline.embed_stored(store, items))
-            split = parse_shard(shard) if shard else None
-            outcome = weekly.build(project, store, now, items, jobs=jobs, shard=split)
-    clock.add("digests", outcome.digests_seconds)
-    clock.add("rank", outcome.digests.seconds[0])
-    clock.add("render", outcome.digests.seconds[1])
-    clock.add("newsletter", outcome.newsletter_seconds)
-    _report(outcome)
-    if outcome.shard_dir is None:
-        if not no_site:
-            with clock("site"):
-                site = weekly.site(project, outcome, now)
-            fresh = "" if outcome.site_stale else " (unchanged)"
-            click.echo(f"site: {site / 'index.html'}{fresh}")
-        weekly.save_manifest(project, outcome, with_site=not no_site)
-    if timings:
-        for name, seconds in clock.laps.items():
-            click.echo(f"timing: {name} {seconds:.2f}")
+    with pipeline.project_lock(project):
+        if not no_site and not shard:
+            pipeline.check_site(project)
+        clock = Stopwatch()
+        with pipeline.opened_store(project) as store:
+            if assemble:
+                outcome = weekly.assemble(project, store, now, list(shard_dirs))
+            else:
+                if not offline and not shard:
+                    with clock("fetch"):
+                        report_fetch(fetch_with_progress(project, store))
+                items = store.items()
+                report_embedded(pipeline.embed_stored(store, items))
+                split = parse_shard(shard) if shard else None
+                outcome = weekly.build(project, store, now, items, jobs=jobs, shard=split)
+        clock.add("digests", outcome.digests_seconds)
+        clock.add("rank", outcome.digests.seconds[0])
+        clock.add("render", outcome.digests.seconds[1])
+        clock.add("newsletter", outcome.newsletter_seconds)
+        _report(outcome)
+        if outcome.shard_dir is None:
+            if not no_site:
+                with clock("site"):
+                    site = weekly.site(project, outcome, now)
+                fresh = "" if outcome.site_stale else " (unchanged)"
+                click.echo(f"site: {site / 'index.html'}{fresh}")
+            weekly.save_manifest(project, outcome, with_site=not no_site)
+        if timings:
+            for name, seconds in clock.laps.items():
+                click.echo(f"timing: {name} {seconds:.2f}")
 
 
 class Stopwatch:

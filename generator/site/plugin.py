@@ -17,6 +17,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
 from ..config import load_project
 from ..exceptions import KbError
@@ -28,6 +29,7 @@ from ..pipeline import (
     resolve_now,
 )
 from .pages import site_pages
+from .titles import escape_title
 
 HIDDEN_PREFIXES = ("accounts/", "notes/")
 
@@ -57,6 +59,12 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
                 files.remove(existing)
             files.append(File.generated(config, src_uri, content=text))
         return files
+
+    def on_page_content(
+        self, html: str, /, *, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
+        escape_title(page)
+        return html
 
     def _pages(self, root: Path) -> dict[str, str]:
         project = load_project(root)
