@@ -116,6 +116,18 @@ def sendable(project: Project, items: Sequence[Item]) -> dict[str, Item]:
     return {**{i.id: i for i in items}, **{note_id(n): note_item(n) for n in project.notes}}
 
 
+def listing_key(folder: Path) -> str:
+    """Every file under ``folder`` by path, size and modification time: a built site that was
+    touched since (a file added, edited or deleted) is built again."""
+    if not folder.is_dir():
+        return ""
+    parts = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        stat = path.stat()
+        parts.append(f"{path.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}")
+    return _sha(*parts)
+
+
 def file_sha(data: str | bytes) -> str:
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
 
@@ -273,6 +285,8 @@ class Manifest:
     run: str = ""
     site: str = ""
     accounts: Mapping[str, Mapping[str, Any]] | None = None
+    site_files: str = ""
+    """:func:`listing_key` of the site folder as the build left it."""
 
     def reusable(self, slug: str, key: str, root: Path) -> Mapping[str, Any] | None:
         """The account's stored record when its key matches and its files are intact."""
@@ -287,4 +301,9 @@ def read_manifest(project: Project) -> Manifest:
     data = load_json(manifest_path(project))
     if data is None:
         return Manifest()
-    return Manifest(str(data.get("run", "")), str(data.get("site", "")), data.get("accounts"))
+    return Manifest(
+        str(data.get("run", "")),
+        str(data.get("site", "")),
+        data.get("accounts"),
+        str(data.get("site_files", "")),
+    )

@@ -31,6 +31,7 @@ from .runstate import (
     Manifest,
     RecordReader,
     json_text,
+    listing_key,
     load_json,
     manifest_path,
     read_manifest,
@@ -185,7 +186,7 @@ def _newsletter(
     took = time.perf_counter() - started
     key = site_key(project, run, [r.key for r in runs.records])
     fresh = manifest is not None and manifest.site == key
-    built = (project.site_dir / "index.html").is_file()
+    built = manifest is not None and manifest.site_files == listing_key(project.site_dir) != ""
     return Outcome(
         runs,
         digest_dir,
@@ -212,7 +213,11 @@ def site(project: Project, outcome: Outcome, now: datetime) -> Path:
 def save_manifest(project: Project, outcome: Outcome, *, with_site: bool = True) -> None:
     """Last step of a build: what the next build may reuse (nothing to write when the build
     reused everything the manifest already holds)."""
-    head = {"run": outcome.run, "site": outcome.site_key if with_site else ""}
+    head = {
+        "run": outcome.run,
+        "site": outcome.site_key if with_site else "",
+        "site_files": listing_key(project.site_dir) if with_site else "",
+    }
     unchanged = outcome.digests.rendered == 0 and not outcome.site_stale and with_site
     if unchanged and outcome.manifest_accounts == len(outcome.digests.records):
         return
