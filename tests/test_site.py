@@ -27,7 +27,7 @@ def test_site_has_a_page_per_account_topic_and_note(example: Path) -> None:
         for source in (example / folder).glob(f"*{suffix}"):
             assert (site / kind / f"{source.stem}.html").exists(), source
     assert (site / "topics" / "driver-workforce.html").exists()
-    assert (site / "newsletter" / "2026-W47.html").exists()
+    assert (site / "newsletters" / "2026-W47.html").exists()
     assert not list(site.rglob("*.yml")), "project YAML must not be published"
     page = (site / "accounts" / "ridgeline-freight.html").read_text()
     assert "Finding and keeping qualified truck drivers" in page

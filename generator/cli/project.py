@@ -55,12 +55,12 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         f"{len(project.notes)} notes"
     )
     digest_dir = project.out_dir / "digests"
-    if not no_site:
-        pipeline.check_site(project)
+    links = None if no_site else pipeline.check_site(project)
     with pipeline.opened_store(project) as store:
         if not offline:
             report_fetch(fetch_with_progress(project, store))
         items = store.items()
+        states = store.feed_states()
         digests = pipeline.digests_for(project, store, project.accounts, now, items=items)
         rendered = pipeline.render_digests(
             project, digests, project.settings.digest.formats, digest_dir
@@ -76,6 +76,14 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
     for path in newsletter_paths:
         click.echo(f"newsletter: {path}")
-    if not no_site:
-        site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
+    if links is not None:
+        site = pipeline.build_site(
+            project,
+            now,
+            states=states,
+            items=items,
+            digests=digests,
+            newsletter=issue,
+            links=links,
+        )
         click.echo(f"site: {site / 'index.html'}")

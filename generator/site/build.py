@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,7 @@ from mkdocs.exceptions import MkDocsException
 
 from ..exceptions import KbError
 from ..models import Project
+from .manifest import SitePages
 from .plugin import KbPlugin
 
 
@@ -61,16 +62,16 @@ def site_config(project: Project, site_dir: Path | None = None) -> tuple[MkDocsC
     return config, plugin
 
 
-def build_site(project: Project, now: datetime, pages: Mapping[str, str] | None = None) -> Path:
+def build_site(project: Project, now: datetime, pages: SitePages | None = None) -> Path:
     """Build the site into a fresh folder beside ``site_dir``, then swap it into place, so a
-    failed or killed build leaves the previous site whole. ``pages``: the generated pages, when
-    the caller has them already (``kb build``); otherwise the plugin makes them."""
+    failed or killed build leaves the previous site whole. ``pages``: what ``kb build`` just
+    ranked; without them the plugin reads what the last ``kb build`` left."""
     final = project.site_dir
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
     try:
         config, plugin = site_config(project, staging)
-        plugin.now, plugin.pages = now, pages
+        plugin.pages = pages
         with _build_date(now):
             build(config)
         _swap(staging, final)
