@@ -2,7 +2,7 @@
 
 Written with :mod:`xml.etree.ElementTree`, which escapes every text and attribute; characters
 XML 1.0 cannot carry at all (controls from a hostile feed) are dropped first, so a feed reader
-never sees a malformed document. Dates come from the run's "now" and the items themselves.
+never sees a malformed document (C1 controls go too: readers take them for Windows-1252). Dates come from the run's "now" and the items themselves.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
