@@ -19,7 +19,6 @@ from pathlib import Path
 import feedparser
 import pytest
 from conftest import copy_example, run_kb
-
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
