@@ -427,11 +427,19 @@ def _items_by_topic(
 
 
 def _linker(from_uri: str) -> Callable[[str], str]:
-    """``href(to)`` in a template: a relative Markdown link MkDocs resolves and checks."""
-    folder = posixpath.dirname(from_uri) or "."
+    """``href(to)`` in a template: a relative Markdown link MkDocs resolves and checks.
+
+    Both are clean relative paths of the docs folder, so plain string work does what
+    ``posixpath.relpath`` does, without its file-system normalization (a site has thousands).
+    """
+    folder = from_uri.split("/")[:-1]
 
     def href(to: str) -> str:
-        return posixpath.relpath(to, folder)
+        target = to.split("/")
+        common = 0
+        while common < min(len(folder), len(target) - 1) and folder[common] == target[common]:
+            common += 1
+        return "/".join([".."] * (len(folder) - common) + target[common:])
 
     return href
 
