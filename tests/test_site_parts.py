@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from generator.models import Account, Feed, FeedState, Item
 from generator.site.atom import AtomEntry, atom_feed
 from generator.site.health import feed_health
 from generator.site.manifest import AtomLink, NavEntry, SitePages, read_manifest, write_manifest
+from generator.site.pages import linker
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -55,6 +57,16 @@ def test_entry_ids_are_stable_and_distinct() -> None:
     first = feed("a", "b")
     assert first == feed("a", "b") and len(set(first)) == 2
     assert feed("b")[0] == first[1]
+
+
+segment = st.sampled_from(["a", "b", "index", "page", "2"])
+doc_path = st.lists(segment, min_size=0, max_size=3).map(lambda p: "/".join([*p, "x.md"]))
+
+
+@given(from_uri=doc_path, to_uri=doc_path)
+def test_page_links_are_what_relpath_gives(from_uri: str, to_uri: str) -> None:
+    expected = posixpath.relpath(to_uri, posixpath.dirname(from_uri) or ".")
+    assert linker(from_uri)(to_uri) == expected
 
 
 def test_the_manifest_round_trips(tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ class _Site:
             "now": self.now,
             "today": self.now.date(),
             "topics": self.topics,
-            "href": _linker(uri),
+            "href": linker(uri),
             "page_uri": uri,
         }
         text = render_template(self.env, template, {**common, **context})
@@ -426,7 +426,7 @@ def _items_by_topic(
     }
 
 
-def _linker(from_uri: str) -> Callable[[str], str]:
+def linker(from_uri: str) -> Callable[[str], str]:
     """``href(to)`` in a template: a relative Markdown link MkDocs resolves and checks.
 
     Both are clean relative paths of the docs folder, so plain string work does what
