@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from mkdocs.config import config_options
 from mkdocs.config.base import Config
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
+from mkdocs.livereload import LiveReloadServer
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
@@ -45,11 +46,13 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
 
     def __init__(self) -> None:
         self._site: SitePages | None = None
+        self._manifest: Path | None = None
 
     def on_files(self, files: Files, /, *, config: MkDocsConfig) -> Files:
         root = Path(self.config.project or Path(config.config_file_path).parent)
         try:
-            site = self.pages or read_manifest(manifest_path(root / load_settings(root).state_dir))
+            self._manifest = manifest_path(root / load_settings(root).state_dir)
+            site = self.pages or read_manifest(self._manifest)
         except KbError as e:
             raise PluginError(f"kb: {e}") from e
         self._site = site
@@ -68,6 +71,14 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
             # page); MkDocs would list each of them at INFO level.
             config.validation.nav.omitted_files = logging.DEBUG
         return files
+
+    def on_serve(
+        self, server: LiveReloadServer, /, *, config: MkDocsConfig, builder: Callable[..., Any]
+    ) -> LiveReloadServer:
+        """``mkdocs serve`` rebuilds when a ``kb build`` leaves new pages."""
+        if self._manifest is not None:
+            server.watch(str(self._manifest))
+        return server
 
     def on_post_page(self, output: str, /, *, page: Page, config: MkDocsConfig) -> str:
         """Announce the site's Atom feeds in every page's head (a topic page adds its own)."""
