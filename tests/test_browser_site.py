@@ -8,17 +8,14 @@ temporary folder (the path is printed: run with ``-s`` to see it).
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import copy_example, run_kb
+from conftest import copy_example, run_kb, serve_folder
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -46,11 +43,6 @@ WIDTHS = (375, 1280)
 NOTE = "Detention costs carriers $1.1B a year"
 
 
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The example's site, built by ``kb build``, on a loopback HTTP server."""
@@ -58,15 +50,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
     project = copy_example(root / "project")
     result = run_kb("--project", project, "build")
     assert result.exit_code == 0, result.stderr
-    handler = functools.partial(Quiet, directory=str(project / "site"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_folder(project / "site") as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +93,14 @@ def fits(driver: WebDriver) -> None:
     assert scroll <= client, f"horizontal scroll: {scroll}px of content in {client}px"
 
 
+def visit(driver: WebDriver, width: int, url: str, heading: str) -> None:
+    """Open ``url`` at ``width``; its heading shows and nothing scrolls sideways."""
+    at_width(driver, width)
+    driver.get(url)
+    wait_for(driver, "h1", heading)
+    fits(driver)
+
+
 def shot(driver: WebDriver, root: Path, name: str) -> None:
     path = root / "screenshots" / f"{name}.png"
     path.parent.mkdir(exist_ok=True)
@@ -121,10 +114,7 @@ def test_search_finds_a_note_by_its_title(
     site: tuple[str, Path], browser: WebDriver, width: int
 ) -> None:
     url, root = site
-    at_width(browser, width)
-    browser.get(f"{url}/index.html")
-    wait_for(browser, "h1", "Northbeam Sales Insights")
-    fits(browser)
+    visit(browser, width, f"{url}/index.html", "Northbeam Sales Insights")
     if width < 600:  # on a phone the search box opens from the header's magnifier
         browser.find_element(By.CSS_SELECTOR, "label.md-header__button[for='__search']").click()
     box = wait_for(browser, "input.md-search__input")
@@ -142,10 +132,7 @@ def test_an_account_page_from_the_accounts_index(
     site: tuple[str, Path], browser: WebDriver, width: int
 ) -> None:
     url, root = site
-    at_width(browser, width)
-    browser.get(f"{url}/accounts/index.html")
-    wait_for(browser, "h1", "Accounts")
-    fits(browser)
+    visit(browser, width, f"{url}/accounts/index.html", "Accounts")
     wait_for(browser, "article a", "Trucking & Logistics").click()
     wait_for(browser, "h1", "Trucking & Logistics")
     wait_for(browser, "article a", "Ridgeline Freight").click()
