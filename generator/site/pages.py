@@ -86,6 +86,9 @@ def site_pages(
     archive: Sequence[ArchivedIssue] = (),
     links: SiteLinks | None = None,
 ) -> SitePages:
+    """Every generated file of the site. ``digests``: one per account of the project (what
+    ``kb build`` ranked); ``states``: the feeds' health from the store; ``archive``: the
+    newsletter issues already in ``content/newsletters/``."""
     links = links or SiteLinks()
     site = _Site(project, items, digests, newsletter, now, states, archive, links)
     return site.build()
@@ -106,7 +109,7 @@ class _Site:
         links: SiteLinks,
     ) -> None:
         self.project, self.items, self.newsletter, self.now = project, items, newsletter, now
-        self.states, self.archive, self.links = states, archive, links
+        self.archive, self.links = archive, links
         self.env = make_environment(project.templates_dir)
         self.style = digest_style(project)
         self.digests = {d.account.slug: d for d in digests}
@@ -118,6 +121,7 @@ class _Site:
             "accounts/rep", project.accounts, lambda a: a.rep.name if a.rep else NO_REP, self.digests
         )
         self.topic_items = _items_by_topic(digests, newsletter)
+        self.feed_rows = feed_health(project.feeds, states, project.accounts, items, now)
         self.files: dict[str, str] = {}
 
     def build(self) -> SitePages:
@@ -194,9 +198,6 @@ class _Site:
             (d for d in self.digests.values() if d.picks),
             key=lambda d: (-len(d.picks), d.account.name.casefold(), d.account.slug),
         )
-        health = feed_health(
-            self.project.feeds, self.states, self.project.accounts, self.items, self.now
-        )
         context = {
             "newsletter": self.newsletter,
             "stories": sum(len(s.stories) for s in self.newsletter.sections),
@@ -205,7 +206,7 @@ class _Site:
             "ready": ready[:HOME_ACCOUNTS],
             "ready_count": len(ready),
             "account_count": len(self.project.accounts),
-            "failing": [h for h in health if h.failing],
+            "failing": [row for row in self.feed_rows if row.failing],
             "titles": self.style.source_titles,
         }
         self.page("index.md", "site/index.md.j2", context)
@@ -338,10 +339,7 @@ class _Site:
         )
 
     def health(self) -> None:
-        rows = feed_health(
-            self.project.feeds, self.states, self.project.accounts, self.items, self.now
-        )
-        context = {"rows": rows, "shown": UNCOVERED_SHOWN, "month": f"{self.now:%B %Y}"}
+        context = {"rows": self.feed_rows, "shown": UNCOVERED_SHOWN, "month": f"{self.now:%B %Y}"}
         self.page("feed-health.md", "site/feed-health.md.j2", context)
 
     def nav(self) -> tuple[NavEntry, ...]:
