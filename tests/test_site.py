@@ -224,7 +224,7 @@ def test_site_feeds_are_valid_atom_and_announced_on_the_pages(example: Path) -> 
     site = example / "site"
     newsletter = feedparser.parse((site / "atom" / "newsletter.xml").read_bytes())
     assert newsletter.bozo == 0, newsletter.get("bozo_exception")
-    assert [e.title for e in newsletter.entries] == ["Northbeam Sales Insights: week 2026-W47"]
+    assert [e.title for e in newsletter.entries] == ["Northbeam Sales Insights weekly: 2026-W47"]
     assert newsletter.feed.updated == "2026-11-16T09:00:00Z"
     topics = sorted((site / "atom" / "topics").glob("*.xml"))
     assert len(topics) == 14
@@ -253,6 +253,8 @@ def test_feed_health_shows_failures_and_who_loses_coverage(
     feeds = example / "feeds" / "feeds.yml"
     url = server.url_for("/hospital.xml")
     feeds.write_text(feeds.read_text().replace("url: hospital-ops-daily.xml", f"url: {url}"))
+    with (example / "kb.yml").open("a") as settings:
+        settings.write("\nfetch: {allow_private: [127.0.0.1]}\n")
     assert run_kb("--project", example, "build").exit_code == 0
     hostile = "<script>alert(1)</script>\x1b[31m [x](javascript:alert(2)) | cell"
     with opened(example) as store:

@@ -426,3 +426,16 @@ def test_the_discovered_feed_is_remembered_until_the_url_changes(store: SqliteSt
     store.sync_feeds([Feed("a", "https://a.example/blog")])
     state = store.feed_state("a")
     assert state is not None and (state.discovered, state.etag) == ("", "")
+
+
+def test_the_newsletter_ledger_keeps_each_recipient_per_week(tmp_path: Path) -> None:
+    when = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    first = open_store(tmp_path / ".kb")
+    first.record_newsletter_sent("2026-W47", "Ana@Customer.example", "<a@x.example>", when)
+    first.record_newsletter_sent("2026-W47", "ana@customer.example", "<a@x.example>", when)
+    first.record_newsletter_sent("2026-W47", "ben@customer.example", "<b@x.example>", when)
+    first.close()
+    again = open_store(tmp_path / ".kb")  # what a resumed run sees
+    assert again.newsletter_sent("2026-W47") == {"ana@customer.example", "ben@customer.example"}
+    assert again.newsletter_sent("2026-W48") == set()
+    again.close()

@@ -14,8 +14,10 @@ import click
 
 from .. import __version__
 from .common import Context
-from .digests import digest, due, history, newsletter
+from .digests import digest, due, history
 from .feeds import feeds, fetch, items, prune
+from .imports import import_
+from .newsletter import newsletter
 from .project import build, check, init
 
 
@@ -37,5 +39,6 @@ def main(ctx: click.Context, project: Path) -> None:
 
 for command in (init, check, fetch, feeds, items, digest, due, history, newsletter, prune, build):
     main.add_command(command)
+main.add_command(import_)
 
 __all__ = ["main"]

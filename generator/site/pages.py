@@ -20,12 +20,11 @@ from urllib.parse import urljoin
 import yaml
 
 from ..markup import safe_link
-from ..models import Account, Digest, FeedState, Item, Project
+from ..models import Account, ArchivedIssue, Digest, FeedState, Item, Project
 from ..newsletter import Newsletter, week_monday
 from ..parse.normalize import plain_text, shorten
 from ..render import digest_style, make_environment, render_newsletter, render_template
 from ..views import digest_context
-from .archive import ArchivedIssue
 from .atom import AtomEntry, atom_feed
 from .health import feed_health
 from .manifest import AtomLink, NavEntry, SitePages
@@ -63,6 +62,20 @@ class ListPage:
 
     def page_uri(self, number: int) -> str:
         return paged_uri(self.first, number)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A newsletter issue as the site lists it."""
+
+    week: str
+    title: str
+    items: int
+    notes: int
+
+    @property
+    def uri(self) -> str:
+        return f"newsletters/{self.week}.md"
 
 
 @dataclass(frozen=True)
@@ -123,14 +136,15 @@ class _Site:
         self.topic_items = _items_by_topic(digests, newsletter)
         self.feed_rows = feed_health(project.feeds, states, project.accounts, items, now)
         self.files: dict[str, str] = {}
+        self.issues: list[Issue] = []
 
     def build(self) -> SitePages:
+        self.newsletters()
         self.home()
         self.news()
         self.accounts()
         self.topics_pages()
         self.notes()
-        self.newsletters()
         self.health()
         self.tags()
         return SitePages(
@@ -198,9 +212,10 @@ class _Site:
             (d for d in self.digests.values() if d.picks),
             key=lambda d: (-len(d.picks), d.account.name.casefold(), d.account.slug),
         )
+        this_week = [i for i in self.issues if i.week == self.newsletter.week]
         context = {
             "newsletter": self.newsletter,
-            "stories": sum(len(s.stories) for s in self.newsletter.sections),
+            "issue": this_week[0] if this_week else None,
             "fresh": fresh[:10],
             "fresh_count": len(fresh),
             "ready": ready[:HOME_ACCOUNTS],
@@ -307,26 +322,30 @@ class _Site:
                 self.page(f"tags/{topic.id}.md", "site/tag.md.j2", context)
 
     def newsletters(self) -> None:
-        issues = {i.week: i for i in self.archive}
+        """The archive's issues (their pages are the archive files themselves) and this week's
+        issue when the archive does not hold it yet, newest first; and their Atom feed."""
+        issues = {
+            i.week: Issue(i.week, i.title or f"Newsletter {i.week}", len(i.items), len(i.notes))
+            for i in self.archive
+        }
         current = self.newsletter
-        if current.week not in issues:
-            stories = sum(len(s.stories) for s in current.sections)
-            title = f"{self.project.settings.team}: week {current.week}"
-            issues[current.week] = ArchivedIssue(current.week, title, stories, len(current.notes))
-            self.files[f"newsletters/{current.week}.md"] = render_newsletter(
-                self.project, current
-            )["md"]
-        ordered = sorted(issues.values(), key=lambda i: i.week, reverse=True)
-        self.page("newsletters/index.md", "site/newsletters.md.j2", {"issues": ordered})
+        if current.week not in issues and not current.is_empty:
+            rendered = render_newsletter(self.project, current)
+            self.files[f"newsletters/{current.week}.md"] = rendered["md"]
+            stories, notes = len(current.stories), len(current.notes)
+            issues[current.week] = Issue(current.week, rendered["subject"], stories, notes)
+        self.issues = sorted(issues.values(), key=lambda i: i.week, reverse=True)
+        self.page("newsletters/index.md", "site/newsletters.md.j2", {"issues": self.issues})
         entries = [
             AtomEntry(
                 key=issue.week,
                 title=plain_text(issue.title),
                 link=self.link(issue.uri, NEWSLETTER_FEED),
                 updated=datetime.combine(week_monday(issue.week), time(0), UTC),
-                summary=f"{issue.items} stories, {issue.notes} notes from the team.",
+                summary=f"{_count(issue.items, 'story', 'stories')}, "
+                f"{_count(issue.notes, 'note', 'notes')} from the team.",
             )
-            for issue in ordered[:FEED_ENTRIES]
+            for issue in self.issues[:FEED_ENTRIES]
         ]
         self.files[NEWSLETTER_FEED] = atom_feed(
             namespace=f"{self.project.settings.team}/newsletter",
@@ -354,6 +373,10 @@ class _Site:
             NavEntry("Feed health", "feed-health.md"),
             NavEntry("Tags", "tags.md"),
         )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
 
 
 def paged_uri(first: str, number: int) -> str:

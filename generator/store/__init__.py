@@ -54,6 +54,14 @@ class Store(Protocol):
         again while it is older than ``before``.
         """
 
+    def newsletter_sent(self, week: str) -> set[str]:
+        """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        """Record one delivered message, in its own transaction, as soon as the server took it."""
+
     def close(self) -> None: ...
 
 

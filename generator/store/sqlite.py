@@ -91,6 +91,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN discovered TEXT NOT NULL DEFAULT '';
     """,
+    # 4: the newsletter's delivery ledger: one row per message the SMTP server accepted, so a
+    # failed send resumes where it stopped and a second send sends nothing. A --resend adds rows
+    # (its messages have their own Message-ID).
+    """
+    CREATE TABLE newsletter_sent (
+        week TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        PRIMARY KEY (week, recipient, message_id)
+    );
+    """,
 )
 
 
@@ -541,3 +553,21 @@ class SqliteStore:
             )
             for row in rows
         ]
+
+    # --- the newsletter's delivery ledger ----------------------------------------------
+
+    def newsletter_sent(self, week: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT recipient FROM newsletter_sent WHERE week = ?", (week,)
+        ).fetchall()
+        return {row["recipient"] for row in rows}
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                """INSERT OR IGNORE INTO newsletter_sent (week, recipient, message_id, sent_at)
+                   VALUES (?, ?, ?, ?)""",
+                (week, recipient.casefold(), message_id, _iso(sent_at)),
+            )
