@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from team import make_team
 
 from generator import pipeline
+from generator.archive import load_archive
 from generator.models import Project
-from generator.site.archive import read_archive
 from generator.site.build import build_site as mkdocs_build
 from generator.site.manifest import NavEntry, SitePages, manifest_path, write_manifest
 from generator.site.pages import site_pages
@@ -63,11 +63,14 @@ def ranked(project_dir: Path) -> tuple[Project, datetime, dict[str, Any]]:
     with pipeline.opened_store(project) as store:
         pipeline.fetch(project, store)
         items = store.items()
+        ranking = pipeline.rank_accounts(project, project.accounts, items, now)
         run: dict[str, Any] = {
             "states": store.feed_states(),
             "items": items,
-            "digests": pipeline.digests_for(project, store, project.accounts, now, items=items),
-            "newsletter": pipeline.newsletter_for(project, store, None, now, items=items),
+            "digests": pipeline.digests_for(project, store, project.accounts, now, ranking=ranking),
+            "newsletter": pipeline.newsletter_for(
+                project, store, None, now, items=items, ranking=ranking
+            ),
         }
     return project, now, run
 
@@ -85,7 +88,7 @@ def kb_site(
         run["newsletter"],
         now,
         states=run["states"],
-        archive=read_archive(project.root),
+        archive=load_archive(project.root, []),
         links=pipeline.check_site(project),
     )
     made = time.perf_counter()
