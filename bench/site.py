@@ -63,7 +63,8 @@ def ranked(project_dir: Path) -> tuple[Project, datetime, dict[str, Any]]:
     with pipeline.opened_store(project) as store:
         pipeline.fetch(project, store)
         items = store.items()
-        ranking = pipeline.rank_accounts(project, project.accounts, items, now)
+        pipeline.embed_stored(store, items)
+        ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
         run: dict[str, Any] = {
             "states": store.feed_states(),
             "items": items,

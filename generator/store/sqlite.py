@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,6 +102,16 @@ MIGRATIONS: tuple[str, ...] = (
         sent_at TEXT NOT NULL,
         PRIMARY KEY (week, recipient, message_id)
     );
+    """,
+    # 5: each item's sentence vector, per encoder (name@version), deleted with its item.
+    """
+    CREATE TABLE item_vectors (
+        item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (model, item_id)
+    );
+    CREATE INDEX item_vectors_item ON item_vectors (item_id);
     """,
 )
 
@@ -525,6 +535,27 @@ class SqliteStore:
             )
             cursor = db.execute("DELETE FROM items WHERE published < ?", (cutoff,))
             return cursor.rowcount
+
+    # --- vectors -----------------------------------------------------------------------
+
+    def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        rows = self._db.execute(
+            """SELECT item_id, vector FROM item_vectors
+               WHERE model = ? AND item_id IN (SELECT value FROM json_each(?))""",
+            (model_id, json.dumps(list(item_ids))),
+        )
+        return {row[0]: bytes(row[1]) for row in rows}
+
+    def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        try:
+            with self._transaction() as db:
+                db.executemany(
+                    """INSERT OR REPLACE INTO item_vectors (item_id, model, vector)
+                       SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM items WHERE id = ?1)""",
+                    [(item_id, model_id, vector) for item_id, vector in sorted(vectors.items())],
+                )
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot save item vectors: {e}") from e
 
     # --- what was sent -----------------------------------------------------------------
 
