@@ -62,12 +62,12 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
     )
     with pipeline.project_lock(project):
         digest_dir = project.out_dir / "digests"
-        if not no_site:
-            pipeline.check_site(project)
+        links = None if no_site else pipeline.check_site(project)
         with pipeline.opened_store(project) as store:
             if not offline:
                 report_fetch(fetch_with_progress(project, store))
             items = store.items()
+            states = store.feed_states()
             report_embedded(pipeline.embed_stored(store, items))
             ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
             digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
@@ -84,6 +84,14 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         for d in digests:
             click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
         report_issue(outcome)
-        if not no_site:
-            site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
+        if links is not None:
+            site = pipeline.build_site(
+                project,
+                now,
+                states=states,
+                items=items,
+                digests=digests,
+                newsletter=issue,
+                links=links,
+            )
             click.echo(f"site: {site / 'index.html'}")
