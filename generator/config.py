@@ -148,6 +148,16 @@ def _walk(top: Path) -> list[Path]:
     return found
 
 
+def load_settings(root: Path) -> Settings:
+    """Only ``kb.yml``: what the site plugin needs to find the state folder, without reading
+    every account."""
+    errors: list[ConfigError] = []
+    settings = _settings(root / SETTINGS_FILE, errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return settings
+
+
 def _load(path: Path, errors: list[ConfigError], required: bool = True) -> Any:
     if not path.exists():
         if required:

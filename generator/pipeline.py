@@ -17,7 +17,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 from . import folders
-from .archive import archive_path, archive_text
+from .archive import archive_path, archive_text, load_archive
 from .batch import AccountRun, OutFile, RunSpec, run_accounts, stored_corpus
 from .config import load_project
 from .delivery import (
@@ -35,7 +35,16 @@ from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
 from .exceptions import ConfigErrors, KbError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
-from .models import Account, ArchivedIssue, Digest, Item, Project, SentRecord, Stakeholder
+from .models import (
+    Account,
+    ArchivedIssue,
+    Digest,
+    FeedState,
+    Item,
+    Project,
+    SentRecord,
+    Stakeholder,
+)
 from .newsletter import (
     NewsCandidate,
     Newsletter,
@@ -55,7 +64,10 @@ from .render import (
     render_newsletter,
 )
 from .runstate import AccountRecord, Manifest, account_key, file_sha, sendable
-from .site.pages import site_pages
+from .site.build import build_site as mkdocs_build
+from .site.build import site_config
+from .site.manifest import manifest_path, write_manifest
+from .site.pages import SiteLinks, site_pages
 from .store import Store, open_store
 
 
@@ -519,23 +531,37 @@ def send_newsletter(
     return send_all(plan.outgoing, project.settings.newsletter.smtp, login, record, sent_one)
 
 
-def check_site(project: Project) -> None:
-    """Fail now, before anything is written, if the site could not be built."""
-    from .site.build import site_config
-
-    site_config(project)
+def check_site(project: Project) -> SiteLinks:
+    """Fail now, before anything is written, if the site could not be built; return how the
+    site addresses its pages (the Atom feeds' links need it)."""
+    config, _ = site_config(project)
+    return SiteLinks(config.site_url or "", bool(config.use_directory_urls))
 
 
 def build_site(
     project: Project,
     now: datetime,
     *,
+    states: Sequence[FeedState],
     items: Sequence[Item],
     digests: Sequence[Digest],
     newsletter: Newsletter,
+    links: SiteLinks | None = None,
 ) -> Path:
-    """Run MkDocs on the project's ``mkdocs.yml`` with the pages of this run's digests."""
-    from .site.build import build_site as mkdocs_build
+    """Run MkDocs on the project's ``mkdocs.yml`` with the pages of this run's digests.
 
-    pages = site_pages(project, items, digests, newsletter, now)
+    The pages are also left in the state folder, so a plain ``mkdocs build`` or ``mkdocs
+    serve`` shows the same site without ranking again.
+    """
+    pages = site_pages(
+        project,
+        items,
+        digests,
+        newsletter,
+        now,
+        states=states,
+        archive=load_archive(project.root, []),  # read again: this run may have added its issue
+        links=links or check_site(project),
+    )
+    write_manifest(manifest_path(project.state_dir), pages)
     return mkdocs_build(project, now, pages)

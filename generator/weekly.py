@@ -23,7 +23,7 @@ from pathlib import Path
 from . import pipeline
 from .batch import RunSpec
 from .exceptions import KbError, UsageError
-from .models import Item, Project
+from .models import FeedState, Item, Project
 from .newsletter import Newsletter
 from .outputs import Writer
 from .runstate import (
@@ -41,6 +41,7 @@ from .runstate import (
     site_key,
     write_json,
 )
+from .site.pages import SiteLinks
 from .store import Store
 
 SUMMARY = "summary.json"
@@ -62,6 +63,8 @@ class Outcome:
     digests_seconds: float = 0.0
     newsletter_seconds: float = 0.0
     manifest_accounts: int = -1
+    states: tuple[FeedState, ...] = ()
+    """The feeds' health at the start of the build (a page of the site)."""
     """How many accounts the manifest read at the start held (-1: none was read)."""
 
 
@@ -184,7 +187,8 @@ def _newsletter(
         project, store, issue, project.out_dir / "newsletter", writer
     )
     took = time.perf_counter() - started
-    key = site_key(project, run, [r.key for r in runs.records])
+    states = tuple(store.feed_states())
+    key = site_key(project, run, [r.key for r in runs.records], repr(states))
     fresh = manifest is not None and manifest.site == key
     built = manifest is not None and manifest.site_files == listing_key(project.site_dir) != ""
     return Outcome(
@@ -197,16 +201,24 @@ def _newsletter(
         site_key=key,
         site_stale=not (fresh and built),
         newsletter_seconds=took,
+        states=states,
     )
 
 
-def site(project: Project, outcome: Outcome, now: datetime) -> Path:
-    """The site from the run's digests and issue, unless nothing it shows has changed."""
+def site(project: Project, outcome: Outcome, now: datetime, links: SiteLinks) -> Path:
+    """The site from the run's digests and issue, unless nothing it shows has changed (the
+    feeds' health is on it: a run that fetched builds it again)."""
     if not outcome.site_stale:
         return project.site_dir
     assert outcome.issue is not None, "a whole build or an assembly has its issue"
     return pipeline.build_site(
-        project, now, items=outcome.items, digests=outcome.digests.digests, newsletter=outcome.issue
+        project,
+        now,
+        states=outcome.states,
+        items=outcome.items,
+        digests=outcome.digests.digests,
+        newsletter=outcome.issue,
+        links=links,
     )
 
 

@@ -100,8 +100,7 @@ def build(
         f"{len(project.notes)} notes"
     )
     with pipeline.project_lock(project):
-        if not no_site and not shard:
-            pipeline.check_site(project)
+        links = None if no_site or shard else pipeline.check_site(project)
         clock = Stopwatch()
         with pipeline.opened_store(project) as store:
             if assemble:
@@ -120,9 +119,9 @@ def build(
         clock.add("newsletter", outcome.newsletter_seconds)
         _report(outcome)
         if outcome.shard_dir is None:
-            if not no_site:
+            if links is not None:
                 with clock("site"):
-                    site = weekly.site(project, outcome, now)
+                    site = weekly.site(project, outcome, now, links)
                 fresh = "" if outcome.site_stale else " (unchanged)"
                 click.echo(f"site: {site / 'index.html'}{fresh}")
             weekly.save_manifest(project, outcome, with_site=not no_site)

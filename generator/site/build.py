@@ -6,7 +6,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from ..exceptions import KbError
 from ..folders import STAGING, folder_problem, mark, staging_folders
 from ..models import Project
 from ..outputs import current_umask
+from .manifest import SitePages
 from .plugin import KbPlugin
 
 
@@ -72,10 +73,10 @@ def _restrict_snippets(config: MkDocsConfig) -> None:
         config.mdx_configs.setdefault("pymdownx.snippets", {})["restrict_base_path"] = True
 
 
-def build_site(project: Project, now: datetime, pages: Mapping[str, str] | None = None) -> Path:
+def build_site(project: Project, now: datetime, pages: SitePages | None = None) -> Path:
     """Build the site into a fresh folder beside ``site_dir``, then swap it into place, so a
-    failed or killed build leaves the previous site whole. ``pages``: the generated pages, when
-    the caller has them already (``kb build``); otherwise the plugin makes them.
+    failed or killed build leaves the previous site whole. ``pages``: what ``kb build`` just
+    ranked; without them the plugin reads what the last ``kb build`` left.
 
     The caller holds the project lock, so staging folders left by killed builds are removed
     first. The site folder is replaced only if kb made it (see :mod:`generator.folders`).
@@ -97,7 +98,7 @@ def build_site(project: Project, now: datetime, pages: Mapping[str, str] | None 
     try:
         mark(staging)
         config, plugin = site_config(project, staging)
-        plugin.now, plugin.pages = now, pages
+        plugin.pages = pages
         with _build_date(now):
             build(config)
         staging.chmod(0o777 & ~current_umask())  # mkdtemp made it owner-only
