@@ -37,7 +37,7 @@ MARKER_TEXT = (
 )
 VCS_FOLDERS = frozenset({".git", ".hg", ".svn", ".bzr"})
 _MKDOCS_OUTPUT = ("sitemap.xml", "404.html")
-_KB_OUTPUT_FOLDERS = frozenset({"digests", "newsletter", MARKER})
+_KB_OUTPUT_FOLDERS = frozenset({"digests", "newsletter", "shards", MARKER})  # shards: --shard K/N
 STAGING = "kb-staging-"
 """Infix of the folders a site is built in before the swap: ``.site.kb-staging-XXXX``."""
 _LEGACY_STAGING = re.compile(r"[a-z0-9_]{8}|old")

@@ -77,6 +77,32 @@ def week_monday(week: str) -> date:
         raise UsageError(f"no such week: {week}") from e
 
 
+@dataclass(frozen=True)
+class NewsCandidate:
+    """What the newsletter keeps of one account's candidate: enough to pick and order stories,
+    small enough to travel from a worker process or a shard's summary."""
+
+    item: Item
+    score: float
+    why: tuple[str, ...]
+    topic: str = ""
+
+
+def newsworthy(
+    candidates: Sequence[Candidate], threshold: float, start: datetime, end: datetime
+) -> tuple[NewsCandidate, ...]:
+    """The candidates of one account that can make a story of the week ``start``..``end``:
+    relevant enough, with a reason, not excluded."""
+    return tuple(
+        NewsCandidate(c.item, c.score, c.why, c.topics[0] if c.topics else "")
+        for c in candidates
+        if start <= c.item.published < end
+        and c.relevance >= threshold
+        and c.why
+        and not c.excluded_by
+    )
+
+
 def week_bounds(week: str) -> tuple[datetime, datetime]:
     """The issue's seven days: from the Monday before the week's Monday, to that Monday."""
     end = datetime.combine(week_monday(week), time(0), UTC)
@@ -92,32 +118,30 @@ def ranking_moment(week: str, now: datetime) -> datetime:
 
 def make_newsletter(
     project: Project,
-    candidates: Mapping[str, Sequence[Candidate]],
+    candidates: Mapping[str, Sequence[NewsCandidate]],
     week: str,
     *,
     earlier: Collection[str] = (),
     generated_at: datetime | None = None,
 ) -> Newsletter:
-    """The issue of ``week`` from each account's ranked ``candidates`` (by account slug).
+    """The issue of ``week`` from each account's newsworthy candidates (by account slug; see
+    :func:`newsworthy`).
 
     ``earlier`` holds the URLs that earlier issues carried: none of them appears again.
     """
     start, end = week_bounds(week)
-    threshold = project.settings.ranking.threshold
     stories: dict[str, Story] = {}
     topic_of: dict[str, str] = {}
     for account in project.accounts:
         for c in candidates.get(account.slug, ()):
             if not start <= c.item.published < end or c.item.url in earlier:
                 continue
-            if c.relevance < threshold or not c.why or c.excluded_by:
-                continue
             old = stories.get(c.item.id)
             accounts = (old.accounts if old else ()) + (account,)
             why = old.why if old else c.why
             stories[c.item.id] = Story(c.item, accounts, why, (old.score if old else 0) + c.score)
-            if c.topics:
-                topic_of.setdefault(c.item.id, c.topics[0])
+            if c.topic:
+                topic_of.setdefault(c.item.id, c.topic)
     sections: list[Section] = []
     for topic in [*project.topics, None]:
         key = topic.id if topic else ""

@@ -8,8 +8,9 @@ only after the files are in place.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from . import folders
 from .archive import archive_path, archive_text, load_archive
+from .batch import AccountRun, OutFile, RunSpec, run_accounts, stored_corpus
 from .config import load_project
 from .delivery import (
     Credentials,
@@ -31,22 +33,37 @@ from .delivery import (
 )
 from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
-from .exceptions import ConfigErrors, UsageError
+from .exceptions import ConfigErrors, KbError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
-from .models import Account, ArchivedIssue, Digest, FeedState, Item, Project, Stakeholder
-from .newsletter import Newsletter, earlier_urls, make_newsletter, ranking_moment, week_of
+from .models import (
+    Account,
+    ArchivedIssue,
+    Digest,
+    FeedState,
+    Item,
+    Project,
+    SentRecord,
+    Stakeholder,
+)
+from .newsletter import (
+    NewsCandidate,
+    Newsletter,
+    earlier_urls,
+    make_newsletter,
+    newsworthy,
+    ranking_moment,
+    week_bounds,
+    week_of,
+)
 from .outputs import Writer
 from .relevance import Candidate, Corpus
-from .relevance.meaning import Matrix
 from .render import (
-    EXTENSIONS,
     check_templates,
-    digest_style,
     make_environment,
     newsletter_html,
     render_newsletter,
-    render_outputs,
 )
+from .runstate import AccountRecord, Manifest, account_key, file_sha, sendable
 from .site.build import build_site as mkdocs_build
 from .site.build import site_config
 from .site.manifest import manifest_path, write_manifest
@@ -251,61 +268,115 @@ def digests_for(
 
 def corpus_of(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
     """The ranking statistics and vectors of the stored items, built once per run and shared
-    by accounts. Vectors come from the store; items stored before the encoder was (or under
-    another model) are embedded now and saved, so the next run finds them."""
-    return _corpus(project, items, _stored_vectors(store, items) if items else None)
+    by accounts (see :func:`generator.batch.stored_corpus`)."""
+    return stored_corpus(project, store, items)
 
 
-def _stored_vectors(store: Store, items: Sequence[Item]) -> Matrix:
-    from .relevance.semantic import Encoder, vectors_for
-
-    return vectors_for(store, Encoder.load(), items)
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One output file of a run, in memory; ``skipped`` says why a format has nothing to say."""
-
-    digest: Digest
-    fmt: str
-    path: Path
-    text: str
-    items: tuple[Item, ...] = ()
-    skipped: str = ""
-
-
-def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
-    """``OUT/<account>/<date>.<ext>``; a note is ``.note.txt``, a call sheet ``.call.md``."""
-    day = digest.generated_at.date().isoformat()
-    return out_dir / digest.account.slug / f"{day}.{EXTENSIONS[fmt]}"
-
-
-def render_digests(
-    project: Project, digests: Sequence[Digest], formats: Sequence[str], out_dir: Path
-) -> list[Rendered]:
-    """Render every format of every digest in memory (one Jinja environment for the run)."""
-    env = make_environment(project.templates_dir)
-    style = digest_style(project)
-    return [
-        Rendered(digest, fmt, digest_path(out_dir, digest, fmt), out.text, out.items, out.skipped)
-        for digest in digests
-        for fmt, out in render_outputs(env, digest, formats, style).items()
-    ]
-
-
-def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, record: bool) -> None:
+def write_digests(store: Store, files: Sequence[OutFile], writer: Writer, record: bool) -> None:
     """Write every file first; only then record as sent what each file carried.
 
     A call sheet records nothing (it is the rep's own); a note records the one item it links.
     """
-    written = [out for out in rendered if not out.skipped]
-    writer.write_all([(out.path, out.text) for out in written])
+    written = [f for f in files if not f.skipped]
+    writer.write_all([(f.path, f.text) for f in written])
     if record:
-        for out in written:
-            if out.items:
-                store.record_sent(
-                    out.digest.account.slug, list(out.items), out.digest.generated_at, out.fmt
-                )
+        record_sends(store, written)
+
+
+def record_sends(store: Store, files: Sequence[OutFile]) -> None:
+    for f in files:
+        if f.items:
+            store.record_sent(f.account, list(f.items), f.at, f.fmt)
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """What a run did for its accounts: every account's record (in account order), how many it
+    ranked and rendered now, and the formats that had nothing to say."""
+
+    records: tuple[AccountRecord, ...]
+    rendered: int
+    files: int
+    skipped: tuple[str, ...]
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """Ranking and rendering time, summed over accounts (and so over workers)."""
+
+    @property
+    def news(self) -> dict[str, tuple[NewsCandidate, ...]]:
+        return {r.slug: r.news for r in self.records}
+
+    @property
+    def digests(self) -> list[Digest]:
+        return [r.digest for r in self.records]
+
+
+def _record(run: AccountRun, key: str, root: Path) -> AccountRecord:
+    written = [f for f in run.files if not f.skipped]
+    return AccountRecord(
+        key,
+        run.digest,
+        run.news,
+        tuple((os.path.relpath(f.path, root), file_sha(f.text)) for f in written),
+        tuple((f.fmt, tuple(i.id for i in f.items)) for f in written if f.items),
+    )
+
+
+def _unrecorded(record: AccountRecord, history: Sequence[SentRecord], now: datetime) -> bool:
+    """Whether the store lacks a send this record made at ``now`` (a store restored from an
+    older copy, say): the record's files are fine, but the ledger needs them again."""
+    have = {(r.format, r.item_id) for r in history if r.sent_at == now}
+    return any((fmt, i) not in have for fmt, ids in record.sent for i in ids)
+
+
+def run_digests(
+    spec: RunSpec,
+    store: Store,
+    accounts: Sequence[Account],
+    writer: Writer,
+    *,
+    run: str,
+    items: Sequence[Item],
+    jobs: int | None = None,
+    manifest: Manifest | None = None,
+    reuse: Callable[[str, Mapping[str, object]], AccountRecord] | None = None,
+) -> DigestRun:
+    """Rank, render and write every account whose inputs changed since ``manifest``; reuse the
+    others' records. Files are written chunk by chunk as the workers hand them back (memory
+    holds a few chunks' files, not the run's); what they carried is recorded as sent only
+    once every file is in place, so a run killed half-way records nothing and can be re-run.
+    """
+    root = spec.project.root
+    keys: dict[str, str] = {}
+    reused: dict[str, AccountRecord] = {}
+    histories: dict[str, Sequence[SentRecord]] = {}
+    for account in accounts:
+        history = store.history(account.slug) if spec.record else ()
+        histories[account.slug] = history
+        keys[account.slug] = account_key(run, account, history, spec.now)
+        if manifest is not None and reuse is not None:
+            data = manifest.reusable(account.slug, keys[account.slug], root)
+            with suppress(KbError):  # a record that no longer reads is rendered again
+                if data is not None:
+                    reused[account.slug] = reuse(account.slug, data)
+    stale = [a for a in accounts if a.slug not in reused]
+    fresh: dict[str, AccountRecord] = {}
+    skipped: list[str] = []
+    rank = render = 0.0
+    for chunk in run_accounts(spec, stale, store, jobs=jobs, items=items):
+        writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
+        for r in chunk:
+            rank, render = rank + r.seconds[0], render + r.seconds[1]
+            skipped += [f.skipped for f in r.files if f.skipped]
+            fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root)
+    if spec.record:
+        by_id = sendable(spec.project, items)
+        again = [r for r in reused.values() if _unrecorded(r, histories[r.slug], spec.now)]
+        for record in [*fresh.values(), *again]:
+            for fmt, ids in record.sent:
+                store.record_sent(record.slug, [by_id[i] for i in ids], spec.now, fmt)
+    records = tuple(fresh.get(a.slug) or reused[a.slug] for a in accounts)
+    files = sum(len(r.files) for r in records)
+    return DigestRun(records, len(stale), files, tuple(skipped), (rank, render))
 
 
 def newsletter_for(
@@ -316,20 +387,25 @@ def newsletter_for(
     *,
     items: Sequence[Item] | None = None,
     ranking: Ranking | None = None,
+    news: Mapping[str, Sequence[NewsCandidate]] | None = None,
 ) -> Newsletter:
-    """The issue of ``week`` (default: this week's), reusing the run's ``ranking`` when it was
-    made at the moment this week's issue is ranked at (see :func:`ranking_moment`)."""
+    """The issue of ``week`` (default: this week's), from the run's ``news`` (what ``kb build``'s
+    workers kept of each account's ranking) or its ``ranking`` when it was made at the moment
+    this week's issue is ranked at (see :func:`ranking_moment`); ranked here otherwise."""
     week = week or week_of(now)
-    at = ranking_moment(week, now)
-    if ranking is None or ranking.now != at:
-        stored = store.items() if items is None else items
-        ranking = rank_accounts(project, project.accounts, stored, at, store=store)
+    if news is None:
+        at = ranking_moment(week, now)
+        if ranking is None or ranking.now != at:
+            stored = store.items() if items is None else items
+            ranking = rank_accounts(project, project.accounts, stored, at, store=store)
+        threshold = project.settings.ranking.threshold
+        start, end = week_bounds(week)
+        news = {
+            slug: newsworthy(candidates, threshold, start, end)
+            for slug, candidates in ranking.candidates.items()
+        }
     return make_newsletter(
-        project,
-        ranking.candidates,
-        week,
-        earlier=earlier_urls(project, week),
-        generated_at=now,
+        project, news, week, earlier=earlier_urls(project, week), generated_at=now
     )
 
 

@@ -74,13 +74,39 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
         return loader.construct_scalar(node)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's parser (when PyYAML has it), about ten times faster than the Python one: a
+    team's thousand account files load in a second, not ten. A file it refuses is parsed again
+    by :class:`_Loader`, so syntax errors read the same whichever parser is installed."""
+
+    line_offset = 0
+    duplicates: list[tuple[int, str]]
+
+
+for _cls in (_Loader, _FastLoader):
+    _cls.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _cls.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+def _fast(text: str, path: Path, line_offset: int) -> tuple[Any, list[ConfigError]] | None:
+    loader = _FastLoader(text)
+    loader.line_offset = line_offset
+    loader.duplicates = []
+    try:
+        value = loader.get_single_data()
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        return None
+    finally:
+        loader.dispose()
+    return value, [ConfigError(path, line, msg) for line, msg in loader.duplicates]
 
 
 def parse_yaml(text: str, path: Path, line_offset: int = 0) -> tuple[Any, list[ConfigError]]:
     """Parse ``text``; return the value and the problems (syntax errors, duplicate keys)."""
+    fast = _fast(text, path, line_offset)
+    if fast is not None:
+        return fast
     loader = _Loader(text)
     loader.line_offset = line_offset
     loader.duplicates = []

@@ -160,6 +160,7 @@ def test_status_reports_the_week_for_the_workflow(example: Path) -> None:
 
 
 def test_rank_once_build_ranks_each_account_once(example: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import generator.batch
     import generator.digest
     import generator.pipeline
 
@@ -172,6 +173,7 @@ def test_rank_once_build_ranks_each_account_once(example: Path, monkeypatch) -> 
 
     monkeypatch.setattr(generator.pipeline, "candidates_for", counting)
     monkeypatch.setattr(generator.digest, "candidates_for", counting)
+    monkeypatch.setattr(generator.batch, "candidates_for", counting)  # kb build's workers
     assert run_kb("--project", example, "build", "--no-site").exit_code == 0
     slugs = sorted(p.stem for p in (example / "content/accounts").glob("*.yml"))
     assert sorted(calls) == slugs

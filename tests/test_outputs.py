@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from generator import pipeline
+from generator.batch import OutFile
 from generator.exceptions import KbError
 from generator.models import Account, Digest, Item, Pick
 from generator.outputs import Writer, atomic_write
-from generator.pipeline import Rendered
 from generator.store import open_store
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -57,8 +57,8 @@ def test_nothing_is_recorded_as_sent_when_a_write_fails(tmp_path: Path) -> None:
     blocked.parent.mkdir()
     blocked.write_text("a file where the account's folder should be")
     rendered = [
-        Rendered(DIGEST, "md", tmp_path / "ok" / "2026-11-16.md", "fine", (ITEM,)),
-        Rendered(DIGEST, "html", blocked / "2026-11-16.html", "<p>x</p>", (ITEM,)),
+        OutFile("acme", NOW, tmp_path / "ok" / "2026-11-16.md", "md", "fine", (ITEM,)),
+        OutFile("acme", NOW, blocked / "2026-11-16.html", "html", "<p>x</p>", (ITEM,)),
     ]
     try:
         with pytest.raises(KbError, match=r"acme/2026-11-16\.html: could not write"):
@@ -72,8 +72,8 @@ def test_nothing_is_recorded_as_sent_when_a_write_fails(tmp_path: Path) -> None:
 
 def test_a_skipped_format_is_neither_written_nor_recorded(tmp_path: Path) -> None:
     store = open_store(tmp_path / ".kb")
-    note = Rendered(
-        DIGEST, "note", tmp_path / "n.note.txt", "", (), skipped="acme: no note: nothing"
+    note = OutFile(
+        "acme", NOW, tmp_path / "n.note.txt", "note", "", (), skipped="acme: no note: nothing"
     )
     try:
         pipeline.write_digests(store, [note], Writer(), record=True)

@@ -21,6 +21,14 @@ KB_CALL = re.compile(r"(?:^|\$\(|&&|\|\||;|\bdo\b|\bthen\b)\s*(kb\s[^|;&)\n]*)",
 STATUS_FIELD = re.compile(r"fromJSON\(steps\.issue\.outputs\.status\)\.(\w+)")
 
 
+EXAMPLE_VALUES = {
+    "${{ matrix.shard }}": "1",
+    "${{ env.SHARDS }}": "1",
+    "${{ needs.fetch.outputs.now }}": "2026-11-16T09:00:00Z",
+}
+"""The matrix workflow's expressions, given the values of a one-runner matrix."""
+
+
 def schema_check(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     """check-jsonschema with the GitHub workflow schema it ships (no network)."""
     return subprocess.run(
@@ -46,12 +54,20 @@ def kb_commands(paths: list[Path]) -> set[str]:
     for path in paths:
         for script in run_scripts(path):
             for match in KB_CALL.finditer(script):
-                found.add(" ".join(shlex.split(match.group(1).replace('"$week"', "2026-W47"))))
+                command = match.group(1).replace('"$week"', "2026-W47")
+                for expression, value in EXAMPLE_VALUES.items():
+                    command = command.replace(expression, value)
+                found.add(" ".join(shlex.split(command)))
     return found
 
 
 def test_the_workflows_are_valid_github_workflows() -> None:
-    assert {p.name for p in REPO_WORKFLOWS} == {"weekly.yml", "newsletter-send.yml", "tests.yml"}
+    assert {p.name for p in REPO_WORKFLOWS} == {
+        "weekly.yml",
+        "weekly-matrix.yml",
+        "newsletter-send.yml",
+        "tests.yml",
+    }
     assert {p.name for p in SCAFFOLD_WORKFLOWS} == {
         "weekly.yml",
         "newsletter-send.yml",
@@ -119,6 +135,9 @@ def test_the_tests_workflow_runs_the_readme_test_command() -> None:
 
 EXPECTED_COMMANDS = {
     "kb build",
+    "kb fetch",
+    "kb build --shard 1/1 --now 2026-11-16T09:00:00Z",
+    "kb build --assemble --now 2026-11-16T09:00:00Z",
     "kb newsletter --status --format json",
     "kb newsletter --send",
     "kb newsletter --send --week 2026-W47",
@@ -141,7 +160,8 @@ def test_every_kb_command_of_the_workflows_runs_on_the_example(tmp_path: Path) -
         )
     fields = {f for path in REPO_WORKFLOWS for f in STATUS_FIELD.findall(path.read_text("utf-8"))}
     assert fields == {"review", "delivery", "archived", "week"}
-    for command in sorted(commands, key=lambda c: c != "kb build"):  # build first
+    # build first; the matrix's shard before its assembly
+    for command in sorted(commands, key=lambda c: (c != "kb build", "--assemble" in c)):
         args = shlex.split(command)[1:]
         if "--send" in args:
             args.append("--dry-run")  # the example has no mail server to send to

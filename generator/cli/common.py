@@ -147,3 +147,11 @@ now_option = click.option(
 format_option = click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
+jobs_option = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1, max=256),
+    default=None,
+    help="Worker processes for ranking and rendering (default: the CPU count; one process "
+    "below 64 accounts). Outputs are the same whatever it is.",
+)

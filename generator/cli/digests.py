@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import click
 
 from .. import pipeline
+from ..batch import OutFile, RunSpec, run_accounts
 from ..config import ADHOC_SLUG, DIGEST_FORMATS
 from ..digest import Due, adhoc_account, due_accounts, explain
 from ..exceptions import UsageError
@@ -20,6 +22,7 @@ from .common import (
     format_option,
     handle_errors,
     iso,
+    jobs_option,
     now_option,
     out,
     parse_now,
@@ -59,6 +62,7 @@ out_option = click.option(
 @click.option(
     "--explain", "explain_url", metavar="URL", help="Why this item was or was not chosen."
 )
+@jobs_option
 @now_option
 @click.pass_obj
 @handle_errors
@@ -75,6 +79,7 @@ def digest(
     problems: tuple[str, ...],
     industry: str,
     explain_url: str | None,
+    jobs: int | None,
     now_text: str | None,
 ) -> None:
     """Build digests for ACCOUNT... (or --all, or --problem TEXT for a new caller).
@@ -95,26 +100,36 @@ def digest(
     if explain_url is not None:
         _explain(project, chosen, explain_url, now, for_person, include_sent, "json" in formats)
         return
+    for account in chosen:
+        pipeline.stakeholder_of(account, for_person)  # a usage error before any work
+    spec = RunSpec(
+        project,
+        now,
+        formats,
+        out_dir or project.out_dir / "digests",
+        record=not include_sent,
+        stakeholder=for_person,
+    )
+    single = len(chosen) == 1 and len(formats) == 1
+    writer = pipeline.output_writer(project)
+    written: list[OutFile] = []
     lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
     with lock, pipeline.opened_store(project) as store:
-        digests = pipeline.digests_for(
-            project, store, chosen, now, for_person=for_person, include_sent=include_sent
-        )
-        rendered = pipeline.render_digests(
-            project, digests, formats, out_dir or project.out_dir / "digests"
-        )
-        for skipped in (r for r in rendered if r.skipped):
-            click.echo(skipped.skipped, err=True)
-        shown = [r for r in rendered if not r.skipped]
-        if len(shown) == 1:
-            click.echo(shown[0].text, nl=False)
-        elif dry_run:
-            for r in shown:
-                click.echo(f"==> {r.path} <==\n{r.text}", nl=False)
-        if dry_run:
-            return
-        writer = pipeline.output_writer(project)
-        pipeline.write_digests(store, rendered, writer, record=not include_sent)
+        for chunk in run_accounts(spec, chosen, store, jobs=jobs):
+            files = [f for run in chunk for f in run.files]
+            for skipped in (f for f in files if f.skipped):
+                click.echo(skipped.skipped, err=True)
+            shown = [f for f in files if not f.skipped]
+            for f in shown:
+                if single:
+                    click.echo(f.text, nl=False)
+                elif dry_run:
+                    click.echo(f"==> {f.path} <==\n{f.text}", nl=False)
+            if not dry_run:
+                pipeline.write_digests(store, shown, writer, record=False)
+                written += [replace(f, text="") for f in shown]
+        if not dry_run and spec.record:
+            pipeline.record_sends(store, written)
     for path in writer.written:
         click.echo(f"wrote {path}", err=True)
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
 import click
 
-from .. import pipeline
+from .. import pipeline, weekly
 from ..exceptions import UsageError
-from .common import Context, handle_errors, now_option, parse_now
+from .common import Context, handle_errors, jobs_option, now_option, parse_now, parse_shard
 from .feeds import fetch_with_progress, report_embedded, report_fetch
 from .newsletter import report_issue
 
@@ -50,10 +53,46 @@ def check(obj: Context) -> None:
 @now_option
 @click.option("--offline", is_flag=True, help="Use only what is stored; fetch nothing.")
 @click.option("--no-site", is_flag=True, help="Skip the MkDocs site.")
+@jobs_option
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Only the K-th of N stable shares of accounts: their digests and a summary in "
+    "build/shards/K-of-N for --assemble. Fetches nothing.",
+)
+@click.option(
+    "--assemble",
+    "assemble",
+    is_flag=True,
+    help="Build the newsletter and site from the shards' summaries (DIR..., default "
+    "build/shards/*), without ranking again.",
+)
+@click.option("--timings", is_flag=True, help="Print how long each stage took.")
+@click.argument("shard_dirs", nargs=-1, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_obj
 @handle_errors
-def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> None:
-    """Check, fetch, build every digest, this week's newsletter and the site."""
+def build(
+    obj: Context,
+    now_text: str | None,
+    offline: bool,
+    no_site: bool,
+    jobs: int | None,
+    shard: str | None,
+    assemble: bool,
+    timings: bool,
+    shard_dirs: tuple[Path, ...],
+) -> None:
+    """Check, fetch, build every digest, this week's newsletter and the site.
+
+    A second build with nothing changed (same stored items, project files, templates and
+    "now") renders nothing again: it reuses what the state folder's manifest says it wrote.
+    On a CI matrix, run `kb build --shard K/N` on N runners sharing one store, then
+    `kb build --assemble` over their build/ folders.
+    """
+    if shard_dirs and not assemble:
+        raise UsageError("folders go with --assemble")
+    if shard and assemble:
+        raise UsageError("--shard and --assemble are two steps: run the shards, then assemble")
     project = obj.project()
     now = pipeline.resolve_now(project, parse_now(now_text))
     click.echo(
@@ -61,37 +100,64 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         f"{len(project.notes)} notes"
     )
     with pipeline.project_lock(project):
-        digest_dir = project.out_dir / "digests"
-        links = None if no_site else pipeline.check_site(project)
+        links = None if no_site or shard else pipeline.check_site(project)
+        clock = Stopwatch()
         with pipeline.opened_store(project) as store:
-            if not offline:
-                report_fetch(fetch_with_progress(project, store))
-            items = store.items()
-            states = store.feed_states()
-            report_embedded(pipeline.embed_stored(store, items))
-            ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
-            digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
-            rendered = pipeline.render_digests(
-                project, digests, project.settings.digest.formats, digest_dir
-            )
-            issue = pipeline.newsletter_for(project, store, None, now, items=items, ranking=ranking)
-            writer = pipeline.output_writer(project)
-            pipeline.write_digests(store, rendered, writer, record=True)
-            outcome = pipeline.write_newsletter(
-                project, store, issue, project.out_dir / "newsletter", writer
-            )
-        click.echo(f"digests: {len(digests)} accounts, {len(rendered)} files in {digest_dir}")
-        for d in digests:
-            click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
-        report_issue(outcome)
-        if links is not None:
-            site = pipeline.build_site(
-                project,
-                now,
-                states=states,
-                items=items,
-                digests=digests,
-                newsletter=issue,
-                links=links,
-            )
-            click.echo(f"site: {site / 'index.html'}")
+            if assemble:
+                outcome = weekly.assemble(project, store, now, list(shard_dirs))
+            else:
+                if not offline and not shard:
+                    with clock("fetch"):
+                        report_fetch(fetch_with_progress(project, store))
+                items = store.items()
+                report_embedded(pipeline.embed_stored(store, items))
+                split = parse_shard(shard) if shard else None
+                outcome = weekly.build(project, store, now, items, jobs=jobs, shard=split)
+        clock.add("digests", outcome.digests_seconds)
+        clock.add("rank", outcome.digests.seconds[0])
+        clock.add("render", outcome.digests.seconds[1])
+        clock.add("newsletter", outcome.newsletter_seconds)
+        _report(outcome)
+        if outcome.shard_dir is None:
+            if links is not None:
+                with clock("site"):
+                    site = weekly.site(project, outcome, now, links)
+                fresh = "" if outcome.site_stale else " (unchanged)"
+                click.echo(f"site: {site / 'index.html'}{fresh}")
+            weekly.save_manifest(project, outcome, with_site=not no_site)
+        if timings:
+            for name, seconds in clock.laps.items():
+                click.echo(f"timing: {name} {seconds:.2f}")
+
+
+class Stopwatch:
+    """Wall time per stage, for ``--timings``."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+
+    def add(self, name: str, seconds: float) -> None:
+        self.laps[name] = self.laps.get(name, 0.0) + seconds
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - started)
+
+
+def _report(outcome: weekly.Outcome) -> None:
+    runs = outcome.digests
+    digest_dir = outcome.digest_dir
+    click.echo(
+        f"digests: {len(runs.records)} accounts, {runs.files} files in {digest_dir}"
+        f" ({runs.rendered} rendered, {len(runs.records) - runs.rendered} unchanged)"
+    )
+    for r in runs.records:
+        click.echo(f"  {r.slug}: {len(r.digest.picks)} items, {len(r.digest.notes)} notes")
+    if outcome.newsletter is not None:
+        report_issue(outcome.newsletter)
+    if outcome.shard_dir is not None:
+        click.echo(f"shard summary: {outcome.shard_dir}")

@@ -1,0 +1,277 @@
+"""The weekly job at a given size, stage by stage, next to a named peer for each stage.
+
+    python bench/run.py --size S|M|L [--jobs N] [--no-site] [--shard K/N] [--keep DIR] [--json FILE]
+
+Generates a project (``bench/make_project.py``), serves its feeds from 127.0.0.1 in a separate
+process, then runs the real commands in subprocesses, sampling the memory of each command's
+whole process tree (workers included) every 50 ms:
+
+    fetch (first, second)   kb fetch                    peer: reader's update_feeds(workers=8)
+    check                   kb check
+    build, feeds unchanged  kb build --timings          (fetch, rank, render, newsletter, site)
+    build, nothing changed  kb build --offline --timings
+    one digest on demand    kb digest ACCOUNT --format md --dry-run
+    ranking peer            bm25s: index every item, query every account's problems
+    site peer               plain mkdocs build (material) of as many small pages as kb's site
+
+Needs only the test extra: ``pip install -e '.[test]'`` (it holds reader, bm25s and psutil).
+Not a test: it prints figures; results go in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_project import SIZES, make_project
+
+KB = [str(Path(sys.executable).with_name("kb"))]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def _serve(folder: str, ready: Connection) -> None:
+    handler = functools.partial(QuietHandler, directory=folder)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    ready.send(server.server_address[1])
+    server.serve_forever()
+
+
+def start_server(folder: Path) -> tuple[multiprocessing.Process, int]:
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve, args=(str(folder), child), daemon=True)
+    process.start()
+    port: int = parent.recv()
+    return process, port
+
+
+def measure(cmd: Sequence[str], cwd: Path) -> tuple[float, float, str]:
+    """(wall seconds, peak MiB of the process tree, stdout + stderr) of one command."""
+    with tempfile.TemporaryFile("w+") as log:
+        started = time.perf_counter()
+        proc = psutil.Popen(list(cmd), cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        peak = 0
+        while proc.poll() is None:
+            total = 0
+            try:
+                for p in [proc, *proc.children(recursive=True)]:
+                    total += p.memory_info().rss
+            except psutil.Error:
+                pass
+            peak = max(peak, total)
+            time.sleep(0.05)
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        output = log.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{output[-3000:]}")
+    return seconds, peak / 2**20, output
+
+
+def timings(output: str) -> dict[str, float]:
+    """The stage times ``kb build --timings`` prints: ``timing: NAME SECONDS``."""
+    return {m[1]: float(m[2]) for m in re.finditer(r"^timing: (\S+) ([\d.]+)", output, re.M)}
+
+
+def fetch_twice(tool: str, root: Path, state: Path) -> tuple[float, float]:
+    """Two fetches of the project's feeds by ``tool`` in this process: the first into an empty
+    store, the second conditional. Both tools pay the same start-up, outside the timing."""
+    from generator.config import load_project
+
+    project = load_project(root)
+    if tool == "kb":
+        from generator import pipeline
+
+        store = pipeline.store_for(project)
+        run = functools.partial(pipeline.fetch, project, store)
+    else:
+        from reader import make_reader
+
+        reader = make_reader(str(state / "reader.sqlite"))
+        for feed in project.feeds:
+            reader.add_feed(feed.url)
+        run = functools.partial(reader.update_feeds, workers=8, scheduled=False)
+    times = []
+    for _ in range(2):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return times[0], times[1]
+
+
+def measure_fetch(tool: str, root: Path, state: Path) -> tuple[float, float, float]:
+    """(first s, second s, peak MiB) of :func:`fetch_twice` in a process of its own."""
+    cmd = [sys.executable, __file__, "--fetch-only", tool, "--keep", str(root), str(state)]
+    _, mib, out = measure(cmd, root)
+    first, second = (float(x) for x in out.split()[-2:])
+    return first, second, mib
+
+
+def bm25_rank(root: Path) -> float:
+    """bm25s over kb's stored items: index them, then one query per account (its problems,
+    topics' phrases and keywords), top 8 each."""
+    import bm25s
+
+    from generator.config import load_project
+    from generator.store import open_store
+
+    project = load_project(root)
+    store = open_store(project.state_dir)
+    items = store.items()
+    store.close()
+    topics = {t.id: t for t in project.topics}
+    started = time.perf_counter()
+    retriever = bm25s.BM25()
+    retriever.index(
+        bm25s.tokenize([f"{i.title} {i.summary}" for i in items], show_progress=False),
+        show_progress=False,
+    )
+    queries = [
+        " ".join([*a.problems, *a.keywords, *(k for t in a.topics for k in topics[t].keywords)])
+        for a in project.accounts
+    ]
+    retriever.retrieve(
+        bm25s.tokenize(queries, show_progress=False), k=min(8, len(items)), show_progress=False
+    )
+    return time.perf_counter() - started
+
+
+def plain_mkdocs(pages: int, work: Path) -> tuple[float, float]:
+    """``mkdocs build`` of ``pages`` small Markdown pages with the same theme, no kb plugin."""
+    docs = work / "docs"
+    for n in range(pages):
+        folder = docs / f"section{n % 10}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"page{n}.md").write_text(
+            f"# Page {n}\n\nA paragraph of text for page {n}, with a [link](../index.md).\n\n"
+            "| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+        )
+    (docs / "index.md").write_text("# Home\n")
+    config = (Path(__file__).resolve().parent.parent / "mkdocs.yml").read_text()
+    config = config.replace("docs_dir: content", "docs_dir: docs").replace("  - kb\n", "")
+    (work / "mkdocs.yml").write_text(config)
+    seconds, peak, _ = measure([sys.executable, "-m", "mkdocs", "build", "-q"], work)
+    return seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="S")
+    parser.add_argument("--jobs", type=int, default=0, help="kb --jobs (default: kb's default)")
+    parser.add_argument("--keep", type=Path, help="generate the project here and keep it")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--no-peers", action="store_true", help="time kb only")
+    parser.add_argument("--no-site", action="store_true", help="kb build --no-site (for L)")
+    parser.add_argument("--shard", metavar="K/N", help="kb build --shard K/N: one share (for L)")
+    parser.add_argument("--fetch-only", choices=["kb", "reader"], help=argparse.SUPPRESS)
+    parser.add_argument("state", nargs="?", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the feed server
+    if args.fetch_only:
+        print(*fetch_twice(args.fetch_only, args.keep, args.state))
+        return
+    size = SIZES[args.size]
+    work = Path(tempfile.mkdtemp(prefix="kb-bench-"))
+    root = args.keep or work / "project"
+    served = root / "served"
+    served.mkdir(parents=True, exist_ok=True)
+    server, port = start_server(served)
+    extra = ["--jobs", str(args.jobs)] if args.jobs else []
+    extra += ["--no-site"] if args.no_site else []
+    extra += ["--shard", args.shard] if args.shard else []
+    rows: list[tuple[str, float, float, str, float | None]] = []
+    try:
+        started = time.perf_counter()
+        make_project(root, size, f"http://127.0.0.1:{port}")
+        print(
+            f"size {args.size}: {size.feeds} feeds x {size.entries} entries, {size.accounts} "
+            f"accounts, {size.notes} notes (generated in {time.perf_counter() - started:.1f} s); "
+            f"{os.cpu_count()} cores, {platform.python_implementation()} "
+            f"{platform.python_version()}, {platform.machine()}"
+        )
+        peer_first = peer_second = None
+        if not args.no_peers:
+            with tempfile.TemporaryDirectory() as state:
+                peer_first, peer_second, _ = measure_fetch("reader", root, Path(state))
+        first, second, mib = measure_fetch("kb", root, work)
+        rows.append(("fetch, first", first, mib, "reader update_feeds(workers=8)", peer_first))
+        rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
+        s, mib, _ = measure([*KB, "check"], root)
+        rows.append(("check", s, mib, "", None))
+        s, mib, out = measure([*KB, "build", "--timings", *extra], root)
+        stages = timings(out)
+        rows.append(("build, feeds unchanged (whole)", s, mib, "", None))
+        pages = sum(1 for p in (root / "site").rglob("*.html") if p.name != "404.html")
+        bm25 = None if args.no_peers else bm25_rank(root)
+        rows.append(("  rank (in workers, summed)", stages.get("rank", 0), 0, "bm25s", bm25))
+        rows.append(("  render (in workers, summed)", stages.get("render", 0), 0, "", None))
+        rows.append(("  digests (wall)", stages.get("digests", 0), 0, "", None))
+        rows.append(("  newsletter", stages.get("newsletter", 0), 0, "", None))
+        site_peer = None
+        if not args.no_peers and not args.no_site:
+            site_peer, _ = plain_mkdocs(pages, work / "mkdocs")
+        rows.append((f"  site ({pages} pages)", stages.get("site", 0), 0, "mkdocs", site_peer))
+        s, mib, out = measure([*KB, "build", "--offline", "--timings", *extra], root)
+        rows.append(("build, nothing changed", s, mib, "", None))
+        first = sorted((root / "content" / "accounts").glob("*.yml"))[0].stem
+        cmd = [*KB, "digest", first, "--format", "md", "--dry-run"]
+        s, mib, _ = measure(cmd, root)
+        rows.append(("one digest on demand", s, mib, "", None))
+    finally:
+        server.kill()
+        server.join()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"{'stage':<34} {'kb s':>8} {'peak MiB':>9}   {'peer':<32} {'peer s':>8}")
+    for stage, seconds, mib, peer, peer_s in rows:
+        peak = f"{mib:9.0f}" if mib else f"{'':9}"
+        other = f"{peer_s:8.2f}" if peer_s is not None else ""
+        print(f"{stage:<34} {seconds:8.2f} {peak}   {peer:<32} {other:>8}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "size": args.size,
+                    "rows": [
+                        {
+                            "stage": r[0],
+                            "seconds": r[1],
+                            "peak_mib": r[2],
+                            "peer": r[3],
+                            "peer_seconds": r[4],
+                        }
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

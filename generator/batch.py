@@ -1,0 +1,205 @@
+"""Ranking and rendering many accounts: once each, in worker processes, streamed out in order.
+
+Every account is ranked once per run; the same candidates make its digest (every format), its
+site page's digest and its share of the newsletter (:class:`AccountRun`). Accounts go to a pool
+of worker processes in chunks; each worker opens the store and builds the run's corpus once (in
+its initializer), not once per chunk. Chunks come back in the order they were given, so what a
+run writes and prints never depends on how many workers there were or which finished first.
+
+The pool uses the 'forkserver' start method where the platform has it ('spawn' elsewhere): a
+worker never inherits the parent's open store connection or threads. With one job (or too few
+accounts for a pool to pay for its start-up) the same code runs in this process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+from .digest import candidates_for, corpus_of, make_digest
+from .models import Account, Digest, Item, Project
+from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
+from .relevance import Corpus
+from .render import EXTENSIONS, digest_style, make_environment, render_outputs
+from .store import Store, open_store
+from .views import DigestStyle
+
+AUTO_POOL_MIN = 64
+"""Below this many accounts, the default (no ``--jobs``) ranks in this process: starting workers
+(imports, the store, the corpus) costs more than ranking a few dozen accounts."""
+MAX_CHUNK = 16
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What every worker needs to know about the run (sent once per worker)."""
+
+    project: Project
+    now: datetime
+    formats: tuple[str, ...]
+    out_dir: Path
+    record: bool = True
+    """Whether the run records what it sends (so whether the account's history counts)."""
+    stakeholder: str | None = None
+
+
+@dataclass(frozen=True)
+class OutFile:
+    """One rendered output of one account; ``skipped`` says why a format has nothing to say."""
+
+    account: str
+    at: datetime
+    path: Path
+    fmt: str
+    text: str
+    items: tuple[Item, ...] = ()
+    """What the file carries to the customer: recorded as sent once it is written."""
+    skipped: str = ""
+
+
+@dataclass(frozen=True)
+class AccountRun:
+    """One account's share of the run: ranked once, used by the digests, newsletter and site."""
+
+    digest: Digest
+    news: tuple[NewsCandidate, ...]
+    files: tuple[OutFile, ...]
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """Time spent ranking and rendering it (``kb build --timings``)."""
+
+
+def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
+    """``OUT/<account>/<date>.<ext>``; a note is ``.note.txt``, a call sheet ``.call.md``."""
+    day = digest.generated_at.date().isoformat()
+    return out_dir / digest.account.slug / f"{day}.{EXTENSIONS[fmt]}"
+
+
+class Worker:
+    """A run's shared state in one process: the stored items, their corpus, the templates."""
+
+    def __init__(self, spec: RunSpec, store: Store, items: Sequence[Item] | None = None) -> None:
+        self.spec = spec
+        self.store = store
+        self.items = store.items() if items is None else items
+        self.corpus = stored_corpus(spec.project, store, self.items)
+        self.env = make_environment(spec.project.templates_dir)
+        self.style: DigestStyle = digest_style(spec.project)
+        self.window = week_bounds(week_of(spec.now))
+
+    def run(self, account: Account) -> AccountRun:
+        spec, project = self.spec, self.spec.project
+        started = time.perf_counter()
+        person = account.stakeholder(spec.stakeholder) if spec.stakeholder else None
+        candidates = candidates_for(
+            project, account, self.items, spec.now, person, corpus=self.corpus
+        )
+        history = self.store.history(account.slug) if spec.record else ()
+        digest = make_digest(
+            project,
+            account,
+            self.items,
+            spec.now,
+            history=history,
+            stakeholder=person,
+            corpus=self.corpus,
+            candidates=candidates,
+        )
+        ranked = time.perf_counter()
+        outputs = render_outputs(self.env, digest, spec.formats, self.style)
+        files = tuple(
+            OutFile(
+                account.slug,
+                spec.now,
+                digest_path(spec.out_dir, digest, fmt),
+                fmt,
+                o.text,
+                o.items,
+                o.skipped,
+            )
+            for fmt, o in outputs.items()
+        )
+        threshold = project.settings.ranking.threshold
+        news = () if person else newsworthy(candidates, threshold, *self.window)
+        done = time.perf_counter()
+        return AccountRun(digest, news, files, (ranked - started, done - ranked))
+
+
+def stored_corpus(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
+    """The run's corpus of ``items``, with their sentence vectors from the store (items stored
+    before the encoder was, or under another model, are embedded now and saved)."""
+    from .relevance.semantic import Encoder, vectors_for
+
+    return corpus_of(project, items, vectors_for(store, Encoder.load(), items) if items else None)
+
+
+_worker: Worker | None = None
+
+
+def _start_worker(spec: RunSpec) -> None:
+    global _worker
+    _worker = Worker(spec, open_store(spec.project.state_dir))
+
+
+def _run_chunk(accounts: Sequence[Account]) -> list[AccountRun]:
+    assert _worker is not None, "the pool's initializer sets up the worker"
+    return [_worker.run(a) for a in accounts]
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+def plan(count: int, jobs: int | None) -> tuple[int, int]:
+    """(workers, chunk size) for ``count`` accounts: one process for a small run unless asked;
+    chunks small enough to spread the work evenly, large enough to keep messages few."""
+    if count == 0 or jobs == 1 or (jobs is None and count < AUTO_POOL_MIN):
+        return 1, max(count, 1)
+    wanted = jobs or default_jobs()
+    chunk = max(1, min(MAX_CHUNK, -(-count // (wanted * 4))))
+    workers = min(wanted, -(-count // chunk))
+    return workers, chunk
+
+
+def run_accounts(
+    spec: RunSpec,
+    accounts: Sequence[Account],
+    store: Store,
+    *,
+    jobs: int | None = None,
+    items: Sequence[Item] | None = None,
+) -> Iterator[list[AccountRun]]:
+    """Rank and render ``accounts``, yielding each chunk's results in account order.
+
+    The caller writes each chunk and lets it go, so a run holds one chunk's files per worker at
+    a time, not every account's.
+    """
+    if not accounts:
+        return
+    workers, chunk = plan(len(accounts), jobs)
+    chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
+    if workers == 1:
+        worker = Worker(spec, store, items)
+        for part in chunks:
+            yield [worker.run(a) for a in part]
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(spec,)
+    ) as pool:
+        # A window of chunks in flight, not all of them: finished chunks waiting behind a slow
+        # one would otherwise pile up in memory.
+        waiting = iter(chunks)
+        flight = deque(pool.submit(_run_chunk, c) for c in islice(waiting, workers * 2))
+        while flight:
+            done = flight.popleft().result()
+            flight.extend(pool.submit(_run_chunk, c) for c in islice(waiting, 1))
+            yield done
