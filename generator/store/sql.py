@@ -1,0 +1,699 @@
+"""The store on SQLAlchemy Core: one query layer for SQLite and PostgreSQL, SQL and nothing else.
+
+Writes are serialised, so every decision taken inside one (is this entry new? is this item
+already sent to the account?) is taken as if the run were alone: SQLite takes its write lock at
+``BEGIN IMMEDIATE`` (WAL mode, a long busy timeout); PostgreSQL takes a transaction-level
+advisory lock first thing. Unique keys back that up (``ON CONFLICT DO NOTHING``), so an item is
+stored once and an item is recorded as first sent to an account once, whatever the timing.
+
+Two reps building a digest for the same account at the same moment: **the first to record an
+item as sent wins**. :meth:`SqlStore.record_sent` returns the items it really recorded; an item
+another run recorded first (at another moment) is left out of this run's history, and the caller
+tells the rep. Runs at the very same moment (the same ``--now``) are one send.
+
+Every call runs inside :meth:`SqlStore._errors`: whatever the driver raises reaches the caller as
+one :class:`StoreError` naming the store (never its password).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    LargeBinary,
+    Select,
+    Table,
+    and_,
+    case,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy import update as sql_update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.engine.interfaces import BindTyping
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.pool import NullPool, StaticPool
+
+from ..exceptions import StoreError
+from ..models import EntryData, Feed, FeedState, FeedUpdate, Item, SentRecord
+from . import schema as s
+from .location import StoreLocation
+from .stories import (
+    MIN_TITLE_KEY,
+    SAME_STORY_WINDOW,
+    Candidates,
+    pick_same_story,
+    stamp,
+    still_pruned,
+)
+
+CHUNK = 5000  # values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+WRITE_LOCK = 0x6B62_5354  # "kbST": the advisory lock that serialises writes on PostgreSQL
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What ``kb store info`` shows."""
+
+    backend: str
+    url: str
+    version: int
+    counts: dict[str, int]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return stamp(moment) if moment else None
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def _sqlite_engine(location: StoreLocation) -> Engine:
+    path = location.path
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        location.url,
+        isolation_level="AUTOCOMMIT",  # we say BEGIN IMMEDIATE ourselves
+        connect_args={"timeout": 60},
+        poolclass=StaticPool if str(path) == ":memory:" else NullPool,
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi: sqlite3.Connection, _record: object) -> None:
+    dbapi.execute("PRAGMA foreign_keys = ON")
+    dbapi.execute("PRAGMA synchronous = NORMAL")
+    _use_wal(dbapi)
+
+
+def _use_wal(dbapi: sqlite3.Connection, attempts: int = 600) -> None:
+    """Switch to WAL. Two runs creating the same new store at once both try; the loser is told
+    "locked" at once (no busy timeout applies to this switch), so it waits and retries."""
+    for attempt in range(attempts):
+        try:
+            dbapi.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)
+
+
+def _postgresql_engine(location: StoreLocation) -> Engine:
+    engine = create_engine(
+        location.url,
+        isolation_level="AUTOCOMMIT",  # we say BEGIN ourselves
+        connect_args={"connect_timeout": 10, "application_name": "kb"},
+        poolclass=NullPool,
+    )
+    # No "::VARCHAR" casts on parameters: with the columns' "C" collation they would render as
+    # "::VARCHAR COLLATE "C"", a syntax error; every parameter here is text, integer or bytes,
+    # which the server types from the column compared with.
+    engine.dialect.bind_typing = BindTyping.NONE
+    return engine
+
+
+class SqlStore:
+    """The :class:`~generator.store.Store` on SQLite or PostgreSQL (see the module docstring)."""
+
+    def __init__(self, location: StoreLocation) -> None:
+        self.location = location
+        self.name = location.shown
+        self.backend = location.backend
+        with self._errors("cannot open the store"):
+            make = _postgresql_engine if self.backend == "postgresql" else _sqlite_engine
+            self.engine = make(location)
+            self._db = self.engine.connect()
+            self._migrate()
+
+    # --- the boundary: errors, transactions, schema --------------------------------------
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Wrap whatever the driver raises as one StoreError naming the store, password masked."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except (SQLAlchemyError, sqlite3.Error, OSError) as e:
+            raise StoreError(f"{doing} {self.name}: {self._reason(e)}") from e
+
+    def _reason(self, error: BaseException) -> str:
+        cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+        lines = [line.strip() for line in str(cause).strip().splitlines() if line.strip()]
+        return self.location.mask(lines[0] if lines else type(cause).__name__)
+
+    @contextmanager
+    def _write(self, doing: str) -> Iterator[Connection]:
+        """One write transaction, serialised with every other writer of this store."""
+        with self._errors(doing):
+            if self.backend == "postgresql":
+                self._db.exec_driver_sql("BEGIN")
+                self._db.execute(select(func.pg_advisory_xact_lock(WRITE_LOCK)))
+            else:
+                self._db.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                with suppress(SQLAlchemyError, sqlite3.Error):
+                    self._db.exec_driver_sql("ROLLBACK")
+                raise
+            self._db.exec_driver_sql("COMMIT")
+
+    @contextmanager
+    def _read(self, doing: str = "cannot read") -> Iterator[Connection]:
+        """One snapshot for reads that take several statements."""
+        with self._errors(doing):
+            if self.backend == "postgresql":
+                self._db.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            else:
+                self._db.exec_driver_sql("BEGIN")
+            try:
+                yield self._db
+            finally:
+                with suppress(SQLAlchemyError, sqlite3.Error):
+                    self._db.exec_driver_sql("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._write("cannot open the store") as db:
+            version = self._version(db)
+            if version > s.VERSION:
+                raise StoreError(
+                    f"store {self.name} has schema version {version},"
+                    f" this kb knows up to {s.VERSION}: upgrade kb"
+                )
+            if version == 0:
+                s.metadata.create_all(db)
+                self._set_version(db, s.VERSION)
+            for number in range(version + 1, s.VERSION + 1) if version else ():
+                s.MIGRATIONS[number - 1](db)
+                self._set_version(db, number)
+
+    def _version(self, db: Connection) -> int:
+        if self.backend == "sqlite":
+            return int(db.exec_driver_sql("PRAGMA user_version").scalar_one())
+        s.schema_version.create(db, checkfirst=True)
+        stored = select(func.coalesce(func.max(s.schema_version.c.version), 0))
+        return int(db.execute(stored).scalar_one())
+
+    def _set_version(self, db: Connection, number: int) -> None:
+        if self.backend == "sqlite":
+            db.exec_driver_sql(f"PRAGMA user_version = {int(number)}")
+            return
+        db.execute(s.schema_version.delete())
+        db.execute(s.schema_version.insert().values(version=number))
+
+    def _insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which knows ``ON CONFLICT``."""
+        return (postgresql if self.backend == "postgresql" else sqlite).insert(table)
+
+    def close(self) -> None:
+        with self._errors("cannot close"):
+            self._db.close()
+            self.engine.dispose()
+
+    # --- feeds -------------------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[Feed]) -> None:
+        f = s.feeds
+        insert = self._insert(f)
+        same = f.c.url == insert.excluded.url
+
+        def kept(column: Column[Any], reset: Any) -> Any:
+            return case((same, column), else_=reset)
+
+        upsert = insert.on_conflict_do_update(
+            index_elements=[f.c.name],
+            set_={
+                "etag": kept(f.c.etag, ""),
+                "last_modified": kept(f.c.last_modified, ""),
+                "next_fetch": kept(f.c.next_fetch, None),
+                "moved_to": kept(f.c.moved_to, ""),
+                "discovered": kept(f.c.discovered, ""),
+                "url": insert.excluded.url,
+            },
+        )
+        with self._write("cannot save the feeds in") as db:
+            for feed in feeds:
+                db.execute(upsert, {"name": feed.name, "url": feed.url})
+
+    def _feeds_query(self) -> Select[Any]:
+        count = (
+            select(func.count())
+            .where(s.item_sources.c.feed == s.feeds.c.name)
+            .scalar_subquery()
+            .label("n")
+        )
+        return select(s.feeds, count)
+
+    def feed_states(self) -> list[FeedState]:
+        with self._errors("cannot read"):
+            rows = self._db.execute(self._feeds_query().order_by(s.feeds.c.name)).mappings()
+            return [_feed_state(row) for row in rows]
+
+    def feed_state(self, name: str) -> FeedState | None:
+        with self._errors("cannot read"):
+            query = self._feeds_query().where(s.feeds.c.name == name)
+            row = self._db.execute(query).mappings().first()
+            return _feed_state(row) if row else None
+
+    def save_update(self, update: FeedUpdate) -> int:
+        with self._write(f"cannot save feed {update.name} in") as db:
+            new = self._save_entries(db, update.entries, update.fetched_at)
+            db.execute(_feed_update(update))
+            return new
+
+    def _save_entries(self, db: Connection, entries: Sequence[EntryData], seen: datetime) -> int:
+        """Store a feed's entries with a handful of statements, whatever their number.
+
+        The decisions are the same as storing the entries one by one (``tests/test_store.py``
+        checks this by Hypothesis): entries of one feed are looked up together, and what this
+        call stores is tracked as it goes.
+        """
+        by_feed: dict[str, list[EntryData]] = {}
+        for entry in entries:
+            if entry.published_at is None:
+                raise ValueError(f"entry {entry.id} was not keyed (generator.update.keyed)")
+            by_feed.setdefault(entry.feed, []).append(entry)
+        tombstones = bool(entries) and bool(db.execute(select(exists(s.pruned.select()))).scalar())
+        return sum(
+            self._save_feed_entries(db, feed, group, seen, tombstones)
+            for feed, group in by_feed.items()
+        )
+
+    def _save_feed_entries(
+        self, db: Connection, feed: str, entries: list[EntryData], seen: datetime, tombstones: bool
+    ) -> int:
+        """Insert new entries of ``feed``, or attach them as sources of stories already stored."""
+        attached = _known_entries(db, feed, [e.id for e in entries])
+        fresh = [e for e in entries if e.id not in attached]
+        if not fresh:
+            return 0
+        stored_ids = _stored_item_ids(db, [e.id for e in fresh])
+        keyed = [(e, e.title_key, e.published_at or seen) for e in fresh]
+        candidates = _same_title_candidates(db, feed, keyed)
+        seen_iso = stamp(seen)
+        items: list[dict[str, str]] = []
+        sources: list[dict[str, str]] = []
+        items_here: set[str] = set()  # items this call gave a source from ``feed``
+        for entry, title_key, published in keyed:
+            if entry.id in attached:
+                continue
+            if tombstones and _was_pruned(db, entry, title_key, published):
+                continue
+            item_id = pick_same_story(
+                entry.id, title_key, published, stored_ids, candidates, items_here
+            )
+            if item_id is None:
+                item_id = entry.id
+                stored_ids.add(item_id)
+                items.append(_item_row(entry, title_key, published, seen_iso))
+            attached.add(entry.id)
+            items_here.add(item_id)
+            sources.append(
+                {"item_id": item_id, "feed": feed, "entry_id": entry.id, "first_seen": seen_iso}
+            )
+        if items:
+            db.execute(self._insert(s.items).on_conflict_do_nothing(), items)
+        if sources:
+            db.execute(self._insert(s.item_sources).on_conflict_do_nothing(), sources)
+        return len(items)
+
+    # --- items -------------------------------------------------------------------------
+
+    def items(
+        self,
+        *,
+        since: datetime | None = None,
+        feeds: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Item]:
+        i, src = s.items, s.item_sources
+        chosen = select(i.c.id)
+        if since is not None:
+            chosen = chosen.where(i.c.published >= _iso(since))
+        if feeds:
+            chosen = chosen.where(i.c.id.in_(select(src.c.item_id).where(src.c.feed.in_(feeds))))
+        if limit is not None:
+            chosen = chosen.order_by(i.c.published.desc(), i.c.id).limit(limit)
+        with self._read() as db:
+            rows = db.execute(
+                select(i).where(i.c.id.in_(chosen)).order_by(i.c.published.desc(), i.c.id)
+            ).mappings()
+            found = list(rows)
+            by_item: dict[str, list[str]] = {}
+            for item_id, feed in db.execute(
+                select(src.c.item_id, src.c.feed)
+                .where(src.c.item_id.in_(chosen))
+                .order_by(src.c.first_seen, src.c.feed)
+            ):
+                by_item.setdefault(item_id, []).append(feed)
+        return [
+            Item(
+                id=row["id"],
+                url=row["url"],
+                title=row["title"],
+                summary=row["summary"],
+                summary_html=row["summary_html"],
+                published=datetime.fromisoformat(row["published"]),
+                first_seen=datetime.fromisoformat(row["first_seen"]),
+                sources=tuple(by_item.get(row["id"], ())),
+                author=row["author"],
+                categories=tuple(json.loads(row["categories"])),
+            )
+            for row in found
+        ]
+
+    def prune(self, before: datetime) -> int:
+        """Tombstone, then delete, in one transaction: never one without the other."""
+        cutoff = stamp(before)
+        i, src, p = s.items, s.item_sources, s.pruned
+        old = select(i.c.id).where(i.c.published < cutoff)
+        tombstones = (
+            select(
+                func.coalesce(src.c.feed, ""),
+                func.coalesce(src.c.entry_id, i.c.id),
+                i.c.id,
+                i.c.url,
+                i.c.title_key,
+                i.c.published,
+                literal(cutoff, s.Str()),
+            )
+            .select_from(i.outerjoin(src, src.c.item_id == i.c.id))
+            .where(i.c.published < cutoff)
+        )
+        insert = self._insert(p).from_select(
+            ["feed", "entry_id", "item_id", "url", "title_key", "published", "cutoff"], tombstones
+        )
+        replace = insert.on_conflict_do_update(
+            index_elements=[p.c.feed, p.c.entry_id],
+            set_={name: insert.excluded[name] for name in
+                  ("item_id", "url", "title_key", "published", "cutoff")},
+        )  # fmt: skip
+        with self._write("cannot prune") as db:
+            db.execute(replace)
+            for child in s.ITEM_CHILDREN:
+                db.execute(delete(child).where(child.c.item_id.in_(old)))
+            return db.execute(delete(i).where(i.c.published < cutoff)).rowcount
+
+    # --- item vectors (sentence embeddings, per model) -------------------------------------
+
+    def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        v = s.item_vectors
+        found: dict[str, bytes] = {}
+        with self._read() as db:
+            for chunk in _chunks(list(dict.fromkeys(item_ids))):
+                query = select(v.c.item_id, v.c.vector).where(
+                    v.c.model_id == model_id, v.c.item_id.in_(chunk)
+                )
+                found.update((item_id, bytes(vector)) for item_id, vector in db.execute(query))
+        return found
+
+    def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        """Store (or replace) vectors of stored items; a vector of an unknown item is dropped."""
+        if not vectors:
+            return
+        insert = self._insert(s.item_vectors)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[s.item_vectors.c.model_id, s.item_vectors.c.item_id],
+            set_={"vector": insert.excluded.vector},
+        )
+        with self._write("cannot save item vectors in") as db:
+            known = _stored_item_ids(db, sorted(vectors))
+            rows = [
+                {"model_id": model_id, "item_id": item_id, "vector": vectors[item_id]}
+                for item_id in sorted(known)
+            ]
+            if rows:
+                db.execute(upsert, rows)
+
+    # --- what was sent -----------------------------------------------------------------
+
+    def record_sent(
+        self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str
+    ) -> list[str]:
+        """Record ``items`` as sent to ``account``; return the ids really recorded, in order.
+
+        The first run to record an item for an account wins (see the module docstring): an item
+        recorded earlier by a run at another moment is not recorded again.
+        """
+        by_id = {item.id: item for item in items}
+        if not by_id:
+            return []
+        when = stamp(sent_at)
+        first = s.sent_first
+        with self._write("cannot record what was sent in") as db:
+            claims = [{"account": account, "item_id": i, "sent_at": when} for i in by_id]
+            db.execute(self._insert(first).on_conflict_do_nothing(), claims)
+            ours: set[str] = set()
+            for chunk in _chunks(list(by_id)):
+                ours.update(
+                    db.execute(
+                        select(first.c.item_id).where(
+                            first.c.account == account,
+                            first.c.sent_at == when,
+                            first.c.item_id.in_(chunk),
+                        )
+                    ).scalars()
+                )
+            recorded = [item_id for item_id in by_id if item_id in ours]
+            rows = [
+                {"account": account, "item_id": item_id, "url": by_id[item_id].url,
+                 "title": by_id[item_id].title, "sent_at": when, "format": fmt}
+                for item_id in recorded
+            ]  # fmt: skip
+            if rows:
+                db.execute(self._insert(s.sent).on_conflict_do_nothing(), rows)
+        return recorded
+
+    def history(self, account: str) -> list[SentRecord]:
+        t = s.sent
+        query = (
+            select(t)
+            .where(t.c.account == account)
+            .order_by(t.c.sent_at.desc(), t.c.format, t.c.title, t.c.item_id)
+        )
+        with self._errors("cannot read"):
+            rows = self._db.execute(query).mappings()
+            return [
+                SentRecord(
+                    account=row["account"],
+                    item_id=row["item_id"],
+                    url=row["url"],
+                    title=row["title"],
+                    sent_at=datetime.fromisoformat(row["sent_at"]),
+                    format=row["format"],
+                )
+                for row in rows
+            ]
+
+    # --- the whole store: info, export, import ---------------------------------------------
+
+    def info(self) -> StoreInfo:
+        with self._read() as db:
+            counts = {
+                t.name: int(db.execute(select(func.count()).select_from(t)).scalar_one())
+                for t in s.TABLES
+            }
+            version = self._version(db) if self.backend == "sqlite" else s.VERSION
+        return StoreInfo(self.backend, self.name, version, counts)
+
+    def dump(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every row of every table, tables in :data:`schema.TABLES` order, rows by key."""
+        with self._read("cannot export") as db:
+            for table in s.TABLES:
+                key = [c for c in table.primary_key.columns]
+                for row in db.execute(select(table).order_by(*key)).mappings():
+                    yield table.name, {c.name: _exported(c, row[c.name]) for c in table.columns}
+
+    def load(self, rows: Iterable[tuple[str, dict[str, Any]]], *, merge: bool = False) -> int:
+        """Insert exported rows in one transaction; return how many were read.
+
+        Into an empty store unless ``merge``: then a row whose key is already stored keeps the
+        stored one.
+        """
+        tables = {t.name: t for t in s.TABLES}
+        total = 0
+        with self._write("cannot import into") as db:
+            if not merge:
+                full = [t.name for t in s.TABLES if db.execute(select(exists(t.select()))).scalar()]
+                if full:
+                    raise StoreError(
+                        f"store {self.name} is not empty ({', '.join(full)}): import into an"
+                        " empty store, or pass --merge to keep what it holds and add the rest"
+                    )
+            batch: list[dict[str, Any]] = []
+            current: Table | None = None
+            for name, row in rows:
+                table = tables[name]
+                if table is not current or len(batch) >= 1000:
+                    self._flush(db, current, batch)
+                    current, batch = table, []
+                batch.append({c.name: _imported(c, row[c.name]) for c in table.columns})
+                total += 1
+            self._flush(db, current, batch)
+        return total
+
+    def _flush(self, db: Connection, table: Table | None, batch: list[dict[str, Any]]) -> None:
+        if table is not None and batch:
+            db.execute(self._insert(table).on_conflict_do_nothing(), batch)
+
+
+def _exported(column: Column[Any], value: Any) -> Any:
+    if isinstance(column.type, LargeBinary) and value is not None:
+        return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def _imported(column: Column[Any], value: Any) -> Any:
+    if isinstance(column.type, LargeBinary) and value is not None:
+        return base64.b64decode(value, validate=True)
+    return value
+
+
+def _feed_state(row: RowMapping) -> FeedState:
+    return FeedState(
+        name=row["name"],
+        url=row["url"],
+        status=row["status"],
+        last_fetch=_time(row["last_fetch"]),
+        last_success=_time(row["last_success"]),
+        failures=row["failures"],
+        next_fetch=_time(row["next_fetch"]),
+        last_error=row["last_error"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        item_count=row["n"],
+        moved_to=row["moved_to"],
+        discovered=row["discovered"],
+    )
+
+
+def _feed_update(update: FeedUpdate) -> Any:
+    f = s.feeds
+    ok = update.status == "ok"
+    values: dict[str, Any] = {
+        "status": update.status,
+        "last_fetch": _iso(update.fetched_at),
+        "failures": update.failures,
+        "next_fetch": _iso(update.next_fetch),
+        "last_error": update.error,
+        "moved_to": update.moved_to,
+    }
+    if update.succeeded:
+        values |= {"discovered": update.discovered, "last_success": _iso(update.fetched_at)}
+    if ok:
+        values |= {"etag": update.etag, "last_modified": update.last_modified}
+    return sql_update(f).where(f.c.name == update.name).values(values)
+
+
+def _item_row(entry: EntryData, title_key: str, published: datetime, seen: str) -> dict[str, str]:
+    return {
+        "id": entry.id,
+        "url": entry.url,
+        "title": entry.title,
+        "title_key": title_key,
+        "summary": entry.summary,
+        "summary_html": entry.summary_html,
+        "published": stamp(published),
+        "first_seen": seen,
+        "author": entry.author,
+        "categories": json.dumps(list(entry.categories), ensure_ascii=False),
+    }
+
+
+def _known_entries(db: Connection, feed: str, entry_ids: list[str]) -> set[str]:
+    """Which of ``entry_ids`` this feed has already stored."""
+    src = s.item_sources
+    known: set[str] = set()
+    for chunk in _chunks(entry_ids):
+        query = select(src.c.entry_id).where(src.c.feed == feed, src.c.entry_id.in_(chunk))
+        known.update(db.execute(query).scalars())
+    return known
+
+
+def _stored_item_ids(db: Connection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(ids):
+        found.update(db.execute(select(s.items.c.id).where(s.items.c.id.in_(chunk))).scalars())
+    return found
+
+
+def _same_title_candidates(
+    db: Connection, feed: str, keyed: list[tuple[EntryData, str, datetime]]
+) -> Candidates:
+    """Stored items that share a title key with one of the entries and no source with ``feed``."""
+    keys = sorted({key for _, key, _ in keyed if len(key) >= MIN_TITLE_KEY})
+    if not keys:
+        return {}
+    dates = [published for _, key, published in keyed if len(key) >= MIN_TITLE_KEY]
+    i, src = s.items, s.item_sources
+    low, high = stamp(min(dates) - SAME_STORY_WINDOW), stamp(max(dates) + SAME_STORY_WINDOW)
+    candidates: Candidates = {}
+    for chunk in _chunks(keys):
+        query = (
+            select(i.c.title_key, i.c.published, i.c.id)
+            .where(
+                i.c.title_key.in_(chunk),
+                i.c.published.between(low, high),
+                ~exists().where(src.c.item_id == i.c.id, src.c.feed == feed),
+            )
+            .order_by(i.c.id)
+        )
+        for key, published, item_id in db.execute(query):
+            candidates.setdefault(key, []).append((published, item_id))
+    return candidates
+
+
+def _was_pruned(db: Connection, entry: EntryData, title_key: str, published: datetime) -> bool:
+    """Whether ``kb prune`` removed this story (from any feed) and it is still too old."""
+    p = s.pruned
+    matches: list[ColumnElement[bool]] = [
+        and_(p.c.feed == entry.feed, p.c.entry_id == entry.id),
+        p.c.item_id == entry.id,
+    ]
+    if entry.url:
+        matches.append(p.c.url == entry.url)
+    if len(title_key) >= MIN_TITLE_KEY:
+        low, high = stamp(published - SAME_STORY_WINDOW), stamp(published + SAME_STORY_WINDOW)
+        matches.append(and_(p.c.title_key == title_key, p.c.published.between(low, high)))
+    rows = db.execute(select(p.c.published, p.c.cutoff).where(or_(*matches)))
+    return any(
+        still_pruned(
+            entry.published,
+            published,
+            datetime.fromisoformat(stored),
+            datetime.fromisoformat(cutoff),
+        )
+        for stored, cutoff in rows
+    )
+
+
+__all__ = ["SqlStore", "StoreInfo"]
