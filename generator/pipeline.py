@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from .config import load_project
 from .corpus import Corpus
 from .digest import make_digest
-from .exceptions import ConfigErrors, UsageError
+from .exceptions import ConfigErrors, StoreError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, make_newsletter, week_of
@@ -31,7 +31,8 @@ from .render import (
     render_outputs,
 )
 from .site.pages import site_pages
-from .store import Store, open_store
+from .store import Store, StoreLocation, open_store, parse_location
+from .store.location import shown_url, sqlite_location
 
 
 def open_project(root: Path) -> Project:
@@ -46,8 +47,26 @@ def open_project(root: Path) -> Project:
     return project
 
 
+def with_store(project: Project, url: str | None) -> Project:
+    """The project with its store URL overridden (``--store``, ``KB_STORE``), if one is given."""
+    if not url:
+        return project
+    return replace(project, settings=replace(project.settings, store=url))
+
+
+def store_location(project: Project) -> StoreLocation:
+    """Where the project's store is: its URL setting, else SQLite in the state folder."""
+    url = project.settings.store
+    if not url:
+        return sqlite_location(project.state_dir / "kb.sqlite")
+    try:
+        return parse_location(url, project.root)
+    except ValueError as e:
+        raise StoreError(f"store {shown_url(url)}: {e}") from None
+
+
 def store_for(project: Project) -> Store:
-    return open_store(project.state_dir)
+    return open_store(store_location(project))
 
 
 @contextmanager
@@ -208,19 +227,37 @@ def render_digests(
     ]
 
 
-def write_digests(store: Store, rendered: Sequence[Rendered], writer: Writer, record: bool) -> None:
+@dataclass(frozen=True)
+class SentFirst:
+    """Items a digest carried that another run had already recorded as sent to the account."""
+
+    account: str
+    path: Path
+    items: tuple[Item, ...]
+
+
+def write_digests(
+    store: Store, rendered: Sequence[Rendered], writer: Writer, record: bool
+) -> list[SentFirst]:
     """Write every file first; only then record as sent what each file carried.
 
     A call sheet records nothing (it is the rep's own); a note records the one item it links.
+    Returns, per file, the items another run recorded first (the first to record wins, see
+    :mod:`generator.store`): they are not in this run's history, and the rep should know.
     """
     written = [out for out in rendered if not out.skipped]
     writer.write_all([(out.path, out.text) for out in written])
-    if record:
-        for out in written:
-            if out.items:
-                store.record_sent(
-                    out.digest.account.slug, list(out.items), out.digest.generated_at, out.fmt
-                )
+    lost: list[SentFirst] = []
+    for out in written if record else ():
+        if out.items:
+            account = out.digest.account.slug
+            recorded = set(
+                store.record_sent(account, list(out.items), out.digest.generated_at, out.fmt)
+            )
+            missed = tuple(item for item in out.items if item.id not in recorded)
+            if missed:
+                lost.append(SentFirst(account, out.path, missed))
+    return lost
 
 
 def newsletter_for(

@@ -26,6 +26,7 @@ from .common import (
     parse_now,
     parse_shard,
     print_json,
+    warn_sent_first,
 )
 
 out_option = click.option(
@@ -113,9 +114,10 @@ def digest(
         if dry_run:
             return
         writer = Writer()
-        pipeline.write_digests(store, rendered, writer, record=not include_sent)
+        lost = pipeline.write_digests(store, rendered, writer, record=not include_sent)
     for path in writer.written:
         click.echo(f"wrote {path}", err=True)
+    warn_sent_first(lost)
 
 
 def _adhoc(

@@ -11,7 +11,7 @@ import click
 from .. import pipeline
 from ..exceptions import UsageError
 from ..outputs import Writer
-from .common import Context, handle_errors, now_option, parse_now
+from .common import Context, handle_errors, now_option, parse_now, warn_sent_first
 from .feeds import fetch_with_progress, report_fetch
 
 
@@ -67,7 +67,7 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         )
         issue = pipeline.newsletter_for(project, store, None, now, items=items)
         writer = Writer()
-        pipeline.write_digests(store, rendered, writer, record=True)
+        warn_sent_first(pipeline.write_digests(store, rendered, writer, record=True))
         newsletter_paths = pipeline.write_newsletter(
             project, issue, project.out_dir / "newsletter", writer
         )

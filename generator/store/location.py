@@ -68,6 +68,14 @@ def parse_location(text: str, base: Path) -> StoreLocation:
     raise ValueError(f"unknown store URL scheme '{url.drivername}' (expected {SCHEMES})")
 
 
+def shown_url(text: str) -> str:
+    """A URL that may not parse, as people may see it: never with its password."""
+    try:
+        return make_url(text.strip()).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)" if "@" in text else text.strip()
+
+
 def has_password(text: str) -> bool:
     """Whether a store URL carries a password (``user:secret@host``)."""
     try:

@@ -42,6 +42,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    inspect,
     literal,
     or_,
     select,
@@ -219,7 +220,8 @@ class SqlStore:
     def _version(self, db: Connection) -> int:
         if self.backend == "sqlite":
             return int(db.exec_driver_sql("PRAGMA user_version").scalar_one())
-        s.schema_version.create(db, checkfirst=True)
+        if not inspect(db).has_table(s.schema_version.name):
+            return 0
         stored = select(func.coalesce(func.max(s.schema_version.c.version), 0))
         return int(db.execute(stored).scalar_one())
 
@@ -227,6 +229,7 @@ class SqlStore:
         if self.backend == "sqlite":
             db.exec_driver_sql(f"PRAGMA user_version = {int(number)}")
             return
+        s.schema_version.create(db, checkfirst=True)
         db.execute(s.schema_version.delete())
         db.execute(s.schema_version.insert().values(version=number))
 
@@ -522,7 +525,7 @@ class SqlStore:
                 t.name: int(db.execute(select(func.count()).select_from(t)).scalar_one())
                 for t in s.TABLES
             }
-            version = self._version(db) if self.backend == "sqlite" else s.VERSION
+            version = self._version(db)
         return StoreInfo(self.backend, self.name, version, counts)
 
     def dump(self) -> Iterator[tuple[str, dict[str, Any]]]:
