@@ -18,8 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
+from generator import pipeline
 from generator.exceptions import StoreError
-from generator.models import EntryData, Feed, FeedUpdate
+from generator.models import Account, Digest, EntryData, Feed, FeedUpdate
+from generator.outputs import Writer
 from generator.parse.normalize import clamp_published
 from generator.store import StoreLocation, open_store, schema
 from generator.store.sql import SqlStore
@@ -526,3 +528,53 @@ def test_the_discovered_feed_is_remembered_until_the_url_changes(store: SqlStore
     store.sync_feeds([Feed("a", "https://a.example/blog")])
     state = store.feed_state("a")
     assert state is not None and (state.discovered, state.etag) == ("", "")
+
+
+# --- what was sent: the first run to record an item wins ---------------------------------------
+
+
+def test_the_first_run_to_record_an_item_as_sent_wins(store: SqlStore) -> None:
+    store.save_update(update("a", entry("a", 1), entry("a", 2)))
+    first, second = store.items()
+    assert store.record_sent("acme", [first], NOW, "md") == [first.id]
+    assert store.record_sent("acme", [first], NOW, "html") == [first.id]  # the same send
+    later = NOW + timedelta(seconds=1)
+    assert store.record_sent("acme", [second, first], later, "md") == [second.id]
+    assert store.record_sent("globex", [first], later, "md") == [first.id]  # another account
+    assert [(h.item_id, h.format, h.sent_at) for h in store.history("acme")] == [
+        (second.id, "md", later),
+        (first.id, "html", NOW),
+        (first.id, "md", NOW),
+    ]
+
+
+def test_a_digest_tells_which_items_another_run_recorded_first(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    store.save_update(update("a", entry("a", 1), entry("a", 2)))
+    first, second = store.items()
+    store.record_sent("acme", [first], NOW - timedelta(minutes=1), "md")  # another rep's run
+    digest = Digest(Account(slug="acme", name="Acme"), NOW, ())
+    out = pipeline.Rendered(digest, "md", tmp_path / "acme.md", "text", (first, second))
+    lost = pipeline.write_digests(store, [out], Writer(), record=True)
+    assert lost == [pipeline.SentFirst("acme", tmp_path / "acme.md", (first,))]
+    assert [h.item_id for h in store.history("acme")] == [second.id, first.id]
+
+
+# --- item vectors ---------------------------------------------------------------------------
+
+
+def test_item_vectors_are_kept_per_model_and_pruned_with_their_item(store: SqlStore) -> None:
+    store.save_update(update("a", entry("a", 1, days_ago=100), entry("a", 2)))
+    store.save_item_vectors("m1", {"a-1": b"\x00\x01", "a-2": b"\xff" * 8, "gone": b"x"})
+    store.save_item_vectors("m2", {"a-2": b"two"})
+    assert store.item_vectors("m1", ["a-2", "a-1", "gone"]) == {
+        "a-1": b"\x00\x01",
+        "a-2": b"\xff" * 8,
+    }
+    store.save_item_vectors("m1", {"a-2": b"new"})
+    assert store.item_vectors("m1", ["a-2"]) == {"a-2": b"new"}
+    assert store.item_vectors("m2", ["a-1", "a-2"]) == {"a-2": b"two"}
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    assert store.item_vectors("m1", ["a-1", "a-2"]) == {"a-2": b"new"}
+    assert store.info().counts["item_vectors"] == 2
