@@ -249,7 +249,7 @@ def test_reps_digesting_one_account_at_once_each_item_is_recorded_once(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for n in range(5)
     ]
     errors = [run.communicate(timeout=300)[1] for run in runs]
