@@ -578,3 +578,17 @@ def test_item_vectors_are_kept_per_model_and_pruned_with_their_item(store: SqlSt
     assert store.prune(NOW - timedelta(days=90)) == 1
     assert store.item_vectors("m1", ["a-1", "a-2"]) == {"a-2": b"new"}
     assert store.info().counts["item_vectors"] == 2
+
+
+# --- the newsletter's delivery ledger ------------------------------------------------------------
+
+
+def test_the_newsletter_ledger_records_each_delivery_once(store: SqlStore) -> None:
+    assert store.newsletter_sent("2026-W47") == set()
+    store.record_newsletter_sent("2026-W47", "Dana@Example.com", "<1@kb>", NOW)
+    store.record_newsletter_sent("2026-W47", "dana@example.com", "<1@kb>", NOW)  # a retry
+    store.record_newsletter_sent("2026-W47", "dana@example.com", "<2@kb>", NOW)  # a resend
+    store.record_newsletter_sent("2026-W47", "lee@example.com", "<3@kb>", NOW)
+    store.record_newsletter_sent("2026-W48", "kim@example.com", "<4@kb>", NOW)
+    assert store.newsletter_sent("2026-W47") == {"dana@example.com", "lee@example.com"}
+    assert store.info().counts["newsletter_sent"] == 4

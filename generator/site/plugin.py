@@ -7,6 +7,8 @@ other Markdown page a team keeps under ``content/`` is built as usual.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from mkdocs.structure.files import File, Files
 
 from ..config import load_project
 from ..exceptions import KbError
-from ..pipeline import digests_for, newsletter_for, opened_store, resolve_now
+from ..pipeline import digests_for, newsletter_for, opened_store, resolve_now, with_store
 from .pages import site_pages
 
 HIDDEN_PREFIXES = ("accounts/", "notes/")
@@ -53,7 +55,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
         return files
 
     def _pages(self, root: Path) -> dict[str, str]:
-        project = load_project(root)
+        project = with_store(load_project(root), os.environ.get("KB_STORE"))  # as kb does
         now = resolve_now(project, self.now)
         with opened_store(project) as store:
             items = store.items()

@@ -47,10 +47,15 @@ class Store(Protocol):
         """Stored items, newest first (ties broken by id, so the order is stable)."""
 
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
-        """The stored vectors of ``model_id`` for those of ``item_ids`` that have one."""
+        """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
+        without one are absent. The store keeps the bytes as given."""
 
     def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
-        """Store vectors by item id; they are deleted with their item by ``prune``."""
+        """Save item id -> vector bytes for ``model_id`` in one transaction, replacing older ones.
+
+        A vector whose item is not stored (pruned meanwhile) is dropped; pruning an item deletes
+        its vectors in the same transaction.
+        """
 
     def record_sent(
         self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str
@@ -68,6 +73,14 @@ class Store(Protocol):
         item leaves a tombstone, written in the same transaction, so no feed stores the story
         again while it is older than ``before``.
         """
+
+    def newsletter_sent(self, week: str) -> set[str]:
+        """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        """Record one delivered message, in its own transaction, as soon as the server took it."""
 
     def info(self) -> StoreInfo:
         """Backend, URL (password masked), schema version and row counts."""

@@ -136,14 +136,27 @@ pruned = Table(
     Index("pruned_title_key", "title_key"),
 )
 
+# Each item's sentence vector per encoder (``model``: name@version), deleted with its item.
 item_vectors = Table(
     "item_vectors",
     metadata,
-    _text("model_id", default=None),
     _text("item_id", default=None),
+    _text("model", default=None),
     Column("vector", LargeBinary, nullable=False),
-    PrimaryKeyConstraint("model_id", "item_id"),
+    PrimaryKeyConstraint("model", "item_id"),
     Index("item_vectors_item", "item_id"),
+)
+
+# The newsletter's delivery ledger: one row per message the SMTP server accepted, so a failed
+# send resumes where it stopped and a second send sends nothing (a resend has its own Message-ID).
+newsletter_sent = Table(
+    "newsletter_sent",
+    metadata,
+    _text("week", default=None),
+    _text("recipient", default=None),
+    _text("message_id", default=None),
+    _moment("sent_at"),
+    PrimaryKeyConstraint("week", "recipient", "message_id"),
 )
 
 # Deleting an item deletes what hangs off it. Written as a statement, not as a foreign key,
@@ -152,7 +165,7 @@ item_vectors = Table(
 ITEM_CHILDREN = (item_sources, item_vectors)
 
 # Tables in the order an export lists them and an import fills them; each sorted by its key.
-TABLES = (feeds, items, item_sources, item_vectors, pruned, sent_first, sent)
+TABLES = (feeds, items, item_sources, item_vectors, pruned, sent_first, sent, newsletter_sent)
 
 
 def _v1(conn: Connection) -> None:
@@ -172,9 +185,11 @@ def _v3_discovered(conn: Connection) -> None:
 
 
 def _v4_team(conn: Connection) -> None:
-    """4: the shared store: sentence vectors, and one first send per (account, item)."""
+    """4: the shared store: sentence vectors, one first send per (account, item), and the
+    newsletter's delivery ledger."""
     item_vectors.create(conn)
     sent_first.create(conn)
+    newsletter_sent.create(conn)
     conn.execute(
         text(
             """INSERT INTO sent_first (account, item_id, sent_at)

@@ -434,7 +434,7 @@ class SqlStore:
         with self._read() as db:
             for chunk in _chunks(list(dict.fromkeys(item_ids))):
                 query = select(v.c.item_id, v.c.vector).where(
-                    v.c.model_id == model_id, v.c.item_id.in_(chunk)
+                    v.c.model == model_id, v.c.item_id.in_(chunk)
                 )
                 found.update((item_id, bytes(vector)) for item_id, vector in db.execute(query))
         return found
@@ -445,13 +445,13 @@ class SqlStore:
             return
         insert = self._insert(s.item_vectors)
         upsert = insert.on_conflict_do_update(
-            index_elements=[s.item_vectors.c.model_id, s.item_vectors.c.item_id],
+            index_elements=[s.item_vectors.c.model, s.item_vectors.c.item_id],
             set_={"vector": insert.excluded.vector},
         )
         with self._write("cannot save item vectors in") as db:
             known = _stored_item_ids(db, sorted(vectors))
             rows = [
-                {"model_id": model_id, "item_id": item_id, "vector": vectors[item_id]}
+                {"model": model_id, "item_id": item_id, "vector": vectors[item_id]}
                 for item_id in sorted(known)
             ]
             if rows:
@@ -516,6 +516,22 @@ class SqlStore:
                 )
                 for row in rows
             ]
+
+    # --- the newsletter's delivery ledger ----------------------------------------------
+
+    def newsletter_sent(self, week: str) -> set[str]:
+        n = s.newsletter_sent
+        with self._errors("cannot read"):
+            query = select(n.c.recipient).where(n.c.week == week).distinct()
+            return set(self._db.execute(query).scalars())
+
+    def record_newsletter_sent(
+        self, week: str, recipient: str, message_id: str, sent_at: datetime
+    ) -> None:
+        row = {"week": week, "recipient": recipient.casefold(), "message_id": message_id,
+               "sent_at": stamp(sent_at)}  # fmt: skip
+        with self._write("cannot record the newsletter's delivery in") as db:
+            db.execute(self._insert(s.newsletter_sent).on_conflict_do_nothing(), row)
 
     # --- the whole store: info, export, import ---------------------------------------------
 
