@@ -270,3 +270,15 @@ def test_reps_digesting_one_account_at_once_each_item_is_recorded_once(
         for item in json.loads(path.read_text())["items"]
     }
     assert picked == set(by_title)  # every item some rep received is recorded, once
+
+
+def test_a_store_setting_that_is_not_a_store_url_is_an_error_at_its_line(example: Path) -> None:
+    settings = example / "kb.yml"
+    settings.write_text(settings.read_text() + "\nstore: mysql://db.example/kb\n")
+    done = run_kb("--project", example, "check")
+    assert done.exit_code == 1
+    line = len(settings.read_text().splitlines())
+    assert done.stderr.splitlines()[0] == (
+        f"{settings}:{line}: 'store' must be a store URL:"
+        " postgresql://user@host:port/database or sqlite:///path/to/kb.sqlite"
+    )

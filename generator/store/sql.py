@@ -67,6 +67,7 @@ from .stories import (
     still_pruned,
 )
 
+DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error)
 CHUNK = 5000  # values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 WRITE_LOCK = 0x6B62_5354  # "kbST": the advisory lock that serialises writes on PostgreSQL
 
@@ -152,18 +153,25 @@ class SqlStore:
             make = _postgresql_engine if self.backend == "postgresql" else _sqlite_engine
             self.engine = make(location)
             self._db = self.engine.connect()
+        try:
             self._migrate()
+        except BaseException:
+            with suppress(StoreError):
+                self.close()
+            raise
 
     # --- the boundary: errors, transactions, schema --------------------------------------
 
     @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
+    def _errors(
+        self, doing: str, foreign: tuple[type[BaseException], ...] = (*DATABASE_ERRORS, OSError)
+    ) -> Iterator[None]:
         """Wrap whatever the driver raises as one StoreError naming the store, password masked."""
         try:
             yield
         except StoreError:
             raise
-        except (SQLAlchemyError, sqlite3.Error, OSError) as e:
+        except foreign as e:
             raise StoreError(f"{doing} {self.name}: {self._reason(e)}") from e
 
     def _reason(self, error: BaseException) -> str:
@@ -183,15 +191,18 @@ class SqlStore:
             try:
                 yield self._db
             except BaseException:
-                with suppress(SQLAlchemyError, sqlite3.Error):
+                with suppress(*DATABASE_ERRORS):
                     self._db.exec_driver_sql("ROLLBACK")
                 raise
             self._db.exec_driver_sql("COMMIT")
 
     @contextmanager
-    def _read(self, doing: str = "cannot read") -> Iterator[Connection]:
-        """One snapshot for reads that take several statements."""
-        with self._errors(doing):
+    def _read(
+        self, doing: str = "cannot read", *, only_database: bool = False
+    ) -> Iterator[Connection]:
+        """One snapshot for reads that take several statements. ``only_database``: wrap only the
+        database's errors (a generator's consumer may raise its own, such as a full disk)."""
+        with self._errors(doing, DATABASE_ERRORS if only_database else (*DATABASE_ERRORS, OSError)):
             if self.backend == "postgresql":
                 self._db.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             else:
@@ -199,7 +210,7 @@ class SqlStore:
             try:
                 yield self._db
             finally:
-                with suppress(SQLAlchemyError, sqlite3.Error):
+                with suppress(*DATABASE_ERRORS):
                     self._db.exec_driver_sql("COMMIT")
 
     def _migrate(self) -> None:
@@ -546,7 +557,7 @@ class SqlStore:
 
     def dump(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every row of every table, tables in :data:`schema.TABLES` order, rows by key."""
-        with self._read("cannot export") as db:
+        with self._read("cannot export", only_database=True) as db:
             for table in s.TABLES:
                 key = [c for c in table.primary_key.columns]
                 for row in db.execute(select(table).order_by(*key)).mappings():
