@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from test_eval_ranking import EvalSet, load_eval
+from evalset import EvalSet, load_eval
 
 from generator.corpus import Corpus
 from generator.digest import make_digest

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from evalset import load_eval
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_eval_ranking import load_eval
 
 from generator.corpus import Corpus
 from generator.models import Account, Feed, Item, RankingSettings, Topic
