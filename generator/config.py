@@ -201,7 +201,17 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
     check.fields(
         data,
         ["name"],
-        ["industry", "problems", "topics", "keywords", "exclude", "stakeholders", "rep"],
+        [
+            "crm_id",
+            "industry",
+            "website",
+            "problems",
+            "topics",
+            "keywords",
+            "exclude",
+            "stakeholders",
+            "rep",
+        ],
         "an account",
     )
     problems = check.text_list(data, "problems")
@@ -217,6 +227,8 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
         exclude=check.text_list(data, "exclude"),
         stakeholders=_stakeholders(data, check),
         rep=_rep(data, check),
+        crm_id=check.text(data, "crm_id"),
+        website=check.text(data, "website"),
     )
 
 
@@ -244,13 +256,14 @@ def _stakeholders(data: LineDict, check: Checker) -> tuple[Stakeholder, ...]:
         person = check.mapping(entry, "a stakeholder", line_of(raw, index))
         if person is None:
             continue
-        check.fields(person, ["name"], ["role", "email", "cares_about"], "a stakeholder")
+        check.fields(person, ["name"], ["crm_id", "role", "email", "cares_about"], "a stakeholder")
         people.append(
             Stakeholder(
                 name=check.text(person, "name"),
                 role=check.text(person, "role"),
                 email=_email(check, person),
                 cares_about=check.text_list(person, "cares_about"),
+                crm_id=check.text(person, "crm_id"),
             )
         )
     return tuple(people)

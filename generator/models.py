@@ -58,6 +58,7 @@ class Stakeholder:
     role: str = ""
     email: str = ""
     cares_about: tuple[str, ...] = ()
+    crm_id: str = ""
 
     @property
     def first_name(self) -> str:
@@ -81,6 +82,9 @@ class Account:
     exclude: tuple[str, ...] = ()
     stakeholders: tuple[Stakeholder, ...] = ()
     rep: Rep | None = None
+    crm_id: str = ""
+    """The account's record id in the team's CRM (``kb import accounts``)."""
+    website: str = ""
 
     def stakeholder(self, name: str) -> Stakeholder | None:
         """The person named by full name, email, or a first name no one else here shares."""

@@ -19,6 +19,7 @@ from ..store.location import has_password
 from .common import Context, handle_errors
 from .digests import digest, due, history, newsletter
 from .feeds import feeds, fetch, items, prune
+from .imports import import_
 from .project import build, check, init
 from .store import store_group
 
@@ -69,5 +70,6 @@ for command in (
     store_group,
 ):
     main.add_command(command)
+main.add_command(import_)
 
 __all__ = ["main"]
