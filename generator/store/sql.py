@@ -17,10 +17,7 @@ one :class:`StoreError` naming the store (never its password).
 
 from __future__ import annotations
 
-import base64
-import json
 import sqlite3
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -29,46 +26,33 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
-    ColumnElement,
     Connection,
-    Engine,
-    LargeBinary,
     Select,
     Table,
-    and_,
     case,
-    create_engine,
     delete,
-    event,
     exists,
     func,
     inspect,
     literal,
-    or_,
     select,
 )
-from sqlalchemy import update as sql_update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import NullPool, StaticPool
 
 from ..exceptions import StoreError
 from ..models import EntryData, Feed, FeedState, FeedUpdate, Item, SentRecord
 from . import schema as s
+from .engines import make_engine
 from .location import StoreLocation
+from .lookups import chunks, known_entries, same_title_candidates, stored_item_ids, was_pruned
+from .rows import categories, exported, feed_state, feed_update, imported, iso, item_row
 from .stories import (
-    MIN_TITLE_KEY,
-    SAME_STORY_WINDOW,
-    Candidates,
     pick_same_story,
     stamp,
-    still_pruned,
 )
 
 DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error)
-CHUNK = 5000  # values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 WRITE_LOCK = 0x6B62_5354  # "kbST": the advisory lock that serialises writes on PostgreSQL
 
 
@@ -82,69 +66,6 @@ class StoreInfo:
     counts: dict[str, int]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return stamp(moment) if moment else None
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _chunks(values: Sequence[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield list(values[start : start + CHUNK])
-
-
-def _sqlite_engine(location: StoreLocation) -> Engine:
-    path = location.path
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        location.url,
-        isolation_level="AUTOCOMMIT",  # we say BEGIN IMMEDIATE ourselves
-        connect_args={"timeout": 60},
-        poolclass=StaticPool if str(path) == ":memory:" else NullPool,
-    )
-    event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
-
-
-def _sqlite_pragmas(dbapi: sqlite3.Connection, _record: object) -> None:
-    dbapi.execute("PRAGMA foreign_keys = ON")
-    dbapi.execute("PRAGMA synchronous = NORMAL")
-    _use_wal(dbapi)
-
-
-def _use_wal(dbapi: sqlite3.Connection, attempts: int = 600) -> None:
-    """Switch to WAL. Two runs creating the same new store at once both try; the loser is told
-    "locked" at once (no busy timeout applies to this switch), so it waits and retries."""
-    for attempt in range(attempts):
-        try:
-            dbapi.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as e:
-            if "locked" not in str(e) or attempt == attempts - 1:
-                raise
-            time.sleep(0.1)
-
-
-def _postgresql_engine(location: StoreLocation) -> Engine:
-    engine = create_engine(
-        location.url,
-        isolation_level="AUTOCOMMIT",  # we say BEGIN ourselves
-        # No server-side prepared statements: psycopg prepares a statement run 5 times, and the
-        # server then may keep one generic plan for every list of ids or title keys, planned
-        # without their values (storing 100,000 items: 230 items per second instead of 2,000+).
-        connect_args={"connect_timeout": 10, "application_name": "kb", "prepare_threshold": None},
-        poolclass=NullPool,
-    )
-    # No "::VARCHAR" casts on parameters: with the columns' "C" collation they would render as
-    # "::VARCHAR COLLATE "C"", a syntax error; every parameter here is text, integer or bytes,
-    # which the server types from the column compared with.
-    engine.dialect.bind_typing = BindTyping.NONE
-    return engine
-
-
 class SqlStore:
     """The :class:`~generator.store.Store` on SQLite or PostgreSQL (see the module docstring)."""
 
@@ -153,8 +74,7 @@ class SqlStore:
         self.name = location.shown
         self.backend = location.backend
         with self._errors("cannot open the store"):
-            make = _postgresql_engine if self.backend == "postgresql" else _sqlite_engine
-            self.engine = make(location)
+            self.engine = make_engine(location)
             self._db = self.engine.connect()
         try:
             self._migrate()
@@ -293,18 +213,18 @@ class SqlStore:
     def feed_states(self) -> list[FeedState]:
         with self._errors("cannot read"):
             rows = self._db.execute(self._feeds_query().order_by(s.feeds.c.name)).mappings()
-            return [_feed_state(row) for row in rows]
+            return [feed_state(row) for row in rows]
 
     def feed_state(self, name: str) -> FeedState | None:
         with self._errors("cannot read"):
             query = self._feeds_query().where(s.feeds.c.name == name)
             row = self._db.execute(query).mappings().first()
-            return _feed_state(row) if row else None
+            return feed_state(row) if row else None
 
     def save_update(self, update: FeedUpdate) -> int:
         with self._write(f"cannot save feed {update.name} in") as db:
             new = self._save_entries(db, update.entries, update.fetched_at)
-            db.execute(_feed_update(update))
+            db.execute(feed_update(update))
             return new
 
     def _save_entries(self, db: Connection, entries: Sequence[EntryData], seen: datetime) -> int:
@@ -329,13 +249,13 @@ class SqlStore:
         self, db: Connection, feed: str, entries: list[EntryData], seen: datetime, tombstones: bool
     ) -> int:
         """Insert new entries of ``feed``, or attach them as sources of stories already stored."""
-        attached = _known_entries(db, feed, [e.id for e in entries])
+        attached = known_entries(db, feed, [e.id for e in entries])
         fresh = [e for e in entries if e.id not in attached]
         if not fresh:
             return 0
-        stored_ids = _stored_item_ids(db, [e.id for e in fresh])
+        stored_ids = stored_item_ids(db, [e.id for e in fresh])
         keyed = [(e, e.title_key, e.published_at or seen) for e in fresh]
-        candidates = _same_title_candidates(db, feed, keyed)
+        candidates = same_title_candidates(db, feed, keyed)
         seen_iso = stamp(seen)
         items: list[dict[str, str]] = []
         sources: list[dict[str, str]] = []
@@ -343,7 +263,7 @@ class SqlStore:
         for entry, title_key, published in keyed:
             if entry.id in attached:
                 continue
-            if tombstones and _was_pruned(db, entry, title_key, published):
+            if tombstones and was_pruned(db, entry, title_key, published):
                 continue
             item_id = pick_same_story(
                 entry.id, title_key, published, stored_ids, candidates, items_here
@@ -351,7 +271,7 @@ class SqlStore:
             if item_id is None:
                 item_id = entry.id
                 stored_ids.add(item_id)
-                items.append(_item_row(entry, title_key, published, seen_iso))
+                items.append(item_row(entry, title_key, published, seen_iso))
             attached.add(entry.id)
             items_here.add(item_id)
             sources.append(
@@ -375,7 +295,7 @@ class SqlStore:
         i, src = s.items, s.item_sources
         chosen = select(i.c.id)
         if since is not None:
-            chosen = chosen.where(i.c.published >= _iso(since))
+            chosen = chosen.where(i.c.published >= iso(since))
         if feeds:
             chosen = chosen.where(i.c.id.in_(select(src.c.item_id).where(src.c.feed.in_(feeds))))
         if limit is not None:
@@ -402,7 +322,7 @@ class SqlStore:
                 first_seen=datetime.fromisoformat(row["first_seen"]),
                 sources=tuple(by_item.get(row["id"], ())),
                 author=row["author"],
-                categories=_categories(row["categories"]),
+                categories=categories(row["categories"]),
             )
             for row in found
         ]
@@ -445,7 +365,7 @@ class SqlStore:
         v = s.item_vectors
         found: dict[str, bytes] = {}
         with self._read() as db:
-            for chunk in _chunks(list(dict.fromkeys(item_ids))):
+            for chunk in chunks(list(dict.fromkeys(item_ids))):
                 query = select(v.c.item_id, v.c.vector).where(
                     v.c.model == model_id, v.c.item_id.in_(chunk)
                 )
@@ -462,7 +382,7 @@ class SqlStore:
             set_={"vector": insert.excluded.vector},
         )
         with self._write("cannot save item vectors in") as db:
-            known = _stored_item_ids(db, sorted(vectors))
+            known = stored_item_ids(db, sorted(vectors))
             rows = [
                 {"model": model_id, "item_id": item_id, "vector": vectors[item_id]}
                 for item_id in sorted(known)
@@ -489,7 +409,7 @@ class SqlStore:
             claims = [{"account": account, "item_id": i, "sent_at": when} for i in by_id]
             db.execute(self._insert(first).on_conflict_do_nothing(), claims)
             ours: set[str] = set()
-            for chunk in _chunks(list(by_id)):
+            for chunk in chunks(list(by_id)):
                 ours.update(
                     db.execute(
                         select(first.c.item_id).where(
@@ -563,7 +483,7 @@ class SqlStore:
             for table in s.TABLES:
                 key = [c for c in table.primary_key.columns]
                 for row in db.execute(select(table).order_by(*key)).mappings():
-                    yield table.name, {c.name: _exported(c, row[c.name]) for c in table.columns}
+                    yield table.name, {c.name: exported(c, row[c.name]) for c in table.columns}
 
     def load(self, rows: Iterable[tuple[str, dict[str, Any]]], *, merge: bool = False) -> int:
         """Insert exported rows in one transaction; return how many were read.
@@ -588,7 +508,7 @@ class SqlStore:
                 if table is not current or len(batch) >= 1000:
                     self._flush(db, current, batch)
                     current, batch = table, []
-                batch.append({c.name: _imported(c, row[c.name]) for c in table.columns})
+                batch.append({c.name: imported(c, row[c.name]) for c in table.columns})
                 total += 1
             self._flush(db, current, batch)
         self.analyze()
@@ -607,141 +527,6 @@ class SqlStore:
     def _flush(self, db: Connection, table: Table | None, batch: list[dict[str, Any]]) -> None:
         if table is not None and batch:
             db.execute(self._insert(table).on_conflict_do_nothing(), batch)
-
-
-def _categories(text: str) -> tuple[str, ...]:
-    """Most items have none: they skip the JSON parser."""
-    return () if text == "[]" else tuple(json.loads(text))
-
-
-def _exported(column: Column[Any], value: Any) -> Any:
-    if isinstance(column.type, LargeBinary) and value is not None:
-        return base64.b64encode(bytes(value)).decode("ascii")
-    return value
-
-
-def _imported(column: Column[Any], value: Any) -> Any:
-    if isinstance(column.type, LargeBinary) and value is not None:
-        return base64.b64decode(value, validate=True)
-    return value
-
-
-def _feed_state(row: RowMapping) -> FeedState:
-    return FeedState(
-        name=row["name"],
-        url=row["url"],
-        status=row["status"],
-        last_fetch=_time(row["last_fetch"]),
-        last_success=_time(row["last_success"]),
-        failures=row["failures"],
-        next_fetch=_time(row["next_fetch"]),
-        last_error=row["last_error"],
-        etag=row["etag"],
-        last_modified=row["last_modified"],
-        item_count=row["n"],
-        moved_to=row["moved_to"],
-        discovered=row["discovered"],
-    )
-
-
-def _feed_update(update: FeedUpdate) -> Any:
-    f = s.feeds
-    ok = update.status == "ok"
-    values: dict[str, Any] = {
-        "status": update.status,
-        "last_fetch": _iso(update.fetched_at),
-        "failures": update.failures,
-        "next_fetch": _iso(update.next_fetch),
-        "last_error": update.error,
-        "moved_to": update.moved_to,
-    }
-    if update.succeeded:
-        values |= {"discovered": update.discovered, "last_success": _iso(update.fetched_at)}
-    if ok:
-        values |= {"etag": update.etag, "last_modified": update.last_modified}
-    return sql_update(f).where(f.c.name == update.name).values(values)
-
-
-def _item_row(entry: EntryData, title_key: str, published: datetime, seen: str) -> dict[str, str]:
-    return {
-        "id": entry.id,
-        "url": entry.url,
-        "title": entry.title,
-        "title_key": title_key,
-        "summary": entry.summary,
-        "summary_html": entry.summary_html,
-        "published": stamp(published),
-        "first_seen": seen,
-        "author": entry.author,
-        "categories": json.dumps(list(entry.categories), ensure_ascii=False),
-    }
-
-
-def _known_entries(db: Connection, feed: str, entry_ids: list[str]) -> set[str]:
-    """Which of ``entry_ids`` this feed has already stored."""
-    src = s.item_sources
-    known: set[str] = set()
-    for chunk in _chunks(entry_ids):
-        query = select(src.c.entry_id).where(src.c.feed == feed, src.c.entry_id.in_(chunk))
-        known.update(db.execute(query).scalars())
-    return known
-
-
-def _stored_item_ids(db: Connection, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(ids):
-        found.update(db.execute(select(s.items.c.id).where(s.items.c.id.in_(chunk))).scalars())
-    return found
-
-
-def _same_title_candidates(
-    db: Connection, feed: str, keyed: list[tuple[EntryData, str, datetime]]
-) -> Candidates:
-    """Stored items that share a title key with one of the entries and no source with ``feed``."""
-    keys = sorted({key for _, key, _ in keyed if len(key) >= MIN_TITLE_KEY})
-    if not keys:
-        return {}
-    dates = [published for _, key, published in keyed if len(key) >= MIN_TITLE_KEY]
-    i, src = s.items, s.item_sources
-    low, high = stamp(min(dates) - SAME_STORY_WINDOW), stamp(max(dates) + SAME_STORY_WINDOW)
-    candidates: Candidates = {}
-    for chunk in _chunks(keys):
-        query = (
-            select(i.c.title_key, i.c.published, i.c.id)
-            .where(
-                i.c.title_key.in_(chunk),
-                i.c.published.between(low, high),
-                ~exists().where(src.c.item_id == i.c.id, src.c.feed == feed),
-            )
-            .order_by(i.c.id)
-        )
-        for key, published, item_id in db.execute(query):
-            candidates.setdefault(key, []).append((published, item_id))
-    return candidates
-
-
-def _was_pruned(db: Connection, entry: EntryData, title_key: str, published: datetime) -> bool:
-    """Whether ``kb prune`` removed this story (from any feed) and it is still too old."""
-    p = s.pruned
-    matches: list[ColumnElement[bool]] = [
-        and_(p.c.feed == entry.feed, p.c.entry_id == entry.id),
-        p.c.item_id == entry.id,
-    ]
-    if entry.url:
-        matches.append(p.c.url == entry.url)
-    if len(title_key) >= MIN_TITLE_KEY:
-        low, high = stamp(published - SAME_STORY_WINDOW), stamp(published + SAME_STORY_WINDOW)
-        matches.append(and_(p.c.title_key == title_key, p.c.published.between(low, high)))
-    rows = db.execute(select(p.c.published, p.c.cutoff).where(or_(*matches)))
-    return any(
-        still_pruned(
-            entry.published,
-            published,
-            datetime.fromisoformat(stored),
-            datetime.fromisoformat(cutoff),
-        )
-        for stored, cutoff in rows
-    )
 
 
 __all__ = ["SqlStore", "StoreInfo"]
