@@ -189,7 +189,9 @@ def main() -> None:
         f"latency {args.latency * 1000:.0f} ms, {os.cpu_count()} cores, server in its own process"
     )
 
-    settings = FetchSettings(concurrency=args.concurrency, per_host=args.concurrency)
+    settings = FetchSettings(
+        concurrency=args.concurrency, per_host=args.concurrency, allow_private=("127.0.0.1",)
+    )
     rows: list[Row] = []
     try:
         with tempfile.TemporaryDirectory() as kb_dir:

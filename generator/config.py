@@ -10,6 +10,7 @@ The files (paths relative to the project root):
 - ``content/topics.yml``: ``topics:``, a list of ``{id, title, keywords}``.
 - ``content/accounts/<slug>.yml``: one customer account each.
 - ``content/notes/<slug>.md``: curated notes, Markdown with YAML front matter.
+- ``content/newsletters/YYYY-Www.md``: the newsletter archive, see :mod:`generator.archive`.
 """
 
 from __future__ import annotations
@@ -21,21 +22,27 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
 from .models import (
     NOTE_KINDS,
+    SMTP_SECURITY,
     Account,
     DigestSettings,
     Feed,
     FetchSettings,
+    NewsletterSettings,
     Note,
     Project,
     RankingSettings,
     Rep,
     Settings,
+    SmtpSettings,
     Stakeholder,
     Topic,
 )
+from .sources.guard import parse_network
+from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
     SLUG,
     Checker,
@@ -58,6 +65,11 @@ ADHOC_SLUG = "adhoc"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+def is_email(text: str) -> bool:
+    """A plain address: one '@', a dotted domain, ASCII only (what every SMTP server takes)."""
+    return bool(EMAIL.match(text)) and text.isascii()
+
+
 def load_project(root: Path) -> Project:
     """Read every project file; raise :class:`ConfigErrors` listing every problem found."""
     errors: list[ConfigError] = []
@@ -71,9 +83,10 @@ def load_project(root: Path) -> Project:
     feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
     accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors)
     notes = _notes(root / NOTES_DIR, topic_ids, [a.slug for a in accounts], errors)
+    newsletters = load_archive(root, errors)
     if errors:
         raise ConfigErrors(errors)
-    return Project(root, settings, feeds, topics, accounts, notes)
+    return Project(root, settings, feeds, topics, accounts, notes, newsletters)
 
 
 def _load(path: Path, errors: list[ConfigError], required: bool = True) -> Any:
@@ -239,7 +252,7 @@ def _file_slug(path: Path, check: Checker) -> None:
 
 def _email(check: Checker, data: LineDict, key: str = "email") -> str:
     email = check.text(data, key)
-    if email and not (EMAIL.match(email) and email.isascii()):
+    if email and not is_email(email):
         check.error(line_of(data, key), f"'{key}' is not a plain (ASCII) email address: '{email}'")
     return email
 
@@ -277,9 +290,6 @@ def _rep(data: LineDict, check: Checker) -> Rep | None:
         return None
     check.fields(rep, ["name"], ["email"], "'rep'")
     return Rep(name=check.text(rep, "name"), email=_email(check, rep))
-
-
-FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
 
 
 def _notes(
@@ -365,7 +375,18 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
     check.fields(
         data,
         [],
-        ["now", "state_dir", "store", "out_dir", "site_dir", "team", "fetch", "ranking", "digest"],
+        [
+            "now",
+            "state_dir",
+            "store",
+            "out_dir",
+            "site_dir",
+            "team",
+            "fetch",
+            "ranking",
+            "digest",
+            "newsletter",
+        ],
         "kb.yml",
     )
     settings = Settings(
@@ -378,6 +399,7 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
         fetch=_fetch_settings(_section(data, "fetch", check), check),
         ranking=_ranking_settings(_section(data, "ranking", check), check),
         digest=_digest_settings(_section(data, "digest", check), check),
+        newsletter=_newsletter_settings(_section(data, "newsletter", check), check),
     )
     _check_folders(path.parent, settings, data, check)
     errors.extend(check.errors)
@@ -505,7 +527,24 @@ def _fetch_settings(data: LineDict, check: Checker) -> FetchSettings:
         max_bytes=check.integer(data, "max_bytes", d.max_bytes, 1024, 2**31),
         max_redirects=check.integer(data, "max_redirects", d.max_redirects, 0, 30),
         max_backoff_hours=check.number(data, "max_backoff_hours", d.max_backoff_hours, 0, 24 * 30),
+        allow_private=_allow_private(data, check),
     )
+
+
+def _allow_private(data: LineDict, check: Checker) -> tuple[str, ...]:
+    """Host names (exact, any case), IP addresses or networks; nothing else, no wildcards."""
+    entries = check.text_list(data, "allow_private")
+    for entry in entries:
+        if parse_network(entry) is None and not _HOST_NAME.fullmatch(entry):
+            check.error(
+                line_of(data, "allow_private"),
+                f"'allow_private' entries must be host names, IP addresses or networks"
+                f" (10.0.0.0/8), got {entry[:100]!r}",
+            )
+    return entries
+
+
+_HOST_NAME = re.compile(r"(?i)[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*\.?")
 
 
 def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:
@@ -549,4 +588,93 @@ def _digest_settings(data: LineDict, check: Checker) -> DigestSettings:
         formats=tuple(f for f in formats if f in DIGEST_FORMATS),
         utm=utm,
         intro=check.text(data, "intro"),
+    )
+
+
+def _newsletter_settings(data: LineDict, check: Checker) -> NewsletterSettings:
+    """``newsletter:``: review, and delivery (off until ``from``, recipients and ``smtp.host``).
+
+    Once any delivery key is set, the others it needs are required here, so a half-set-up
+    delivery is a ``kb check`` error on Friday, not a failed send on Monday morning.
+    """
+    check.fields(
+        data, [], ["review", "from", "recipients", "recipients_file", "smtp", "unsubscribe"],
+        "'newsletter'",
+    )  # fmt: skip
+    review = data.get("review", False)
+    if not isinstance(review, bool):
+        check.error(line_of(data, "review"), "'review' must be true or false")
+        review = False
+    recipients = check.text_list(data, "recipients")
+    for index, address in enumerate(recipients):
+        if not is_email(address):
+            line = line_of(data.get("recipients"), index, line_of(data, "recipients"))
+            check.error(
+                line, f"'recipients' has an entry that is not an email address: '{address}'"
+            )
+    file_name = check.text(data, "recipients_file")
+    settings = NewsletterSettings(
+        review=review,
+        sender=_sender(data, check),
+        recipients=recipients,
+        recipients_file=Path(file_name) if file_name else None,
+        smtp=_smtp_settings(_section(data, "smtp", check), check),
+        unsubscribe=_unsubscribe(data, check),
+    )
+    wanted = ("from", "recipients", "recipients_file", "smtp", "unsubscribe")
+    if any(key in data for key in wanted):
+        missing = [
+            name
+            for name, value in (
+                ("from", settings.sender),
+                ("recipients or recipients_file", recipients or file_name),
+                ("smtp.host", settings.smtp.host),
+                ("unsubscribe", settings.unsubscribe),
+            )
+            if not value
+        ]
+        if missing:
+            check.error(
+                data.line, f"newsletter delivery needs {', '.join(missing)} in 'newsletter'"
+            )
+    return settings
+
+
+def _sender(data: LineDict, check: Checker) -> str:
+    """``from``: an address, or ``Name <address>``."""
+    from email.utils import parseaddr
+
+    text = check.text(data, "from")
+    if text and not is_email(parseaddr(text)[1]):
+        check.error(line_of(data, "from"), f"'from' is not an email address: '{text}'")
+    return text
+
+
+def _unsubscribe(data: LineDict, check: Checker) -> str:
+    """Where a reader unsubscribes: ``mailto:`` or ``https:``, for the List-Unsubscribe header."""
+    url = check.text(data, "unsubscribe")
+    if url and (not url.startswith(("mailto:", "https://")) or any(c.isspace() for c in url)):
+        check.error(
+            line_of(data, "unsubscribe"),
+            f"'unsubscribe' must be a mailto: or https:// URL, got '{url}'",
+        )
+        return ""
+    return url
+
+
+def _smtp_settings(data: LineDict, check: Checker) -> SmtpSettings:
+    check.fields(data, [], ["host", "port", "security", "user", "timeout"], "'smtp'")
+    security = check.text(data, "security", "starttls")
+    if security not in SMTP_SECURITY:
+        check.error(
+            line_of(data, "security"),
+            f"'security' must be one of {', '.join(SMTP_SECURITY)}, got '{security}'",
+        )
+        security = "starttls"
+    return SmtpSettings(
+        host=check.text(data, "host"),
+        port=check.integer(data, "port", SMTP_SECURITY[security], 1, 65535),
+        security=security,
+        user=check.text(data, "user"),
+        timeout=check.number(data, "timeout", 30.0, 1, 600),
     )

@@ -77,15 +77,18 @@ def make_digest(
     history: Iterable[SentRecord] = (),
     stakeholder: Stakeholder | None = None,
     corpus: Corpus | None = None,
+    candidates: Sequence[Candidate] | None = None,
 ) -> Digest:
     """Rank ``items`` for ``account``; items sent before ``now`` are left out.
 
     Records made at exactly ``now`` do not count, so re-running a digest with the same ``--now``
-    (after a crash, or to get another format) gives the same result.
+    (after a crash, or to get another format) gives the same result. Pass ``candidates`` (from
+    :func:`candidates_for` with the same arguments) when the run ranked the account already.
     """
     history = tuple(history)
     corpus = corpus or Corpus(items)
-    candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
+    if candidates is None:
+        candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
     picks = select(candidates, project.settings.ranking, _sent_before(history, now))
     topics = {t.id: t for t in project.topics}
     notes = pick_notes(account, project.notes, topics, now.date(), corpus)

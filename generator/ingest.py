@@ -167,8 +167,19 @@ class _Run:
         return reports
 
     def save(self, outcome: _Outcome) -> FetchReport:
+        """Store one feed's outcome; a write that fails is that feed's failure, not the run's.
+
+        The failed write was rolled back (one transaction per feed), so the failure is recorded
+        in its place. If even that cannot be written, the store itself is broken: the run stops.
+        """
         update = outcome.update
-        new = self.store.save_update(update)
+        try:
+            new = self.store.save_update(update)
+        except Exception as error:
+            reason = f"could not be stored: {type(error).__name__}: {error}"
+            update = self.failed(update.name, update.url, FeedError(update.name, reason))
+            self.store.save_update(update)
+            new, outcome = 0, _Outcome(update)
         report = FetchReport(
             feed=update.name,
             status=update.status,
@@ -191,14 +202,14 @@ class _Run:
             update = success(feed.name, fetched, entries, self.now, discovered)
             return _Outcome(update, discovered)
         except FeedError as error:
-            return _Outcome(self.failed(feed, state, error))
+            return _Outcome(self.failed(feed.name, feed.url, error))
         except Exception as error:  # one feed's surprise must never stop the others
             wrapped = FeedError(feed.name, f"unexpected {type(error).__name__}: {error}")
-            return _Outcome(self.failed(feed, state, wrapped))
+            return _Outcome(self.failed(feed.name, feed.url, wrapped))
 
-    def failed(self, feed: Feed, state: FeedState | None, error: FeedError) -> FeedUpdate:
+    def failed(self, name: str, url: str, error: FeedError) -> FeedUpdate:
         hours = self.settings.max_backoff_hours
-        return failure(feed.name, feed.url, error, state, self.now, hours)
+        return failure(name, url, error, self.states.get(name), self.now, hours)
 
     async def get(self, feed: Feed, state: FeedState | None) -> tuple[Fetched, str]:
         """The feed's bytes, and the feed URL an HTML page led to (``""`` if it is the feed).

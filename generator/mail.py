@@ -65,7 +65,8 @@ def _style_after_meta(page: str) -> str:
     return page.replace("</head>", block + "\n</head>", 1)
 
 
-def _address(name: str, email: str, who: str) -> Address:
+def address(name: str, email: str, who: str) -> Address:
+    """A header address; a bad one is a :class:`RenderError` naming whose it is."""
     try:
         return Address(display_name=" ".join(name.split()), addr_spec=email)
     except (ValueError, IndexError) as e:
@@ -96,8 +97,8 @@ def email_draft(
     with "Edit as New")."""
     msg = EmailMessage(policy=BODY_POLICY)
     if sender is not None and sender.email:
-        msg["From"] = _address(sender.name, sender.email, "rep")
-    to = [_address(p.name, p.email, "stakeholder") for p in recipients if p.email]
+        msg["From"] = address(sender.name, sender.email, "rep")
+    to = [address(p.name, p.email, "stakeholder") for p in recipients if p.email]
     if to:
         msg["To"] = to
     msg["Subject"] = subject

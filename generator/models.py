@@ -117,6 +117,26 @@ class Note:
 
 
 @dataclass(frozen=True)
+class ArchivedItem:
+    url: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ArchivedIssue:
+    """One newsletter issue as archived in ``content/newsletters/YYYY-Www.md``: what it carried
+    (so no later issue repeats it) and its Markdown body (what is sent, as an editor left it)."""
+
+    week: str
+    generated_at: datetime | None
+    title: str
+    items: tuple[ArchivedItem, ...]
+    notes: tuple[str, ...]
+    body: str
+    path: Path
+
+
+@dataclass(frozen=True)
 class FetchSettings:
     concurrency: int = 8
     per_host: int = 2
@@ -126,6 +146,9 @@ class FetchSettings:
     max_bytes: int = 20 * 1024 * 1024
     max_redirects: int = 5
     max_backoff_hours: float = 24.0
+    # Hosts, addresses or networks (10.0.0.0/8) that may be private: intranet feeds. Every other
+    # loopback, private, link-local or reserved address is refused (generator.sources.guard).
+    allow_private: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -145,6 +168,36 @@ class DigestSettings:
     intro: str = ""
 
 
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+"""How the newsletter talks to its SMTP server, and the port each way uses by default."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = ""
+    port: int = 587
+    security: str = "starttls"
+    user: str = ""
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class NewsletterSettings:
+    """``newsletter:`` in kb.yml. Delivery is off until ``from``, recipients and ``smtp.host``
+    are all set; the password is never here (only in ``KB_SMTP_PASSWORD``)."""
+
+    review: bool = False
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    recipients_file: Path | None = None
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    unsubscribe: str = ""
+
+    @property
+    def delivery(self) -> bool:
+        return bool(self.sender and (self.recipients or self.recipients_file) and self.smtp.host)
+
+
 @dataclass(frozen=True)
 class Settings:
     now: datetime | None = None
@@ -156,6 +209,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     ranking: RankingSettings = field(default_factory=RankingSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
+    newsletter: NewsletterSettings = field(default_factory=NewsletterSettings)
 
 
 @dataclass(frozen=True)
@@ -166,6 +220,8 @@ class Project:
     topics: tuple[Topic, ...]
     accounts: tuple[Account, ...]
     notes: tuple[Note, ...]
+    newsletters: tuple[ArchivedIssue, ...] = ()
+    """The archive of past issues (``content/newsletters/``), oldest first."""
 
     @property
     def feeds_dir(self) -> Path:

@@ -1,25 +1,29 @@
 """The team's weekly newsletter: the week's stories that matter to our accounts, by topic.
 
 An issue is named by ISO week (``2026-W47``). It is meant to go out on that week's Monday, so it
-covers the seven days before it (the whole previous ISO week), which makes an issue complete and
-the same whenever it is built.
+covers the seven days before it (the whole previous ISO week), which makes an issue complete.
+
+Pure: :func:`make_newsletter` takes the per-account candidates the run already ranked (the same
+ones the digests are made from, so ``kb build`` ranks each account once) and the URLs earlier
+issues carried (read from the archive, :mod:`generator.archive`), and returns the issue. Stories
+are ordered by how many accounts they matter to, then by summed score; recency decays every score
+by the same factor for a given "now", so the order does not depend on when in the week the issue
+is built. The value gate (:attr:`Newsletter.is_empty`) is the caller's to apply.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from .archive import WEEK as WEEK  # re-exported: the week pattern lived here first
 from .config import YEARS
-from .corpus import Corpus
-from .digest import candidates_for
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
+from .rank import Candidate
 
 PER_TOPIC = 5
-WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -43,10 +47,16 @@ class Newsletter:
     end: datetime
     sections: tuple[Section, ...]
     notes: tuple[Note, ...]
+    generated_at: datetime | None = None
 
     @property
     def is_empty(self) -> bool:
+        """Nothing worth sending: no story cleared the bar and the team wrote no note."""
         return not self.sections and not self.notes
+
+    @property
+    def stories(self) -> tuple[Story, ...]:
+        return tuple(s for section in self.sections for s in section.stories)
 
 
 def week_of(moment: datetime) -> str:
@@ -67,16 +77,39 @@ def week_monday(week: str) -> date:
         raise UsageError(f"no such week: {week}") from e
 
 
-def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsletter:
+def week_bounds(week: str) -> tuple[datetime, datetime]:
+    """The issue's seven days: from the Monday before the week's Monday, to that Monday."""
     end = datetime.combine(week_monday(week), time(0), UTC)
-    start = end - timedelta(days=7)
-    in_week = [i for i in items if start <= i.published < end]
+    return end - timedelta(days=7), end
+
+
+def ranking_moment(week: str, now: datetime) -> datetime:
+    """When to rank a week's issue: at ``now`` for this week's (the moment the run's digests are
+    ranked at, so one ranking serves both), at the week's Monday for any other week (an older
+    week would otherwise lose stories to the ranking's age limit)."""
+    return now if week_of(now) == week else week_bounds(week)[1]
+
+
+def make_newsletter(
+    project: Project,
+    candidates: Mapping[str, Sequence[Candidate]],
+    week: str,
+    *,
+    earlier: Collection[str] = (),
+    generated_at: datetime | None = None,
+) -> Newsletter:
+    """The issue of ``week`` from each account's ranked ``candidates`` (by account slug).
+
+    ``earlier`` holds the URLs that earlier issues carried: none of them appears again.
+    """
+    start, end = week_bounds(week)
+    threshold = project.settings.ranking.threshold
     stories: dict[str, Story] = {}
     topic_of: dict[str, str] = {}
-    threshold = project.settings.ranking.threshold
-    corpus = Corpus(in_week)
     for account in project.accounts:
-        for c in candidates_for(project, account, in_week, end, corpus=corpus):
+        for c in candidates.get(account.slug, ()):
+            if not start <= c.item.published < end or c.item.url in earlier:
+                continue
             if c.relevance < threshold or not c.why or c.excluded_by:
                 continue
             old = stories.get(c.item.id)
@@ -94,15 +127,25 @@ def make_newsletter(project: Project, items: Sequence[Item], week: str) -> Newsl
         )[:PER_TOPIC]
         if chosen:
             sections.append(Section(topic, tuple(chosen)))
-    last_day = end.date() - timedelta(days=1)
-    notes = tuple(
+    return Newsletter(
+        week, start, end, tuple(sections), _notes_of(project.notes, start.date(), end.date()),
+        generated_at,
+    )  # fmt: skip
+
+
+def _notes_of(notes: Sequence[Note], start: date, end: date) -> tuple[Note, ...]:
+    """The team's notes dated in the issue's week and still live on its last day."""
+    last_day = end - timedelta(days=1)
+    return tuple(
         sorted(
-            (
-                n
-                for n in project.notes
-                if start.date() <= n.date < end.date() and n.is_live(last_day)
-            ),
+            (n for n in notes if start <= n.date < end and n.is_live(last_day)),
             key=lambda n: (n.date, n.slug),
         )
     )
-    return Newsletter(week, start, end, tuple(sections), notes)
+
+
+def earlier_urls(project: Project, week: str) -> frozenset[str]:
+    """The URLs of every story in an archived issue of a week before ``week``."""
+    return frozenset(
+        i.url for issue in project.newsletters if issue.week < week for i in issue.items
+    )

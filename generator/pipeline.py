@@ -8,25 +8,40 @@ only after the files are in place.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
+from email.utils import parseaddr
 from pathlib import Path
 
+from .archive import archive_path, archive_text
 from .config import load_project
 from .corpus import Corpus
-from .digest import make_digest
+from .delivery import (
+    Credentials,
+    Failure,
+    Outgoing,
+    build_message,
+    message_id,
+    outgoing,
+    read_recipients,
+    send_all,
+    to_send,
+)
+from .digest import candidates_for, make_digest
 from .exceptions import ConfigErrors, StoreError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
-from .models import Account, Digest, Item, Project, Stakeholder
-from .newsletter import Newsletter, make_newsletter, week_of
+from .models import Account, ArchivedIssue, Digest, Item, Project, Stakeholder
+from .newsletter import Newsletter, earlier_urls, make_newsletter, ranking_moment, week_of
 from .outputs import Writer
+from .rank import Candidate
 from .render import (
     EXTENSIONS,
     check_templates,
     digest_style,
     make_environment,
+    newsletter_html,
     render_newsletter,
     render_outputs,
 )
@@ -127,6 +142,29 @@ def select_accounts(
     return [a for s in slugs if (a := project.account(s)) is not None]
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """Every account's candidates at one moment, over one set of items: ranked once per run and
+    shared by the digests and the newsletter."""
+
+    now: datetime
+    items: Sequence[Item]
+    corpus: Corpus
+    candidates: Mapping[str, Sequence[Candidate]]
+
+
+def rank_accounts(
+    project: Project, accounts: Sequence[Account], items: Sequence[Item], now: datetime
+) -> Ranking:
+    corpus = corpus_of(items)
+    return Ranking(
+        now,
+        items,
+        corpus,
+        {a.slug: candidates_for(project, a, items, now, corpus=corpus) for a in accounts},
+    )
+
+
 def digest_for(
     project: Project,
     store: Store,
@@ -137,6 +175,7 @@ def digest_for(
     stakeholder: Stakeholder | None = None,
     include_sent: bool = False,
     corpus: Corpus | None = None,
+    candidates: Sequence[Candidate] | None = None,
 ) -> Digest:
     """One account's digest. Pass the run's ``corpus`` (see :func:`corpus_of`) when ranking
     many accounts, so the items' text is analyzed once, not once per account."""
@@ -149,6 +188,7 @@ def digest_for(
         history=history,
         stakeholder=stakeholder,
         corpus=corpus,
+        candidates=candidates,
     )
 
 
@@ -172,10 +212,15 @@ def digests_for(
     for_person: str | None = None,
     include_sent: bool = False,
     items: Sequence[Item] | None = None,
+    ranking: Ranking | None = None,
 ) -> list[Digest]:
-    """Every account's digest, ranking against one shared corpus of the stored items."""
-    items = store.items() if items is None else items
-    corpus = corpus_of(items)
+    """Every account's digest, ranking against one shared corpus of the stored items, or
+    reusing the run's ``ranking`` (made at ``now``) when there is one and no ``for_person``."""
+    if ranking is not None and ranking.now == now and not for_person:
+        items, corpus, ranked = ranking.items, ranking.corpus, ranking.candidates
+    else:
+        items = store.items() if items is None else items
+        corpus, ranked = corpus_of(items), {}
     return [
         digest_for(
             project,
@@ -186,6 +231,7 @@ def digests_for(
             stakeholder=stakeholder_of(account, for_person),
             include_sent=include_sent,
             corpus=corpus,
+            candidates=ranked.get(account.slug),
         )
         for account in accounts
     ]
@@ -267,18 +313,144 @@ def newsletter_for(
     now: datetime,
     *,
     items: Sequence[Item] | None = None,
+    ranking: Ranking | None = None,
 ) -> Newsletter:
-    stored = store.items() if items is None else items
-    return make_newsletter(project, stored, week or week_of(now))
+    """The issue of ``week`` (default: this week's), reusing the run's ``ranking`` when it was
+    made at the moment this week's issue is ranked at (see :func:`ranking_moment`)."""
+    week = week or week_of(now)
+    at = ranking_moment(week, now)
+    if ranking is None or ranking.now != at:
+        stored = store.items() if items is None else items
+        ranking = rank_accounts(project, project.accounts, stored, at)
+    return make_newsletter(
+        project,
+        ranking.candidates,
+        week,
+        earlier=earlier_urls(project, week),
+        generated_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class IssueOutcome:
+    """What became of a week's issue: the files written, or why none were."""
+
+    written: tuple[Path, ...] = ()
+    skipped: str = ""
+    kept: str = ""
+
+
+def issue_files(project: Project, newsletter: Newsletter, out_dir: Path) -> list[tuple[Path, str]]:
+    """The issue in memory: ``OUT/W.md``, ``OUT/W.html`` and its archive entry."""
+    rendered = render_newsletter(project, newsletter)
+    archive = archive_text(
+        week=newsletter.week,
+        title=rendered["subject"],
+        generated_at=newsletter.generated_at or newsletter.end,
+        start=newsletter.start.date(),
+        end=newsletter.end.date(),
+        items=[(s.item.url, s.item.title) for s in newsletter.stories],
+        notes=[n.slug for n in newsletter.notes],
+        body=rendered["md"],
+    )
+    return [
+        (out_dir / f"{newsletter.week}.md", rendered["md"]),
+        (out_dir / f"{newsletter.week}.html", rendered["html"]),
+        (archive_path(project.root, newsletter.week), archive),
+    ]
 
 
 def write_newsletter(
-    project: Project, newsletter: Newsletter, out_dir: Path, writer: Writer
-) -> list[Path]:
-    rendered = render_newsletter(project, newsletter)
-    return writer.write_all(
-        [(out_dir / f"{newsletter.week}.{ext}", t) for ext, t in rendered.items()]
-    )
+    project: Project,
+    store: Store,
+    newsletter: Newsletter,
+    out_dir: Path,
+    writer: Writer,
+    *,
+    force: bool = False,
+) -> IssueOutcome:
+    """Write the issue and its archive entry, unless the value gate says there is nothing worth
+    sending (``force`` overrides it). The archive entry of a week already sent to anyone is kept
+    as it is: it is the record of what went out."""
+    week = newsletter.week
+    if newsletter.is_empty and not force:
+        return IssueOutcome(
+            skipped=f"newsletter {week}: nothing worth sending (no story cleared the relevance"
+            " bar and the team wrote no note); nothing written (--force writes it anyway)"
+        )
+    files = issue_files(project, newsletter, out_dir)
+    kept = ""
+    if store.newsletter_sent(week):
+        files = files[:2]
+        kept = f"newsletter {week} was already sent: its archive entry is kept as it went out"
+    return IssueOutcome(tuple(writer.write_all(files)), kept=kept)
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """What ``kb newsletter --send`` is about to do for one week."""
+
+    issue: ArchivedIssue
+    recipients: tuple[str, ...]
+    already: tuple[str, ...]
+    outgoing: tuple[Outgoing, ...]
+
+
+def archived_issue(project: Project, week: str) -> ArchivedIssue:
+    issue = next((i for i in project.newsletters if i.week == week), None)
+    if issue is None:
+        raise UsageError(
+            f"no archived issue for {week} ({archive_path(project.root, week)}):"
+            f" build it first with `kb newsletter --week {week}`"
+        )
+    return issue
+
+
+def plan_send(
+    project: Project, store: Store, week: str, now: datetime, *, resend: bool = False
+) -> SendPlan:
+    """Read the archived issue and the recipients, and build each message still to be sent."""
+    settings = project.settings.newsletter
+    if not settings.delivery:
+        raise UsageError(
+            "newsletter delivery is not set up: add 'from', 'recipients' (or 'recipients_file'),"
+            " 'smtp' and 'unsubscribe' under 'newsletter:' in kb.yml"
+        )
+    issue = archived_issue(project, week)
+    recipients = list(settings.recipients)
+    if settings.recipients_file is not None:
+        recipients += read_recipients(project.root / settings.recipients_file)
+    sent = store.newsletter_sent(week)
+    chosen = to_send(recipients, sent, resend)
+    env = make_environment(project.templates_dir)
+    team = project.settings.team
+    html = newsletter_html(env, issue.body, {"subject": issue.title, "team": team, "week": week})
+    messages = []
+    for recipient in chosen:
+        msg_id = message_id(week, recipient, settings.sender, now if resend else None)
+        message = build_message(
+            issue=issue, html=html, settings=settings, team=team, recipient=recipient,
+            msg_id=msg_id, now=now,
+        )  # fmt: skip
+        messages.append(outgoing(message, parseaddr(settings.sender)[1], recipient, msg_id))
+    everyone = tuple(dict.fromkeys(r.casefold() for r in recipients))
+    return SendPlan(issue, everyone, tuple(r for r in everyone if r in sent), tuple(messages))
+
+
+def send_newsletter(
+    project: Project,
+    store: Store,
+    plan: SendPlan,
+    login: Credentials | None,
+    now: datetime,
+    sent_one: Callable[[Outgoing], None],
+) -> list[Failure]:
+    """Send the plan's messages, recording each in the store as soon as the server took it."""
+
+    def record(out: Outgoing) -> None:
+        store.record_newsletter_sent(plan.issue.week, out.recipient, out.message_id, now)
+
+    return send_all(plan.outgoing, project.settings.newsletter.smtp, login, record, sent_one)
 
 
 def check_site(project: Project) -> None:

@@ -288,7 +288,17 @@ def render_newsletter(project: Project, newsletter: Newsletter) -> dict[str, str
         "utm": project.settings.digest.utm,
         "source_title": lambda name: titles.get(name, name),
     }
-    text = render_template(env, "newsletter.md.j2", context)
-    body = markdown_page(text)
-    page = render_template(env, "newsletter.html.j2", {**context, "body_html": body})
-    return {"md": text, "html": page}
+    subject = " ".join(render_template(env, "newsletter.subject.j2", context).split())
+    text = render_template(env, "newsletter.md.j2", {**context, "subject": subject}).rstrip() + "\n"
+    html = newsletter_html(env, text, {**context, "subject": subject, "week": newsletter.week})
+    return {"subject": subject, "md": text, "html": html}
+
+
+def newsletter_html(env: jinja2.Environment, markdown_text: str, context: Mapping[str, Any]) -> str:
+    """The HTML page of an issue's Markdown (sanitized: an archive entry is user-edited).
+
+    Sending renders it from the archive, where there is no ranked issue: the template must need
+    only ``subject``, ``team``, ``week`` and ``body_html`` (building also passes ``newsletter``).
+    """
+    page = {**context, "body_html": markdown_page(markdown_text)}
+    return render_template(env, "newsletter.html.j2", page)

@@ -19,6 +19,8 @@ import yaml
 from .exceptions import ConfigError
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
+"""YAML front matter between two '---' lines at the top of a Markdown file."""
 
 
 class LineDict(dict[str, Any]):

@@ -16,6 +16,7 @@ from werkzeug import Request, Response
 
 FEEDS = Path(__file__).resolve().parent / "data" / "feeds"
 RSS = "application/rss+xml; charset=utf-8"
+LOOPBACK = ("127.0.0.1",)  # fetch.allow_private for the tests' servers, all on 127.0.0.1
 
 
 def feed_bytes(name: str) -> bytes:

@@ -28,9 +28,12 @@ EXAMPLE_ITEMS = 116  # the seven bundled feeds
 
 
 def add_feeds(project: Path, feeds: dict[str, str], fetch: str = "") -> None:
+    """Add feeds to the project; one served from 127.0.0.1 needs the project to allow it."""
     with (project / "feeds" / "feeds.yml").open("a", encoding="utf-8") as f:
         for name, url in feeds.items():
             f.write(f"\n  - name: {name}\n    url: {url}\n")
+    if any(url.startswith("http://127.0.0.1:") for url in feeds.values()):
+        fetch = f"  allow_private: [127.0.0.1]\n{fetch}"
     if fetch:
         with (project / "kb.yml").open("a", encoding="utf-8") as f:
             f.write(f"\nfetch:\n{fetch}")

@@ -13,7 +13,7 @@ import pytest
 from conftest import DATA, copy_example, run_kb
 from pgserver import SECRET_PASSWORD, SECRET_ROLE, PgServer
 
-V3 = DATA / "store" / "v3"
+from generator.store import schema
 
 
 def kb(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -51,16 +51,20 @@ def database(postgres: PgServer, name: str) -> str:
 # --- a store made by the previous kb (SQLite, schema 3) --------------------------------------
 
 
-def test_a_store_of_the_previous_version_opens_and_reads_the_same(example: Path) -> None:
+@pytest.mark.parametrize(("version", "first_sends"), [("v3", 16), ("v4", 16)])
+def test_a_store_of_a_previous_version_opens_and_reads_the_same(
+    example: Path, version: str, first_sends: int
+) -> None:
+    made = DATA / "store" / version  # see its README.md: made by the kb of that version
     (example / ".kb").mkdir()
-    shutil.copy(V3 / "kb.sqlite", example / ".kb" / "kb.sqlite")
+    shutil.copy(made / "kb.sqlite", example / ".kb" / "kb.sqlite")
     items = run_kb("--project", example, "items", "--format", "json")
-    assert items.stdout == (V3 / "items.json").read_text()
+    assert items.stdout == (made / "items.json").read_text()
     history = run_kb("--project", example, "history", "ridgeline-freight", "--format", "json")
-    assert history.stdout == (V3 / "history-ridgeline-freight.json").read_text()
+    assert history.stdout == (made / "history-ridgeline-freight.json").read_text()
     info = json.loads(run_kb("--project", example, "store", "info", "--format", "json").stdout)
-    assert info["schema_version"] == 4
-    assert info["rows"]["sent_first"] == 16  # one per (account, item) of its 24 sent rows
+    assert info["schema_version"] == schema.VERSION
+    assert info["rows"]["sent_first"] == first_sends  # one per (account, item) of 24 sent rows
 
 
 def test_a_corrupt_sqlite_store_is_one_line_naming_it(example_store: Path) -> None:
@@ -208,7 +212,8 @@ def test_import_refuses_a_store_with_data_unless_merging(
 def test_a_bad_line_in_an_import_leaves_the_store_empty(example: Path, tmp_path: Path) -> None:
     exported = tmp_path / "store.jsonl"
     exported.write_text(
-        '{"format": "kb-store", "version": 4}\n{"table": "feeds", "row": {"name": "a"}}\n'
+        json.dumps({"format": "kb-store", "version": schema.VERSION})
+        + '\n{"table": "feeds", "row": {"name": "a"}}\n'
     )
     done = run_kb("--project", example, "store", "import", exported)
     assert done.exit_code == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
@@ -13,8 +14,10 @@ from generator.parse.normalize import (
     canonical_url,
     clamp_published,
     clean_html,
+    literal_text,
     normalize_title,
     plain_text,
+    plausible_date,
 )
 
 
@@ -101,3 +104,75 @@ def test_dates_missing_or_in_the_future_become_first_seen() -> None:
     assert clamp_published(seen + timedelta(minutes=1), seen) == seen + timedelta(minutes=1)
     earlier = datetime(2026, 11, 1, tzinfo=UTC)
     assert clamp_published(earlier, seen) == earlier
+
+
+# --- hardening: whatever a feed sends, the normalizers answer, and the answer is clean -------
+
+CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+_SNIPPETS = [
+    *("<p>", "</p>", "<td>", "</td>", "<br>", "<br/>", "<blockquote>", "</blockquote>"),
+    *("<noscript>", "</noscript>", "<iframe>", "</iframe>", "&amp;", "&lt;", "&#0;", "&#xd800;"),
+    *("\ud800", "\x1b[31m", "\ufeff", "<![CDATA[", "]]>", "<!--", "-->"),
+]
+_markup = st.lists(
+    st.one_of(
+        st.text(),
+        st.sampled_from(_SNIPPETS),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(_markup)
+def test_plain_text_never_raises_and_is_idempotent_and_clean(text: str) -> None:
+    out = plain_text(text)
+    assert not CONTROLS.search(out)
+    out.encode("utf-8")  # nothing left that an encoder refuses
+    assert literal_text(out) == out
+    assert literal_text(literal_text(text)) == literal_text(text)
+
+
+@given(_markup)
+def test_clean_html_never_raises_and_is_stable(text: str) -> None:
+    out = clean_html(text, "https://base.example/")
+    assert not CONTROLS.search(out)
+    assert clean_html(out, "https://base.example/") == out
+
+
+@given(st.text(max_size=60), st.booleans())
+def test_canonical_url_never_raises_on_anything(url: str, keep_fragment: bool) -> None:
+    once = canonical_url(url, "https://base.example/feed", keep_fragment=keep_fragment)
+    assert not CONTROLS.search(once)
+    if once.startswith(("http://", "https://")):
+        assert canonical_url(once, keep_fragment=keep_fragment) == once
+
+
+@given(_url)
+def test_a_kept_fragment_is_the_only_difference(url: str) -> None:
+    kept = canonical_url(url, keep_fragment=True)
+    assert kept.split("#", 1)[0] == canonical_url(url)
+
+
+@given(st.datetimes(timezones=st.timezones() | st.none()), st.datetimes(timezones=st.just(UTC)))
+def test_any_date_is_plausible_or_missing_and_clamps_without_overflow(
+    moment: datetime, seen: datetime
+) -> None:
+    plausible = plausible_date(moment)
+    assert plausible is None or (plausible.tzinfo == UTC and plausible.year >= 1970)
+    seen = min(max(seen, datetime(1971, 1, 1, tzinfo=UTC)), datetime(8999, 1, 1, tzinfo=UTC))
+    clamped = clamp_published(moment, seen)
+    assert clamped - timedelta(days=3) < clamped + timedelta(days=3)  # what the store computes
+
+
+def test_placeholder_dates_are_missing() -> None:
+    assert plausible_date(datetime(1, 1, 1, tzinfo=UTC)) is None
+    assert plausible_date(datetime(1970, 1, 1, tzinfo=UTC)) is None
+    assert plausible_date(datetime(1999, 12, 31, tzinfo=UTC)) == datetime(1999, 12, 31, tzinfo=UTC)
+
+
+def test_block_elements_separate_words() -> None:
+    assert plain_text("<blockquote>quoted</blockquote><p>next</p>") == "quoted next"
+    assert plain_text("<table><tr><th>a</th><td>b</td></tr></table>c<br/>d") == "a b c d"
+    assert plain_text("<h2>Head</h2><ul><li>one</li><li>two</li></ul>") == "Head one two"
+    assert plain_text("<b>bold</b><i>italic</i>") == "bolditalic"  # inline: no space added
+    assert plain_text("<noscript>&lt;img src=x&gt; enable JS</noscript>words") == "words"

@@ -592,3 +592,17 @@ def test_the_newsletter_ledger_records_each_delivery_once(store: SqlStore) -> No
     store.record_newsletter_sent("2026-W48", "kim@example.com", "<4@kb>", NOW)
     assert store.newsletter_sent("2026-W47") == {"dana@example.com", "lee@example.com"}
     assert store.info().counts["newsletter_sent"] == 4
+
+
+def test_the_newsletter_ledger_keeps_each_recipient_per_week(new_location: StoreMaker) -> None:
+    location = new_location()
+    when = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    first = open_store(location)
+    first.record_newsletter_sent("2026-W47", "Ana@Customer.example", "<a@x.example>", when)
+    first.record_newsletter_sent("2026-W47", "ana@customer.example", "<a@x.example>", when)
+    first.record_newsletter_sent("2026-W47", "ben@customer.example", "<b@x.example>", when)
+    first.close()
+    again = open_store(location)  # what a resumed run sees
+    assert again.newsletter_sent("2026-W47") == {"ana@customer.example", "ben@customer.example"}
+    assert again.newsletter_sent("2026-W48") == set()
+    again.close()

@@ -17,9 +17,10 @@ from .. import __version__
 from ..exceptions import UsageError
 from ..store.location import has_password
 from .common import Context, handle_errors
-from .digests import digest, due, history, newsletter
+from .digests import digest, due, history
 from .feeds import feeds, fetch, items, prune
 from .imports import import_
+from .newsletter import newsletter
 from .project import build, check, init
 from .store import store_group
 

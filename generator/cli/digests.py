@@ -1,4 +1,4 @@
-"""``kb digest``, ``kb due``, ``kb history`` and ``kb newsletter``: what goes to customers."""
+"""``kb digest``, ``kb due`` and ``kb history``: what goes to customers."""
 
 from __future__ import annotations
 
@@ -250,20 +250,3 @@ def history(obj: Context, account: str, fmt: str) -> None:
         click.echo(f"nothing was sent to {account} yet")
     for r in rows:
         out.print(Text(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))
-
-
-@click.command()
-@click.option("--week", metavar="YYYY-Www", help="The ISO week of the issue (default: this week).")
-@out_option
-@now_option
-@click.pass_obj
-@handle_errors
-def newsletter(obj: Context, week: str | None, out_dir: Path | None, now_text: str | None) -> None:
-    """Build the team's weekly newsletter (it covers the seven days before the week's Monday)."""
-    project = obj.project()
-    now = pipeline.resolve_now(project, parse_now(now_text))
-    with pipeline.opened_store(project) as store:
-        issue = pipeline.newsletter_for(project, store, week, now)
-    folder = out_dir or project.out_dir / "newsletter"
-    for path in pipeline.write_newsletter(project, issue, folder, Writer()):
-        click.echo(f"wrote {path}")

@@ -13,6 +13,7 @@ from ..exceptions import UsageError
 from ..outputs import Writer
 from .common import Context, handle_errors, now_option, parse_now, warn_sent_first
 from .feeds import fetch_with_progress, report_fetch
+from .newsletter import report_issue
 
 
 @click.command()
@@ -26,6 +27,10 @@ def init(directory: Path) -> None:
         shutil.copytree(scaffold, directory, dirs_exist_ok=True)
     click.echo(f"Created a Knowledge Broker project in {directory}")
     click.echo(f"Next: kb --project {directory} build")
+    click.echo(
+        "In a GitHub repository, .github/workflows/weekly.yml builds, archives and (once kb.yml"
+        " says where) sends the newsletter every Monday"
+    )
 
 
 @click.command()
@@ -61,21 +66,21 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         if not offline:
             report_fetch(fetch_with_progress(project, store))
         items = store.items()
-        digests = pipeline.digests_for(project, store, project.accounts, now, items=items)
+        ranking = pipeline.rank_accounts(project, project.accounts, items, now)
+        digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
         rendered = pipeline.render_digests(
             project, digests, project.settings.digest.formats, digest_dir
         )
-        issue = pipeline.newsletter_for(project, store, None, now, items=items)
+        issue = pipeline.newsletter_for(project, store, None, now, items=items, ranking=ranking)
         writer = Writer()
         warn_sent_first(pipeline.write_digests(store, rendered, writer, record=True))
-        newsletter_paths = pipeline.write_newsletter(
-            project, issue, project.out_dir / "newsletter", writer
+        outcome = pipeline.write_newsletter(
+            project, store, issue, project.out_dir / "newsletter", writer
         )
     click.echo(f"digests: {len(digests)} accounts, {len(rendered)} files in {digest_dir}")
     for d in digests:
         click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
-    for path in newsletter_paths:
-        click.echo(f"newsletter: {path}")
+    report_issue(outcome)
     if not no_site:
         site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
         click.echo(f"site: {site / 'index.html'}")

@@ -23,6 +23,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,10 +31,39 @@ import feedparser
 
 from ..exceptions import ParseError
 from ..models import EntryData
-from .normalize import canonical_url, clean_html, is_web_url, plain_text, stable_id
+from .normalize import (
+    canonical_url,
+    clean_html,
+    is_web_url,
+    literal_text,
+    plain_text,
+    plausible_date,
+    shorten,
+    stable_id,
+)
 
-_ROOT = re.compile(rb"<[A-Za-z_]")
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+TITLE_FROM_TEXT = 120  # characters of an untitled entry's text that stand for its title
+
+# A character reference to a lone surrogate (&#xD800;) or past U+10FFFF makes feedparser raise
+# while it decodes it; it stands for no character, so it becomes U+FFFD first. The pattern finds
+# the candidates (cheaply: most documents have none); the callback checks the exact value.
+_SUSPECT_REF = re.compile(
+    rb"&#(?:[xX]0*([dD][89a-fA-F][0-9a-fA-F]{2}|[0-9a-fA-F]{6,})|0*(5[5-7]\d{3}|\d{7,}));"
+)
+
+
+def _no_impossible_refs(data: bytes) -> bytes:
+    return _SUSPECT_REF.sub(_replace_ref, data) if b"&#" in data else data
+
+
+def _replace_ref(match: re.Match[bytes]) -> bytes:
+    hexadecimal, decimal = match.groups()
+    value = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    impossible = 0xD800 <= value <= 0xDFFF or value > 0x10FFFF
+    return b"&#xFFFD;" if impossible else match.group(0)
+
+
+_ITEM = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)[\s>/]")
 _MAX_ENTITY_SCAN = 1024 * 1024
 
 
@@ -52,68 +82,187 @@ def parse_feed(
     if b"base=" in data:  # only xml:base needs feedparser to know the document's URL
         headers["content-location"] = base_url
     parsed = feedparser.parse(
-        io.BytesIO(defuse_doctype(data)),
+        io.BytesIO(_no_impossible_refs(defuse_doctype(data))),
         response_headers=headers,
         sanitize_html=False,
         resolve_relative_uris=False,
     )
-    if not parsed.entries and not parsed.get("version"):
-        # A feed root with no items is a quiet feed, not a broken one (even if bozo).
-        reason = parsed.get("bozo_exception") or "not a feed"
-        raise ParseError(feed, f"not a valid RSS/Atom/JSON feed ({plain_text(str(reason))[:200]})")
+    if not parsed.entries:
+        _check_empty(feed, parsed, data)
     if not is_web_url(base_url):  # a local file: resolve relative links against the site
         base_url = str(parsed.feed.get("link") or "")
-    return list(_entries(feed, parsed.entries, base_url))
+    return _entries(feed, parsed.entries, base_url)
+
+
+def _check_empty(feed: str, parsed: Any, data: bytes) -> None:
+    """A feed root with no items is a quiet feed, not a broken one, even if bozo. But a broken
+    document with ``<item>``/``<entry>`` elements that the parser lost is a failed feed: it
+    must never read as "ok, 0 items"."""
+    reason = _bozo_reason(parsed.get("bozo_exception"))
+    if not parsed.get("version"):
+        raise ParseError(feed, f"not a valid RSS/Atom/JSON feed ({reason})")
+    if parsed.get("bozo"):
+        items = len(_ITEM.findall(data))
+        if items:
+            plural = "s" if items > 1 else ""
+            raise ParseError(
+                feed, f"invalid XML ({reason}): none of its {items} item{plural} could be read"
+            )
+
+
+def _bozo_reason(error: object) -> str:
+    """What feedparser found wrong, as "line N: message" for an XML error."""
+    if error is None:
+        return "not a feed"
+    text = str(error)
+    if hasattr(error, "getLineNumber") and hasattr(error, "getMessage"):
+        text = f"line {error.getLineNumber()}: {error.getMessage()}"
+    return literal_text(text)[:200]
 
 
 def defuse_doctype(data: bytes) -> bytes:
     """Drop the DOCTYPE (and so any ``<!ENTITY`` declarations) from the document's prolog.
 
-    The prolog ends where the first element starts; a DOCTYPE there is only useful to declare
-    entities, which is exactly what must not reach a parser. Undeclared HTML entities such as
-    ``&nbsp;`` are still understood by feedparser's fallback parser.
+    Only the real prolog is read: the XML declaration, comments, processing instructions and
+    the DOCTYPE before the first element. A ``<!DOCTYPE`` further on (in a CDATA section, a
+    comment, an escaped article about HTML) is text, and cutting there would lose the document.
+    A DOCTYPE is only useful to declare entities, which is exactly what must not reach a parser;
+    undeclared HTML entities such as ``&nbsp;`` are still understood by feedparser's fallback.
     """
-    head = data[:_MAX_ENTITY_SCAN]
-    doctype = _DOCTYPE.search(head)
+    doctype = _prolog_doctype(data[:_MAX_ENTITY_SCAN])
     if doctype is None:
         return data
-    root = _ROOT.search(head, doctype.end())
-    if root is None:
-        return data[: doctype.start()]
-    body = data[root.start() :]
+    start, end = doctype
+    body = data[end:]
     if b"<!ENTITY" in body[:_MAX_ENTITY_SCAN].upper():
         body = re.sub(rb"(?i)<!ENTITY", b"<!-- -->", body)  # declarations after a broken DOCTYPE
-    return data[: doctype.start()] + body
+    return data[:start] + body
 
 
-def _entries(feed: str, entries: Iterable[Mapping[str, Any]], base_url: str) -> Iterable[EntryData]:
+def _prolog_doctype(head: bytes) -> tuple[int, int] | None:
+    """Where the prolog's DOCTYPE starts and ends (end of ``head`` if it never closes)."""
+    position = 0
+    while True:
+        position = head.find(b"<", position)
+        if position < 0:
+            return None
+        if head.startswith(b"<?", position):
+            position = _after(head, b"?>", position + 2)
+        elif head.startswith(b"<!--", position):
+            position = _after(head, b"-->", position + 4)
+        elif head[position : position + 9].upper() == b"<!DOCTYPE":
+            return position, _doctype_end(head, position + 9)
+        else:
+            return None  # the root element (or text that is no prolog): no DOCTYPE
+
+
+def _after(head: bytes, token: bytes, start: int) -> int:
+    found = head.find(token, start)
+    return len(head) if found < 0 else found + len(token)
+
+
+def _doctype_end(head: bytes, start: int) -> int:
+    """Past the ``>`` that closes a DOCTYPE, skipping its quoted ids and internal subset."""
+    depth = 0
+    quote = 0
+    for index in range(start, len(head)):
+        char = head[index]
+        if quote:
+            quote = 0 if char == quote else quote
+        elif char in b"\"'":
+            quote = char
+        elif char == ord("["):
+            depth += 1
+        elif char == ord("]"):
+            depth = max(0, depth - 1)
+        elif char == ord(">") and depth == 0:
+            return index + 1
+    return len(head)
+
+
+def _entries(feed: str, entries: Iterable[Mapping[str, Any]], base_url: str) -> list[EntryData]:
+    """The feed's entries, each once, with the URLs and ids that keep distinct entries apart.
+
+    Within one document an entry is known by its id (``guid``/``id``) first: two entries with
+    the same id are one (the first is kept). A URL loses its ``#fragment`` (so ``page`` and
+    ``page#comments`` in two feeds are one story), except where the feed itself uses fragments
+    to tell entries apart: when two entries with different ids link to the same page, their
+    fragments are kept. Entries with different ids that still share a URL get an item id that
+    includes their own id, so they are stored as distinct items.
+    """
+    drafts: dict[str, _Draft] = {}
     for raw in entries:
-        entry = _entry(feed, raw, base_url)
-        if entry is not None:
-            yield entry
+        draft = _draft(raw, base_url)
+        if draft is not None:
+            drafts.setdefault(draft.key, draft)
+    per_page: dict[str, int] = {}
+    for draft in drafts.values():
+        per_page[draft.page] = per_page.get(draft.page, 0) + 1
+    urls = [d.full if d.page and per_page[d.page] > 1 else d.page for d in drafts.values()]
+    per_url: dict[str, int] = {}
+    for url in urls:
+        per_url[url] = per_url.get(url, 0) + 1
+    return [
+        _entry(feed, draft, url, base_url, shared=bool(url) and per_url[url] > 1)
+        for draft, url in zip(drafts.values(), urls, strict=True)
+    ]
 
 
-def _entry(feed: str, raw: Mapping[str, Any], base_url: str) -> EntryData | None:
+@dataclass(frozen=True)
+class _Draft:
+    """One raw entry, read: what deciding its URL and id needs, and the rest of its fields."""
+
+    raw: Mapping[str, Any]
+    key: str  # the entry's identity within the document: its id, else its link, else its text
+    page: str  # the canonical URL without its fragment ("" when there is no web link)
+    full: str  # the canonical URL with its fragment
+    title: str
+    summary_html: str
+    summary: str
+
+
+def _draft(raw: Mapping[str, Any], base_url: str) -> _Draft | None:
     link = _link(raw)
-    title = plain_text(str(raw.get("title") or ""))
-    summary_html = _best_html(raw)
-    if not link and not title:
-        return None
-    url = canonical_url(link, base_url) if link else ""
-    if not is_web_url(url):
-        url = ""  # javascript:, data:, file: or a relative link with no page to resolve it
+    full = canonical_url(link, base_url, keep_fragment=True) if link else ""
+    if not is_web_url(full):
+        full = ""  # javascript:, data:, file: or a relative link with no page to resolve it
+    page = full.split("#", 1)[0]
+    title = _title(raw)
+    summary_html, summary = _main_html(raw)
+    if not (page or title or summary):
+        return None  # nothing to show and nothing to link to
     guid = plain_text(str(raw.get("id") or ""))
+    key = guid or full or title or summary
+    return _Draft(raw, key, page, full, title, summary_html, summary)
+
+
+def _entry(feed: str, draft: _Draft, url: str, base_url: str, shared: bool) -> EntryData:
+    raw = draft.raw
+    if not url:
+        item_id = stable_id(feed, draft.key)
+    else:
+        item_id = stable_id(url, draft.key) if shared else stable_id(url)
     return EntryData(
         feed=feed,
-        id=stable_id(url) if url else stable_id(feed, guid or title),
+        id=item_id,
         url=url,
-        title=title or plain_text(summary_html)[:120],
-        summary=plain_text(summary_html),
-        summary_html=clean_html(summary_html, url or base_url),
+        title=draft.title or shorten(draft.summary, TITLE_FROM_TEXT) or url,
+        summary=draft.summary,
+        summary_html=clean_html(draft.summary_html, url or base_url),
         published=_entry_time(raw),
         author=plain_text(str(raw.get("author") or "")),
         categories=_categories(raw),
     )
+
+
+def _title(raw: Mapping[str, Any]) -> str:
+    """The title as words: markup removed when the feed says it is HTML, kept when plain text
+    ("History of the <blink> tag" has five words)."""
+    title = str(raw.get("title") or "")
+    detail = raw.get("title_detail") or {}
+    if detail.get("type") == "text/plain":
+        return literal_text(title)
+    return plain_text(title)
 
 
 def _link(raw: Mapping[str, Any]) -> str:
@@ -124,14 +273,36 @@ def _link(raw: Mapping[str, Any]) -> str:
     return guid if raw.get("guidislink") and guid.startswith(("http://", "https://")) else ""
 
 
-def _best_html(raw: Mapping[str, Any]) -> str:
-    """The entry's richest HTML: full content when the summary is missing or a teaser of it."""
+def _main_html(raw: Mapping[str, Any]) -> tuple[str, str]:
+    """The entry's main text, as (HTML, words).
+
+    The summary (RSS ``description``, Atom ``summary``) is replaced by a content block only when
+    that block is the same entry told in full: in the summary's language (a block in another
+    language is a caption or a translation) and with more words than the summary (a teaser is
+    shorter than its article; an image with a caption may be longer in markup, not in words).
+    Among such blocks, the one with the most words.
+    """
     summary = str(raw.get("summary") or "")
+    language = _language((raw.get("summary_detail") or {}).get("language")) if summary else ""
+    best, best_text = "", ""
     for content in raw.get("content") or ():
         value = str(content.get("value") or "")
-        if value and len(value) > len(summary):
-            return value
-    return summary
+        if not value:
+            continue
+        if language and _language(content.get("language")) not in ("", language):
+            continue
+        text = plain_text(value)
+        if len(text) > len(best_text):
+            best, best_text = value, text
+    if best_text and len(best_text) >= len(summary):  # longer than the summary's very markup
+        return best, best_text
+    summary_text = plain_text(summary)
+    return (best, best_text) if len(best_text) > len(summary_text) else (summary, summary_text)
+
+
+def _language(tag: object) -> str:
+    """The primary language of a language tag ("en-GB" -> "en")."""
+    return str(tag or "").strip().lower().replace("_", "-").split("-", 1)[0]
 
 
 def _entry_time(raw: Mapping[str, Any]) -> datetime | None:
@@ -140,9 +311,11 @@ def _entry_time(raw: Mapping[str, Any]) -> datetime | None:
         value = dict.get(raw, key) if isinstance(raw, dict) else raw.get(key)
         if value:
             try:
-                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+                moment = plausible_date(datetime.fromtimestamp(calendar.timegm(value), UTC))
             except (OverflowError, ValueError, OSError, TypeError):
                 continue
+            if moment is not None:  # else a placeholder: try the next date
+                return moment
     return None
 
 
@@ -169,42 +342,48 @@ def _json_feed(feed: str, data: bytes, base_url: str) -> list[EntryData]:
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ParseError(feed, "invalid JSON feed: no 'items' list")
     base = str(doc.get("home_page_url") or doc.get("feed_url") or base_url)
-    entries: list[EntryData] = []
-    for raw in doc["items"]:
-        if isinstance(raw, dict):
-            entry = _entry(feed, _json_item(raw, doc), base)
-            if entry is not None:
-                entries.append(entry)
-    return entries
+    return _entries(
+        feed, (_json_item(raw, doc) for raw in doc["items"] if isinstance(raw, dict)), base
+    )
 
 
 def _json_item(raw: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
-    """A JSON Feed item in feedparser's vocabulary, so both formats share one normalizer."""
-    body = raw.get("content_html") or raw.get("summary") or raw.get("content_text") or ""
-    if not raw.get("content_html") and raw.get("content_text"):
-        body = _escape_text(str(raw["content_text"]))
-    authors = raw.get("authors") or doc.get("authors") or []
+    """A JSON Feed item in feedparser's vocabulary, so both formats share one normalizer.
+
+    Every field is checked for its type: a value of the wrong type is as good as missing.
+    """
+    html_body, text_body = _text(raw.get("content_html")), _text(raw.get("content_text"))
+    body = html_body or (_escape_text(text_body) if text_body else _text(raw.get("summary")))
+    authors = _list(raw.get("authors")) or _list(doc.get("authors"))
     if isinstance(raw.get("author"), dict):  # JSON Feed 1.0
         authors = [raw["author"]]
+    names = (_text(a.get("name")) for a in authors if isinstance(a, dict))
     return {
         "link": _text(raw.get("url")) or _text(raw.get("external_url")),
         "id": _text(raw.get("id")),
-        "title": _escape_text(_text(raw.get("title"))),
-        "summary": str(body) if isinstance(body, str) else "",
-        "author": ", ".join(
-            str(a.get("name")) for a in authors if isinstance(a, dict) and a.get("name")
-        ),
-        "tags": [{"term": t} for t in raw.get("tags") or () if isinstance(t, str)],
-        "published_parsed": _json_time(raw.get("date_published") or raw.get("date_modified")),
+        "title": _text(raw.get("title")),
+        "title_detail": {"type": "text/plain"},
+        "summary": body,
+        "author": ", ".join(name for name in names if name),
+        "tags": [{"term": t} for t in _list(raw.get("tags")) if isinstance(t, str)],
+        "published_parsed": _json_time(raw.get("date_published")),
+        "updated_parsed": _json_time(raw.get("date_modified")),
     }
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    """A string field as text; an integer id as its digits; anything else is missing."""
+    if isinstance(value, str):
+        return value.strip()
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _escape_text(text: str) -> str:
-    """JSON Feed titles and ``content_text`` are plain text: a ``<`` in them is a character."""
+    """JSON Feed's ``content_text`` is plain text: a ``<`` in it is a character."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -215,6 +394,5 @@ def _json_time(value: Any) -> Any:
         moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).utctimetuple()
+    plausible = plausible_date(moment)
+    return plausible.utctimetuple() if plausible else None

@@ -42,13 +42,34 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Controls, bidi overrides, zero-width characters, a BOM, and lone surrogates (JSON Feed's
+# "\ud800" decodes to one; no encoder and no HTML parser accepts it).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
+)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
+# Elements that end a line or a block when rendered: their tags become spaces in plain text, so
+# "<td>a</td><td>b</td>" reads "a b", never "ab".
+BLOCK_TAGS = (
+    "address|article|aside|blockquote|br|caption|dd|details|div|dl|dt|figcaption|figure|footer"
+    "|h[1-6]|header|hr|li|main|nav|ol|p|pre|section|summary|table|tbody|td|tfoot|th|thead|tr|ul"
+)
+_BLOCK = re.compile(rf"<(?=/?(?:{BLOCK_TAGS})[\s/>])", re.IGNORECASE)  # just the "<": fast
+# Elements whose content is a fallback or code, never the entry's words.
+HIDDEN_TAGS = frozenset(
+    {"script", "style", "noscript", "iframe", "object", "embed", "template", "audio", "video",
+     "canvas", "svg", "math", "textarea", "select", "button"}
+)  # fmt: skip
+# Dates before this are placeholders ("Mon, 01 Jan 0001" for an undated page, or the Unix
+# epoch, 0), not publication dates: they are treated as missing. Feeds did not exist before it.
+EARLIEST_DATE = datetime(1970, 1, 2, tzinfo=UTC)
 
 
-def canonical_url(url: str, base: str = "") -> str:
-    """Lowercase scheme and host, drop default ports, fragments and tracking parameters."""
-    url = plain_text(url).replace(" ", "%20")
+def canonical_url(url: str, base: str = "", *, keep_fragment: bool = False) -> str:
+    """Lowercase scheme and host, drop default ports, tracking parameters and (unless asked to
+    keep it) the fragment."""
+    url = literal_text(url).replace(" ", "%20")  # a URL is text: no markup to strip
     if base and not urlsplit(url).scheme:
         url = urljoin(base, url)
     try:
@@ -66,7 +87,8 @@ def canonical_url(url: str, base: str = "") -> str:
         if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
     ]
     path = parts.path or ("/" if host else "")
-    return urlunsplit((scheme, host, path, urlencode(query), ""))
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, host, path, urlencode(query), fragment))
 
 
 def is_web_url(url: str) -> bool:
@@ -79,13 +101,14 @@ def clean_html(fragment: str, base_url: str = "") -> str:
     Relative ``href``/``src`` are made absolute against ``base_url`` when it is a web URL (the
     HTML will be shown far from the feed), and dropped otherwise, since they would point nowhere.
     """
+    fragment = _without_surrogates(fragment)
     if not fragment:
         return ""
     base = base_url if is_web_url(base_url) else ""
     cleaned: str = nh3.clean(
         fragment,
         tags=set(ALLOWED_TAGS),
-        clean_content_tags={"script", "style"},
+        clean_content_tags=set(HIDDEN_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         attribute_filter=lambda tag, attr, value: _absolute(attr, value, base),
         url_schemes=set(URL_SCHEMES),
@@ -103,11 +126,24 @@ def _absolute(attribute: str, value: str, base: str) -> str | None:
 
 def plain_text(fragment: str) -> str:
     """The words of an HTML or text fragment: no tags, entities decoded, one line, no controls."""
+    fragment = _CONTROL.sub("", fragment)  # first: a control inside "<\x1fa" hides a tag
     if not fragment:
         return ""
     if "<" in fragment:
-        fragment = nh3.clean(re.sub(r"<(br|/p|/li|/h\d|/div)\b", r" <\1", fragment), tags=set())
+        fragment = nh3.clean(
+            _BLOCK.sub(" <", fragment), tags=set(), clean_content_tags=set(HIDDEN_TAGS)
+        )
     text = html.unescape(fragment) if "&" in fragment else fragment
+    return literal_text(text)
+
+
+def _without_surrogates(text: str) -> str:
+    """Lone surrogates removed: nh3 (Rust) and every encoder refuse them."""
+    return text if text.isascii() else _SURROGATE.sub("", text)
+
+
+def literal_text(text: str) -> str:
+    """Plain text taken as it is (a ``<`` is a character): one line, NFC, no controls."""
     text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
     return _SPACE.sub(" ", text).strip()
 
@@ -125,8 +161,21 @@ def normalize_title(title: str) -> str:
     return " ".join(re.findall(r"\w+", plain_text(title).casefold()))
 
 
+def plausible_date(moment: datetime | None) -> datetime | None:
+    """The moment in UTC, or None for a placeholder (before :data:`EARLIEST_DATE`) or a moment
+    that cannot be represented in UTC; "None" means "first seen" downstream."""
+    if moment is None:
+        return None
+    try:
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment if moment >= EARLIEST_DATE and moment.year < 9000 else None
+
+
 def clamp_published(published: datetime | None, first_seen: datetime) -> datetime:
     """Missing dates become first-seen; dates in the future are clamped to first-seen."""
+    published = plausible_date(published)
     if published is None or published > first_seen + timedelta(minutes=5):
         return first_seen
     return published.astimezone(UTC)

@@ -22,7 +22,14 @@ from mkdocs.structure.files import File, Files
 
 from ..config import load_project
 from ..exceptions import KbError
-from ..pipeline import digests_for, newsletter_for, opened_store, resolve_now, with_store
+from ..pipeline import (
+    digests_for,
+    newsletter_for,
+    opened_store,
+    rank_accounts,
+    resolve_now,
+    with_store,
+)
 from .pages import site_pages
 
 HIDDEN_PREFIXES = ("accounts/", "notes/")
@@ -59,6 +66,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
         now = resolve_now(project, self.now)
         with opened_store(project) as store:
             items = store.items()
-            digests = digests_for(project, store, project.accounts, now, items=items)
-            newsletter = newsletter_for(project, store, None, now, items=items)
+            ranking = rank_accounts(project, project.accounts, items, now)
+            digests = digests_for(project, store, project.accounts, now, ranking=ranking)
+            newsletter = newsletter_for(project, store, None, now, items=items, ranking=ranking)
         return site_pages(project, items, digests, newsletter, now)

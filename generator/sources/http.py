@@ -21,6 +21,7 @@ from .. import __version__
 from ..exceptions import FetchError, Gone, NotFound, RetryLater
 from ..models import FetchSettings
 from . import Fetched
+from .guard import AddressPolicy, GuardedTransport, RefusedAddress
 
 USER_AGENT = f"KnowledgeBroker/{__version__} (+https://pypi.org/project/knowledge-broker/)"
 ACCEPT = (
@@ -41,11 +42,30 @@ class Validators:
 
     def headers(self) -> dict[str, str]:
         headers = {}
-        if self.etag:
+        if usable_validator(self.etag):  # also those stored before validators were checked
             headers["If-None-Match"] = self.etag
-        if self.last_modified:
+        if usable_validator(self.last_modified):
             headers["If-Modified-Since"] = self.last_modified
         return headers
+
+
+def usable_validator(value: str) -> bool:
+    """Whether an ``ETag``/``Last-Modified`` can be sent back as it came: visible ASCII and spaces.
+
+    httpx sends header values as ASCII, and a server's non-ASCII bytes could have been meant in
+    any encoding, so there is no telling which bytes to send back; such a validator is dropped
+    (the cost is one full download per run, instead of a feed that fails on every run).
+    """
+    return bool(value) and len(value) <= 1024 and all(" " <= c <= "~" for c in value)
+
+
+def _validator(response: httpx.Response, name: bytes) -> str:
+    """A response's validator header as the bytes it was, or "" when it cannot be sent back."""
+    for key, raw in response.headers.raw:
+        if key.lower() == name:
+            value = raw.decode("latin-1").strip()
+            return value if usable_validator(value) else ""
+    return ""
 
 
 @dataclass
@@ -74,8 +94,8 @@ def make_client(settings: FetchSettings) -> httpx.AsyncClient:
         max_keepalive_connections=settings.concurrency,
     )
     return httpx.AsyncClient(
+        transport=GuardedTransport(AddressPolicy.allowing(settings.allow_private), limits),
         timeout=timeout,
-        limits=limits,
         headers={"User-Agent": USER_AGENT, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING},
         follow_redirects=False,
         trust_env=False,
@@ -90,11 +110,17 @@ async def fetch_http(
     settings: FetchSettings,
     politeness: Politeness | None = None,
 ) -> Fetched:
-    """GET ``url`` with everything about it bounded by ``settings.deadline`` seconds."""
+    """GET ``url`` with everything about it bounded by ``settings.deadline`` seconds.
+
+    The deadline starts when the first request does: time spent waiting for the host's
+    politeness slot (other feeds of the same host being fetched) is not the feed's fault.
+    """
     politeness = politeness or Politeness(settings.per_host)
     try:
-        async with asyncio.timeout(settings.deadline):
-            return await _follow(client, name, url, validators, settings, politeness)
+        async with asyncio.timeout(None) as deadline:
+            return await _follow(client, name, url, validators, settings, politeness, deadline)
+    except RefusedAddress as e:
+        raise FetchError(name, str(e)) from e
     except TimeoutError as e:
         raise FetchError(name, f"gave up after the {settings.deadline:g} s deadline") from e
     except httpx.TimeoutException as e:
@@ -123,6 +149,7 @@ async def _follow(
     validators: Validators,
     settings: FetchSettings,
     politeness: Politeness,
+    deadline: asyncio.Timeout,
 ) -> Fetched:
     """Follow redirects ourselves: count them, catch loops, and remember if all were permanent."""
     headers = validators.headers()
@@ -131,7 +158,14 @@ async def _follow(
     seen = {url}
     for _ in range(settings.max_redirects + 1):
         async with politeness.host(current):
-            fetched, location, permanent = await _get(client, name, current, headers, settings)
+            if deadline.when() is None:
+                deadline.reschedule(asyncio.get_running_loop().time() + settings.deadline)
+            try:
+                fetched, location, permanent = await _get(client, name, current, headers, settings)
+            except RefusedAddress as e:
+                if current == url:
+                    raise
+                raise RefusedAddress(f"redirected to {current[:200]}: {e}") from e
         if fetched is not None:
             moved = current if all_permanent and current != url else ""
             return replace(fetched, moved_to=moved)
@@ -165,8 +199,8 @@ async def _get(
             url=str(response.url),
             data=data,
             content_type=response.headers.get("content-type", ""),
-            etag=response.headers.get("etag", ""),
-            last_modified=response.headers.get("last-modified", ""),
+            etag=_validator(response, b"etag"),
+            last_modified=_validator(response, b"last-modified"),
         )
         return fetched, "", False
 

@@ -184,12 +184,15 @@ def _v3_discovered(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE feeds ADD COLUMN discovered TEXT NOT NULL DEFAULT ''"))
 
 
-def _v4_team(conn: Connection) -> None:
-    """4: the shared store: sentence vectors, one first send per (account, item), and the
-    newsletter's delivery ledger."""
+def _v4_newsletter(conn: Connection) -> None:
+    """4: the newsletter's delivery ledger."""
+    newsletter_sent.create(conn)
+
+
+def _v5_team(conn: Connection) -> None:
+    """5: the shared store: sentence vectors, and one first send per (account, item)."""
     item_vectors.create(conn)
     sent_first.create(conn)
-    newsletter_sent.create(conn)
     conn.execute(
         text(
             """INSERT INTO sent_first (account, item_id, sent_at)
@@ -202,7 +205,8 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1,
     _v2_tombstones,
     _v3_discovered,
-    _v4_team,
+    _v4_newsletter,
+    _v5_team,
 )
 VERSION = len(MIGRATIONS)
 

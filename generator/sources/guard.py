@@ -1,0 +1,198 @@
+"""Which addresses a feed may be fetched from: public ones, and the private hosts a team names.
+
+A feed URL (or a redirect, or a page's ``rel="alternate"`` link) is chosen by whoever publishes
+it. Without a check, ``http://169.254.169.254/`` reads a cloud machine's credentials and
+``http://127.0.0.1:8080/`` probes the build machine; the status line or the body then shows up
+in ``kb fetch``, ``kb feeds`` and on the site. So every connection is checked where it is made:
+:class:`GuardedBackend` is the network layer under httpx. It resolves the host once, refuses the
+connection if any of its addresses is not public (unless ``fetch.allow_private`` names the host
+or the address), and connects to the very address it checked, so a DNS answer that changes
+between the check and the connection (DNS rebinding) cannot get round it. TLS still verifies the
+certificate against the host name, which httpcore passes to the TLS layer separately.
+
+Why not a library: the SSRF guards for httpx on PyPI are months old, one maintainer each, and
+none takes a named-host allowlist; this is one small class on httpcore's documented backend
+interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import httpcore
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RefusedAddress(Exception):
+    """A connection to a non-public address that no ``allow_private`` entry allows."""
+
+
+def kind_of(address: Address) -> str:
+    """Why an address is not public, in words ("" for a public one)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or _nat64(address)
+        if embedded is not None:  # an IPv4 address in IPv6 clothes is judged as itself
+            return kind_of(embedded)
+    for test, words in (
+        ("is_loopback", "a loopback address"),
+        ("is_link_local", "a link-local address"),
+        ("is_unspecified", "an unspecified address"),
+        ("is_multicast", "a multicast address"),
+        ("is_private", "a private address"),
+        ("is_reserved", "a reserved address"),
+    ):
+        if getattr(address, test):
+            return words
+    return "" if address.is_global else "a non-public address"
+
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
+def _nat64(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a NAT64 gateway would translate ``address`` to (RFC 6052)."""
+    if address not in _NAT64:
+        return None
+    return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Public addresses always; others only for a named host or an allowed address/network."""
+
+    hosts: frozenset[str] = frozenset()
+    networks: tuple[Network, ...] = ()
+
+    @classmethod
+    def allowing(cls, entries: Iterable[str]) -> AddressPolicy:
+        """From ``fetch.allow_private``: host names, IP addresses or networks (``10.0.0.0/8``)."""
+        hosts: set[str] = set()
+        networks: list[Network] = []
+        for entry in entries:
+            network = parse_network(entry)
+            if network is None:
+                hosts.add(entry.strip().lower().rstrip("."))
+            else:
+                networks.append(network)
+        return cls(frozenset(hosts), tuple(networks))
+
+    def refusal(self, host: str, address: Address) -> str:
+        """Why connecting to ``address`` (which ``host`` resolved to) is refused, or ""."""
+        kind = kind_of(address)
+        if not kind or host.lower().rstrip(".") in self.hosts:
+            return ""
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if any(address in network for network in self.networks):
+            return ""
+        literal = parse_network(host)
+        shown = host.strip("[]")
+        if literal is None or literal.num_addresses != 1:
+            shown = f"{host} (it resolves to {address})"
+        return (
+            f"refused to connect to {shown}: {kind}; if this is an intranet feed, add"
+            f" '{host.strip('[]')}' to fetch: allow_private in kb.yml"
+        )
+
+
+def parse_network(entry: str) -> Network | None:
+    """An IP address or network, or None when ``entry`` is a host name."""
+    try:
+        return ipaddress.ip_network(entry.strip().strip("[]"), strict=False)
+    except ValueError:
+        return None
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's default network backend, connecting only to addresses the policy allows."""
+
+    def __init__(self, policy: AddressPolicy) -> None:
+        self.policy = policy
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await _resolve(host, port)
+        for address in addresses:  # all of them: a round-robin answer may hide a private one
+            refusal = self.policy.refusal(host, address)
+            if refusal:
+                raise RefusedAddress(refusal)
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as e:  # try the next address, as a browser does
+                last = e
+        raise last or httpcore.ConnectError(f"{host} has no address")
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise RefusedAddress("refused to connect to a Unix socket")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+async def _resolve(host: str, port: int) -> list[Address]:
+    """Every address ``host`` resolves to, in the resolver's order, without duplicates."""
+    literal = parse_network(host)
+    if literal is not None and literal.num_addresses == 1:
+        return [literal.network_address]
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except (socket.gaierror, UnicodeError) as e:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {e}") from e
+    found: dict[Address, None] = {}
+    for _, _, _, _, sockaddr in infos:
+        found.setdefault(ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0]), None)
+    return list(found)
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport over :class:`GuardedBackend`.
+
+    httpx has no public parameter for the network backend, so the connection pool it built is
+    replaced by the same pool (no proxy, HTTP/1.1) over the guarded backend.
+    """
+
+    def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=GuardedBackend(policy),
+        )
+
+
+__all__ = [
+    "AddressPolicy",
+    "GuardedBackend",
+    "GuardedTransport",
+    "RefusedAddress",
+    "kind_of",
+    "parse_network",
+]
