@@ -1,6 +1,6 @@
 """Pure decisions of the store: is an entry another telling of a stored story, is it still pruned.
 
-No SQL here: :mod:`.sql` fetches the candidates and writes the outcome.
+No SQL here: :mod:`.lookups` fetches the candidates, :mod:`.sql` writes the outcome.
 """
 
 from __future__ import annotations
