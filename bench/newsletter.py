@@ -57,14 +57,14 @@ def main() -> None:
         store = open_store(Path(state))
 
         def once() -> int:
-            ranking = pipeline.rank_accounts(project, accounts, items, now)
+            ranking = pipeline.rank_accounts(project, accounts, items, now, store=store)
             digests = pipeline.digests_for(project, store, accounts, now, ranking=ranking)
             issue = pipeline.newsletter_for(project, store, week, now, ranking=ranking)
             return len(digests) + len(issue.stories)
 
         def twice() -> int:
             digests = pipeline.digests_for(project, store, accounts, now, items=items)
-            corpus = pipeline.corpus_of(in_week)
+            corpus = pipeline.corpus_of(project, store, in_week)
             second = {
                 a.slug: candidates_for(project, a, in_week, end, corpus=corpus) for a in accounts
             }

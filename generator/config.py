@@ -11,6 +11,10 @@ The files (paths relative to the project root):
 - ``content/accounts/<slug>.yml``: one customer account each.
 - ``content/notes/<slug>.md``: curated notes, Markdown with YAML front matter.
 - ``content/newsletters/YYYY-Www.md``: the newsletter archive, see :mod:`generator.archive`.
+- ``content/lexicon.yml`` (optional): the team's own words for the ranker, see :func:`_vocabulary`.
+
+Warnings (``path:line: warning: message``) do not stop a project from loading: they are kept in
+:attr:`~generator.models.Project.warnings` for ``kb check`` to print.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from .models import (
     SmtpSettings,
     Stakeholder,
     Topic,
+    Vocabulary,
 )
 from .sources.guard import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
@@ -59,6 +64,7 @@ FEEDS_FILE = Path("feeds") / "feeds.yml"
 TOPICS_FILE = Path("content") / "topics.yml"
 ACCOUNTS_DIR = Path("content") / "accounts"
 NOTES_DIR = Path("content") / "notes"
+LEXICON_FILE = Path("content") / "lexicon.yml"
 DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 ADHOC_SLUG = "adhoc"
 """The slug of the transient account of ``kb digest --problem``; no account file may use it."""
@@ -81,12 +87,25 @@ def load_project(root: Path) -> Project:
     topics = _topics(root / TOPICS_FILE, errors)
     topic_ids = [t.id for t in topics]
     feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
-    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors)
+    warnings: list[ConfigError] = []
+    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors, warnings)
     notes = _notes(root / NOTES_DIR, topic_ids, [a.slug for a in accounts], errors)
     newsletters = load_archive(root, errors)
+    vocabulary = _vocabulary(root / LEXICON_FILE, errors)
     if errors:
         raise ConfigErrors(errors)
-    return Project(root, settings, feeds, topics, accounts, notes, newsletters)
+    notices = tuple(str(w) for w in sorted(warnings, key=lambda w: (str(w.path), w.line or 0)))
+    return Project(
+        root,
+        settings,
+        feeds,
+        topics,
+        accounts,
+        notes,
+        newsletters,
+        vocabulary=vocabulary,
+        warnings=notices,
+    )
 
 
 def _load(path: Path, errors: list[ConfigError], required: bool = True) -> Any:
@@ -182,7 +201,9 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
     return tuple(feeds)
 
 
-def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple[Account, ...]:
+def _accounts(
+    folder: Path, topic_ids: list[str], errors: list[ConfigError], warnings: list[ConfigError]
+) -> tuple[Account, ...]:
     accounts: dict[str, Account] = {}
     if not folder.is_dir():
         return ()
@@ -196,6 +217,15 @@ def _accounts(folder: Path, topic_ids: list[str], errors: list[ConfigError]) -> 
         errors.extend(check.errors)
         if account is None:
             continue
+        if not account.problems and not check.errors:
+            line = line_of(raw, "problems", getattr(raw, "line", 1))
+            warnings.append(
+                ConfigError(
+                    path,
+                    line,
+                    "warning: no problems: its digests can only match its topics and keywords",
+                )
+            )
         if account.slug in accounts:
             errors.append(ConfigError(path, None, f"duplicate account slug '{account.slug}'"))
             continue
@@ -228,8 +258,6 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
         "an account",
     )
     problems = check.text_list(data, "problems")
-    if not problems and "problems" in data:
-        check.error(line_of(data, "problems"), "'problems' is empty: name at least one problem")
     return Account(
         slug=slug,
         name=check.text(data, "name"),
@@ -589,6 +617,82 @@ def _digest_settings(data: LineDict, check: Checker) -> DigestSettings:
         utm=utm,
         intro=check.text(data, "intro"),
     )
+
+
+def _vocabulary(path: Path, errors: list[ConfigError]) -> Vocabulary:
+    """``content/lexicon.yml``: the team's related words and word senses, over the package's.
+
+    ``related``: a list of groups, each a list of words or phrases about one idea.
+    ``senses``: ambiguous word -> sense name -> cue words (the word counts only in an item that
+    has a cue of a sense the account's own words name). ``general``: words any line of business
+    uses (they never show on their own that an item is about an account's field).
+    """
+    if not path.exists():
+        return Vocabulary()
+    check = Checker(path)
+    raw = _load(path, errors)
+    if raw is None:
+        return Vocabulary()
+    data = check.mapping(raw, "the lexicon", getattr(raw, "line", 1))
+    if data is None:
+        errors.extend(check.errors)
+        return Vocabulary()
+    check.fields(data, [], ["related", "senses", "general"], "the lexicon")
+    related: list[tuple[str, ...]] = []
+    groups = data.get("related")
+    if groups is not None and not isinstance(groups, LineList):
+        check.error(
+            line_of(data, "related"),
+            f"'related' must be a list of word lists, not {describe(groups)}",
+        )
+    for index, group in enumerate(groups if isinstance(groups, LineList) else ()):
+        line = line_of(groups, index, line_of(data, "related"))
+        words = _words(group, check, line, "a related group")
+        if len(words) == 1:
+            check.error(line, "a related group needs at least two words")
+        elif words:
+            related.append(words)
+    senses: list[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]] = []
+    table = data.get("senses")
+    if table is not None and not isinstance(table, LineDict):
+        check.error(
+            line_of(data, "senses"),
+            f"'senses' must map words to their senses, not {describe(table)}",
+        )
+    for word, meanings in table.items() if isinstance(table, LineDict) else ():
+        line = line_of(table, word)
+        if not isinstance(meanings, LineDict) or not meanings:
+            check.error(line, f"the senses of '{word}' must map sense names to cue words")
+            continue
+        cues = tuple(
+            (str(name), _words(cue_list, check, line_of(meanings, name), f"the cues of '{word}'"))
+            for name, cue_list in meanings.items()
+        )
+        senses.append((str(word), tuple(c for c in cues if c[1])))
+    general = _words(
+        data.get("general") or LineList(), check, line_of(data, "general"), "'general'"
+    )
+    errors.extend(check.errors)
+    return Vocabulary(tuple(related), tuple(senses), general)
+
+
+def _words(value: Any, check: Checker, line: int | None, what: str) -> tuple[str, ...]:
+    """A list of words or phrases; a bare string is one word."""
+    if isinstance(value, str):
+        return (value.strip(),) if value.strip() else ()
+    if not isinstance(value, list):
+        check.error(line, f"{what} must be a list of words, not {describe(value)}")
+        return ()
+    out: list[str] = []
+    for index, element in enumerate(value):
+        if isinstance(element, bool) or not isinstance(element, str | int | float):
+            check.error(
+                line_of(value, index, line),
+                f"{what}: entries must be words, not {describe(element)}",
+            )
+        elif str(element).strip():
+            out.append(str(element).strip())
+    return tuple(out)
 
 
 def _newsletter_settings(data: LineDict, check: Checker) -> NewsletterSettings:

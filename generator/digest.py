@@ -12,15 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .config import ADHOC_SLUG
-from .corpus import Corpus
 from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
-from .rank import (
-    Candidate,
-    decide,
-    pick_notes,
-    score_items,
-    select,
-)
+from .relevance import Candidate, Corpus, Share, decide, pick_notes, select
+from .relevance.lexicon import lexicon
+from .relevance.meaning import Matrix
+from .relevance.needs import make_profile
+from .relevance.score import assess, candidate, score_items
 
 NOTHING_TO_SEND = "Nothing worth sending this week: no new item cleared the relevance bar."
 
@@ -44,8 +41,10 @@ def candidates_for(
     *,
     corpus: Corpus | None = None,
 ) -> list[Candidate]:
-    """Every item that shares anything with the account, scored, best first."""
+    """Every item that passed the account's gate, scored, best first (see
+    :func:`generator.relevance.rank`)."""
     settings = project.settings.ranking
+    corpus = corpus or corpus_of(project, items)
     return score_items(
         account,
         items,
@@ -57,6 +56,12 @@ def candidates_for(
         corpus=corpus,
         oldest=now - timedelta(days=settings.max_age_days),
     )
+
+
+def corpus_of(project: Project, items: Sequence[Item], vectors: Matrix | None = None) -> Corpus:
+    """The run's corpus of ``items`` with the project's vocabulary (and the items' stored
+    vectors, in the same order, when the caller has them)."""
+    return Corpus(items, lexicon(project.vocabulary), vectors=vectors)
 
 
 def _sent_before(history: Iterable[SentRecord], now: datetime) -> dict[str, datetime]:
@@ -86,12 +91,13 @@ def make_digest(
     :func:`candidates_for` with the same arguments) when the run ranked the account already.
     """
     history = tuple(history)
-    corpus = corpus or Corpus(items)
+    corpus = corpus or corpus_of(project, items)
     if candidates is None:
         candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
-    picks = select(candidates, project.settings.ranking, _sent_before(history, now))
+    sent = _sent_before(history, now)
+    picks = select(candidates, project.settings.ranking, sent)
     topics = {t.id: t for t in project.topics}
-    notes = pick_notes(account, project.notes, topics, now.date(), corpus)
+    notes = pick_notes(account, project.notes, topics, now.date(), corpus, sent)
     return Digest(
         account=account,
         generated_at=now,
@@ -115,6 +121,10 @@ class Explanation:
     score: float
     relevance: float
     why: tuple[str, ...]
+    shares: tuple[Share, ...] = ()
+    """Each signal's part in the decision."""
+    gates: tuple[tuple[str, bool, str], ...] = ()
+    """Each gate question: (name, passed, what was measured)."""
 
 
 def explain(
@@ -139,15 +149,35 @@ def explain(
     if item.published < now - timedelta(days=settings.max_age_days):
         verdict = f"not chosen: older than {settings.max_age_days} days"
         return Explanation(url, item.title, False, verdict, 0.0, 0.0, ())
+    corpus = corpus or corpus_of(project, items)
     candidates = candidates_for(project, account, items, now, stakeholder, corpus=corpus)
     decisions = decide(candidates, settings, _sent_before(history, now))
     found = next((d for d in decisions if d.candidate.item.url == url), None)
     if found is None:
-        verdict = "not chosen: it shares no problem, topic or keyword of the account"
-        return Explanation(url, item.title, False, verdict, 0.0, 0.0, ())
+        # It did not pass the gate (or an exclude phrase names it): assess it alone to say why.
+        profile = make_profile(
+            account, {t.id: t for t in project.topics}, stakeholder, corpus.lexicon
+        )
+        feeds = {f.name: f for f in project.feeds}
+        at = corpus.position[item.id]
+        c = candidate(assess(profile, corpus, feeds), corpus, at, feeds, now, settings)
+        failed = [x.detail for x in c.checks if not x.passed]
+        if c.excluded_by:
+            verdict = (
+                f"not chosen: excluded: it mentions '{c.excluded_by}', which the account excludes"
+            )
+        else:
+            verdict = f"not chosen: it did not pass the gate: not {'; not '.join(failed)}"
+        return Explanation(url, item.title, False, verdict, 0.0, 0.0, c.why, c.shares, _gates(c))
     c = found.candidate
     verdict = found.reason if found.chosen else f"not chosen: {found.reason}"
-    return Explanation(url, item.title, found.chosen, verdict, c.score, c.relevance, c.why)
+    return Explanation(
+        url, item.title, found.chosen, verdict, c.score, c.relevance, c.why, c.shares, _gates(c)
+    )
+
+
+def _gates(c: Candidate) -> tuple[tuple[str, bool, str], ...]:
+    return tuple((x.name, x.passed, x.detail) for x in c.checks)
 
 
 # --- who to contact today -------------------------------------------------------------------

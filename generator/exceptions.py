@@ -79,3 +79,7 @@ class RenderError(KbError):
 
 class UsageError(KbError):
     """A command was called with arguments that cannot work (unknown account, bad date...)."""
+
+
+class EncoderError(KbError):
+    """The sentence encoder's model files are missing or cannot be loaded."""

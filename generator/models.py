@@ -97,6 +97,20 @@ class Account:
         return by_first[0] if len(by_first) == 1 else None
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """A project's own words for the ranker (``content/lexicon.yml``), over the package's.
+
+    ``related``: groups of words about one idea; ``senses``: an ambiguous word -> (sense name,
+    cue words) pairs; ``general``: words any line of business uses. Tuples, so a vocabulary is
+    hashable and the lexicon built from it is cached.
+    """
+
+    related: tuple[tuple[str, ...], ...] = ()
+    senses: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()
+    general: tuple[str, ...] = ()
+
+
 NOTE_KINDS = ("insight", "question", "case-study", "product")
 
 
@@ -222,6 +236,9 @@ class Project:
     notes: tuple[Note, ...]
     newsletters: tuple[ArchivedIssue, ...] = ()
     """The archive of past issues (``content/newsletters/``), oldest first."""
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+    warnings: tuple[str, ...] = ()
+    """``path:line: warning: ...`` for what loads but deserves a look (``kb check`` prints them)."""
 
     @property
     def feeds_dir(self) -> Path:

@@ -21,7 +21,7 @@ from .archive import WEEK as WEEK  # re-exported: the week pattern lived here fi
 from .config import YEARS
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
-from .rank import Candidate
+from .relevance import Candidate
 
 PER_TOPIC = 5
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from .archive import archive_path, archive_text
 from .config import load_project
-from .corpus import Corpus
 from .delivery import (
     Credentials,
     Failure,
@@ -30,12 +29,14 @@ from .delivery import (
     to_send,
 )
 from .digest import candidates_for, make_digest
+from .digest import corpus_of as _corpus
 from .exceptions import ConfigErrors, StoreError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import Account, ArchivedIssue, Digest, Item, Project, Stakeholder
 from .newsletter import Newsletter, earlier_urls, make_newsletter, ranking_moment, week_of
 from .outputs import Writer
-from .rank import Candidate
+from .relevance import Candidate, Corpus
+from .relevance.meaning import Matrix
 from .render import (
     EXTENSIONS,
     check_templates,
@@ -117,6 +118,14 @@ def fetch(
     )
 
 
+def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
+    """Give every stored item its sentence vector, once (at ingest: ``kb fetch``, ``kb build``);
+    return how many were embedded. Items that have one cost a look-up, not an encoder run."""
+    from .relevance.semantic import Encoder, embed_missing
+
+    return embed_missing(store, Encoder.load(), store.items() if items is None else items)
+
+
 def in_shard(slug: str, shard: tuple[int, int]) -> bool:
     """Whether ``slug`` belongs to share ``index`` of ``count`` (1-based).
 
@@ -154,9 +163,16 @@ class Ranking:
 
 
 def rank_accounts(
-    project: Project, accounts: Sequence[Account], items: Sequence[Item], now: datetime
+    project: Project,
+    accounts: Sequence[Account],
+    items: Sequence[Item],
+    now: datetime,
+    *,
+    store: Store | None = None,
 ) -> Ranking:
-    corpus = corpus_of(items)
+    """Every account ranked once against one corpus (the items' vectors from ``store``, or
+    embedded here when there is none)."""
+    corpus = corpus_of(project, store, items) if store is not None else _corpus(project, items)
     return Ranking(
         now,
         items,
@@ -180,14 +196,15 @@ def digest_for(
     """One account's digest. Pass the run's ``corpus`` (see :func:`corpus_of`) when ranking
     many accounts, so the items' text is analyzed once, not once per account."""
     history = () if include_sent else store.history(account.slug)
+    items = store.items() if items is None else items
     return make_digest(
         project,
         account,
-        store.items() if items is None else items,
+        items,
         now,
         history=history,
         stakeholder=stakeholder,
-        corpus=corpus,
+        corpus=corpus or corpus_of(project, store, items),
         candidates=candidates,
     )
 
@@ -220,7 +237,7 @@ def digests_for(
         items, corpus, ranked = ranking.items, ranking.corpus, ranking.candidates
     else:
         items = store.items() if items is None else items
-        corpus, ranked = corpus_of(items), {}
+        corpus, ranked = corpus_of(project, store, items), {}
     return [
         digest_for(
             project,
@@ -237,9 +254,17 @@ def digests_for(
     ]
 
 
-def corpus_of(items: Sequence[Item]) -> Corpus:
-    """The ranking statistics of the stored items, built once per run and shared by accounts."""
-    return Corpus(items)
+def corpus_of(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
+    """The ranking statistics and vectors of the stored items, built once per run and shared
+    by accounts. Vectors come from the store; items stored before the encoder was (or under
+    another model) are embedded now and saved, so the next run finds them."""
+    return _corpus(project, items, _stored_vectors(store, items) if items else None)
+
+
+def _stored_vectors(store: Store, items: Sequence[Item]) -> Matrix:
+    from .relevance.semantic import Encoder, vectors_for
+
+    return vectors_for(store, Encoder.load(), items)
 
 
 @dataclass(frozen=True)
@@ -321,7 +346,7 @@ def newsletter_for(
     at = ranking_moment(week, now)
     if ranking is None or ranking.now != at:
         stored = store.items() if items is None else items
-        ranking = rank_accounts(project, project.accounts, stored, at)
+        ranking = rank_accounts(project, project.accounts, stored, at, store=store)
     return make_newsletter(
         project,
         ranking.candidates,

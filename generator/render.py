@@ -30,6 +30,7 @@ from .markup import lcfirst, markdown_page, md_escape, md_link, md_url, note_htm
 from .models import Digest, Item, Project
 from .newsletter import Newsletter
 from .parse.normalize import shorten
+from .relevance.notes import note_item
 from .views import (
     DigestStyle,
     PickView,
@@ -204,12 +205,14 @@ def render_outputs(
     """Every asked-for format of one digest, sharing one context (the costly part) between them.
 
     A call sheet carries nothing (it is the rep's own); a note carries the one item it links,
-    and is skipped with its reason when there is none; every other format carries every pick.
+    and is skipped with its reason when there is none; every other format carries every pick
+    and every note.
     """
     unknown = [f for f in formats if f not in EXTENSIONS]
     if unknown:
         raise RenderError(f"unknown digest format '{unknown[0]}'")
-    picks = tuple(p.item for p in digest.picks)
+    # The notes a digest carries are recorded as sent too, so the next digest brings new ones.
+    picks = tuple(p.item for p in digest.picks) + tuple(note_item(n.note) for n in digest.notes)
     if set(formats) <= {"json"}:
         return {f: Output(digest_json(digest, style.utm), picks) for f in formats}
     context = digest_context(digest, style)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pytest
 from click.testing import CliRunner, Result
 from pgserver import PgServer, binaries, running_postgres
@@ -39,6 +41,47 @@ def copy_example(root: Path) -> Path:
 def example(tmp_path: Path) -> Path:
     """A private copy of the bundled example project."""
     return copy_example(tmp_path / "example")
+
+
+_VECTORS: dict[str, npt.NDArray[np.float32]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _remembered_vectors(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Most tests embed the bundled example's items again: remember each text's vector for the
+    session (the encoder gives a text the same bytes whatever it is embedded with, which
+    tests/test_semantic.py checks on the encoder itself, unremembered)."""
+    if request.module.__name__ == "test_semantic":
+        return
+    from generator.relevance.semantic import Encoder
+
+    original = Encoder.encode
+
+    def encode(self: Encoder, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        missing = [t for t in dict.fromkeys(texts) if t not in _VECTORS]
+        if missing:
+            _VECTORS.update(zip(missing, original(self, missing), strict=True))
+        if not texts:
+            return original(self, texts)
+        return np.stack([_VECTORS[t] for t in texts])
+
+    monkeypatch.setattr(Encoder, "encode", encode)
+
+
+@pytest.fixture(scope="session")
+def example_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled example's state folder after one ``kb fetch`` (its items and their sentence
+    vectors), fetched once per session: embedding every item again for each test is slow."""
+    root = copy_example(tmp_path_factory.mktemp("state") / "example")
+    assert run_kb("--project", root, "fetch").exit_code == 0
+    return root / ".kb"
+
+
+@pytest.fixture
+def fetched_example(example: Path, example_state: Path) -> Path:
+    """A private copy of the bundled example with what ``kb fetch`` stored."""
+    shutil.copytree(example_state, example / ".kb")
+    return example
 
 
 @pytest.fixture

@@ -8,12 +8,7 @@ from pathlib import Path
 from conftest import EXAMPLE_NOW, run_kb
 
 from generator.config import load_project
-from generator.text import phrase_in, terms
-
-
-def fetched(example: Path) -> Path:
-    assert run_kb("--project", example, "fetch").exit_code == 0
-    return example
+from generator.relevance.text import phrase_in, terms
 
 
 def digest_json(example: Path, *args: str) -> dict[str, object]:
@@ -26,8 +21,9 @@ def digest_json(example: Path, *args: str) -> dict[str, object]:
     return data
 
 
-def test_json_digest_shows_items_scores_and_why(example: Path) -> None:
-    data = digest_json(fetched(example), "ridgeline-freight")
+def test_json_digest_shows_items_scores_and_why(fetched_example: Path) -> None:
+    example = fetched_example
+    data = digest_json(example, "ridgeline-freight")
     items = data["items"]
     assert isinstance(items, list) and items
     for entry in items:
@@ -35,8 +31,8 @@ def test_json_digest_shows_items_scores_and_why(example: Path) -> None:
         assert entry["why"] and isinstance(entry["why"][0], str)
 
 
-def test_no_keyword_trap_from_the_noise_feed_in_any_example_digest(example: Path) -> None:
-    fetched(example)
+def test_no_keyword_trap_from_the_noise_feed_in_any_example_digest(fetched_example: Path) -> None:
+    example = fetched_example
     for account in sorted(p.stem for p in (example / "content" / "accounts").glob("*.yml")):
         data = digest_json(example, account)
         sources = {s for entry in data["items"] for s in entry["sources"]}  # type: ignore[union-attr]
@@ -48,12 +44,12 @@ def _mentions(text_terms: tuple[str, ...], phrase: str) -> bool:
 
 
 def test_no_item_from_another_industrys_feed_lands_where_it_does_not_belong(
-    example: Path,
+    fetched_example: Path,
 ) -> None:
     """A story from a feed that covers none of the account's topics (another industry's news)
     is only sent if it speaks of the account's own field: one of its topics' phrases or
     keywords, or a word of its industry. "Turnover" or "bills climb" alone are not enough."""
-    fetched(example)
+    example = fetched_example
     project = load_project(example)
     topics = {t.id: t for t in project.topics}
     feed_topics = {f.name: set(f.topics) for f in project.feeds}
@@ -73,8 +69,8 @@ def test_no_item_from_another_industrys_feed_lands_where_it_does_not_belong(
             )
 
 
-def test_an_adhoc_problem_gets_a_digest_and_nothing_is_recorded(example: Path) -> None:
-    fetched(example)
+def test_an_adhoc_problem_gets_a_digest_and_nothing_is_recorded(fetched_example: Path) -> None:
+    example = fetched_example
     data = digest_json(
         example,
         "--problem",
@@ -103,9 +99,10 @@ def test_an_adhoc_problem_gets_a_digest_and_nothing_is_recorded(example: Path) -
     )
 
 
-def test_nothing_worth_sending_says_so(example: Path) -> None:
+def test_nothing_worth_sending_says_so(fetched_example: Path) -> None:
+    example = fetched_example
     data = digest_json(
-        fetched(example), "--problem", "zirconia crowns that do not fit at the dentist's chair"
+        example, "--problem", "zirconia crowns that do not fit at the dentist's chair"
     )
     assert data["items"] == []
     assert (
@@ -113,8 +110,8 @@ def test_nothing_worth_sending_says_so(example: Path) -> None:
     )
 
 
-def test_explain_says_why_an_item_was_or_was_not_chosen(example: Path) -> None:
-    fetched(example)
+def test_explain_says_why_an_item_was_or_was_not_chosen(fetched_example: Path) -> None:
+    example = fetched_example
     chosen = digest_json(example, "ridgeline-freight")["items"][0]["url"].split("?")[0]  # type: ignore[index]
     result = run_kb(
         "--project",
@@ -136,8 +133,8 @@ def test_explain_says_why_an_item_was_or_was_not_chosen(example: Path) -> None:
     assert "not chosen" in result.stdout
 
 
-def test_sent_items_are_not_sent_again_and_history_lists_them(example: Path) -> None:
-    fetched(example)
+def test_sent_items_are_not_sent_again_and_history_lists_them(fetched_example: Path) -> None:
+    example = fetched_example
     assert (
         run_kb(
             "--project",
@@ -162,8 +159,8 @@ def test_sent_items_are_not_sent_again_and_history_lists_them(example: Path) -> 
     assert sent & {e["url"].split("?")[0] for e in again["items"]}  # type: ignore[union-attr]
 
 
-def test_due_lists_accounts_worth_contacting(example: Path) -> None:
-    fetched(example)
+def test_due_lists_accounts_worth_contacting(fetched_example: Path) -> None:
+    example = fetched_example
     result = run_kb("--project", example, "due", "--format", "json", "--now", EXAMPLE_NOW)
     assert result.exit_code == 0
     rows = json.loads(result.stdout)
@@ -178,8 +175,8 @@ def test_due_lists_accounts_worth_contacting(example: Path) -> None:
     assert rows[0]["account"] not in {r["account"] for r in later}
 
 
-def test_due_and_digests_agree_on_what_was_sent_at_the_same_moment(example: Path) -> None:
-    fetched(example)
+def test_due_and_digests_agree_on_what_was_sent_at_the_same_moment(fetched_example: Path) -> None:
+    example = fetched_example
     assert run_kb("--project", example, "build", "--no-site").exit_code == 0
     same = json.loads(
         run_kb("--project", example, "due", "--format", "json", "--now", EXAMPLE_NOW).stdout

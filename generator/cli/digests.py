@@ -153,7 +153,10 @@ def _explain(
         items = store.items()
         skip_history = include_sent or account.slug == ADHOC_SLUG
         history = () if skip_history else store.history(account.slug)
-    found = explain(project, account, items, url, now, history=history, stakeholder=person)
+        corpus = pipeline.corpus_of(project, store, items)
+    found = explain(
+        project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
+    )
     if as_json:
         print_json(
             {
@@ -165,12 +168,31 @@ def _explain(
                 "score": round(found.score, 4),
                 "relevance": round(found.relevance, 4),
                 "why": list(found.why),
+                "signals": [
+                    {"signal": s.signal, "value": round(s.value, 4), "share": round(s.share, 4)}
+                    for s in found.shares
+                ],
+                "gates": [
+                    {"gate": name, "passed": passed, "detail": detail}
+                    for name, passed, detail in found.gates
+                ],
             }
         )
         return
     out.print(Text(f"{found.title or found.url}\n{found.verdict}"))
     for reason in found.why:
         out.print(Text(f"  - {reason}"))
+    if found.gates:
+        out.print(Text("gates:"))
+    for name, passed, detail in found.gates:
+        out.print(Text(f"  {'passed' if passed else 'FAILED'}  {name}: {detail}"))
+    if found.shares:
+        out.print(Text("signals (share of the relevance; recency and feed weight multiply it):"))
+    for share in found.shares:
+        if share.signal in ("recency", "feed weight"):
+            out.print(Text(f"  {share.signal:<17} x{share.value:.2f}"))
+        else:
+            out.print(Text(f"  {share.signal:<17} {share.value:5.2f}  {share.share:4.0%}"))
 
 
 def _due_row(due: Due) -> dict[str, Any]:

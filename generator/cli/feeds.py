@@ -79,6 +79,11 @@ def report_fetch(reports: Sequence[FetchReport]) -> int:
     return failed
 
 
+def report_embedded(count: int) -> None:
+    if count:
+        click.echo(f"embedded {count} new items", err=True)
+
+
 @click.command()
 @click.option("--feed", "feeds", multiple=True, metavar="NAME", help="Only this feed (repeatable).")
 @click.option("--strict", is_flag=True, help="Exit 1 if any feed failed.")
@@ -94,8 +99,10 @@ def fetch(obj: Context, feeds: tuple[str, ...], strict: bool, offline: bool, for
             configured = sorted(f.name for f in project.feeds)
             stored = len(store.items(feeds=configured))
             click.echo(f"offline: {stored} stored items from {len(configured)} feeds", err=True)
+            report_embedded(pipeline.embed_stored(store))
             return
         failed = report_fetch(fetch_with_progress(project, store, feeds, force))
+        report_embedded(pipeline.embed_stored(store))
     if strict and failed:
         sys.exit(1)
 

@@ -12,7 +12,7 @@ from .. import pipeline
 from ..exceptions import UsageError
 from ..outputs import Writer
 from .common import Context, handle_errors, now_option, parse_now, warn_sent_first
-from .feeds import fetch_with_progress, report_fetch
+from .feeds import fetch_with_progress, report_embedded, report_fetch
 from .newsletter import report_issue
 
 
@@ -39,6 +39,8 @@ def init(directory: Path) -> None:
 def check(obj: Context) -> None:
     """Validate every project file; print path:line: message for each problem."""
     project = obj.project()
+    for warning in project.warnings:
+        click.echo(warning, err=True)
     click.echo(
         f"ok: {len(project.feeds)} feeds, {len(project.topics)} topics, "
         f"{len(project.accounts)} accounts, {len(project.notes)} notes"
@@ -66,7 +68,8 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         if not offline:
             report_fetch(fetch_with_progress(project, store))
         items = store.items()
-        ranking = pipeline.rank_accounts(project, project.accounts, items, now)
+        report_embedded(pipeline.embed_stored(store, items))
+        ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
         digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
         rendered = pipeline.render_digests(
             project, digests, project.settings.digest.formats, digest_dir

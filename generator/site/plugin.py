@@ -66,7 +66,7 @@ class KbPlugin(BasePlugin[KbPluginConfig]):
         now = resolve_now(project, self.now)
         with opened_store(project) as store:
             items = store.items()
-            ranking = rank_accounts(project, project.accounts, items, now)
+            ranking = rank_accounts(project, project.accounts, items, now, store=store)
             digests = digests_for(project, store, project.accounts, now, ranking=ranking)
             newsletter = newsletter_for(project, store, None, now, items=items, ranking=ranking)
         return site_pages(project, items, digests, newsletter, now)

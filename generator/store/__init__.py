@@ -46,17 +46,6 @@ class Store(Protocol):
     ) -> list[Item]:
         """Stored items, newest first (ties broken by id, so the order is stable)."""
 
-    def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
-        """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
-        without one are absent. The store keeps the bytes as given."""
-
-    def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
-        """Save item id -> vector bytes for ``model_id`` in one transaction, replacing older ones.
-
-        A vector whose item is not stored (pruned meanwhile) is dropped; pruning an item deletes
-        its vectors in the same transaction.
-        """
-
     def record_sent(
         self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str
     ) -> list[str]:
@@ -72,6 +61,18 @@ class Store(Protocol):
         the title and URL, so an account's history survives its items being pruned. Each pruned
         item leaves a tombstone, written in the same transaction, so no feed stores the story
         again while it is older than ``before``.
+        """
+
+    def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
+        without one are absent. A vector is the encoder's row as little-endian float32 bytes
+        (see :mod:`generator.relevance.semantic`); the store keeps the bytes as given."""
+
+    def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        """Save item id -> vector bytes for ``model_id`` in one transaction, replacing older ones.
+
+        A vector whose item is not stored (pruned meanwhile) is dropped; pruning an item deletes
+        its vectors in the same transaction.
         """
 
     def newsletter_sent(self, week: str) -> set[str]:

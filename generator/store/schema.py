@@ -189,9 +189,13 @@ def _v4_newsletter(conn: Connection) -> None:
     newsletter_sent.create(conn)
 
 
-def _v5_team(conn: Connection) -> None:
-    """5: the shared store: sentence vectors, and one first send per (account, item)."""
+def _v5_vectors(conn: Connection) -> None:
+    """5: each item's sentence vector, per encoder (name@version), deleted with its item."""
     item_vectors.create(conn)
+
+
+def _v6_first_sends(conn: Connection) -> None:
+    """6: the shared store: one first send per (account, item), whoever records it first."""
     sent_first.create(conn)
     conn.execute(
         text(
@@ -206,7 +210,8 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v2_tombstones,
     _v3_discovered,
     _v4_newsletter,
-    _v5_team,
+    _v5_vectors,
+    _v6_first_sends,
 )
 VERSION = len(MIGRATIONS)
 

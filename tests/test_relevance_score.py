@@ -1,0 +1,153 @@
+"""The entry point with the real sentence encoder: paraphrases in, traps out, invariants hold."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import cache
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator.models import Account, Feed, Item, RankingSettings, Topic
+from generator.relevance import Corpus, make_profile, rank, score_items, select
+from generator.relevance.semantic import Encoder, item_text
+
+NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
+TOPICS = {
+    "drivers": Topic(
+        "drivers",
+        "Driver recruiting & retention",
+        ("driver turnover", "CDL drivers", "sign-on bonus"),
+    ),
+}
+FEEDS = {"trucking": Feed("trucking", "https://x.example/t.xml", topics=("drivers",))}
+TRUCKING = Account(
+    slug="blue-mesa",
+    name="Blue Mesa Transport",
+    industry="Trucking",
+    problems=("Finding and keeping qualified truck drivers", "Cargo theft at truck stops"),
+    topics=("drivers",),
+    exclude=("autonomous",),
+)
+
+
+def item(key: str, title: str, summary: str = "", days: float = 1) -> Item:
+    when = NOW - timedelta(days=days)
+    return Item(key, f"https://news.example/{key}", title, summary, "", when, when, ("trucking",))
+
+
+STORIES = [
+    item("quits", "Truckers are walking away: nine in ten new hires quit within a year",
+         "Fleets report first-year churn among newly licensed truckers."),
+    item("thieves", "Freight thieves hit trailers parked at rest areas",
+         "Carriers lose full truckloads of electronics."),
+    item("gpu", "New GPU driver update boosts frame rates", "Keep your graphics drivers current."),
+    item("rides", "Ride-share drivers rally for higher pay", "App-based drivers cannot keep up."),
+    item("chess", "Grandmasters debate opening theory", "A new line in the Sicilian defence."),
+    item("bikes", "City approves protected bike lanes", "Four streets get lanes this summer."),
+]  # fmt: skip
+
+
+@cache
+def vector(text: str) -> bytes:
+    return Encoder.load().encode([text])[0].tobytes()
+
+
+def corpus_of(items: list[Item]) -> Corpus:
+    """A corpus with each item's vector embedded once per test session (cached by text)."""
+    rows = [np.frombuffer(vector(item_text(i)), np.float32) for i in items]
+    return Corpus(items, vectors=np.stack(rows) if rows else None)
+
+
+def ranked(account: Account, items: list[Item], topics: dict[str, Topic] = TOPICS) -> list[str]:
+    found = score_items(
+        account, items, topics=topics, feeds=FEEDS, now=NOW, settings=RankingSettings(),
+        corpus=corpus_of(items),
+    )  # fmt: skip
+    return [p.item.id for p in select(found, RankingSettings())]
+
+
+def test_paraphrases_reach_the_account_and_keyword_traps_do_not() -> None:
+    assert set(ranked(TRUCKING, STORIES)) == {"quits", "thieves"}
+
+
+def test_the_reason_names_the_problem_and_each_signal_has_its_share() -> None:
+    corpus = corpus_of(STORIES)
+    found = rank(
+        make_profile(TRUCKING, TOPICS), corpus, feeds=FEEDS, now=NOW, settings=RankingSettings()
+    )
+    thieves = next(c for c in found if c.item.id == "thieves")
+    assert thieves.problem == "Cargo theft at truck stops"
+    assert thieves.why[0] == (
+        "Speaks to your problem “Cargo theft at truck stops”: the item says 'freight' (for "
+        "'cargo'), 'thieves' (for 'theft'), 'truckloads' (for 'truck')"
+    )
+    shares = {s.signal: s.share for s in thieves.shares}
+    assert shares["semantic problem"] > 0.5
+    assert [c.name for c in thieves.checks] == ["field", "problem"]
+    assert all(c.passed for c in thieves.checks)
+
+
+def test_nothing_reaches_an_account_nothing_concerns() -> None:
+    dental = Account(
+        "lumen", "Lumen Dental", industry="Dental laboratories",
+        problems=("Crowns that don't fit and must be remade",),
+    )  # fmt: skip
+    assert ranked(dental, STORIES) == []
+
+
+def test_an_account_without_problems_gets_only_its_topics_and_keywords() -> None:
+    no_problems = Account(
+        "fleet", "Fleet", industry="Trucking", topics=("drivers",), keywords=("cargo theft",)
+    )
+    stories = [
+        *STORIES,
+        item(
+            "bonus",
+            "Carriers lift the sign-on bonus for CDL drivers",
+            "Driver turnover stays high.",
+        ),
+    ]
+    assert ranked(no_problems, stories) == ["bonus"]
+
+
+def test_the_ranking_is_deterministic_whatever_the_order_of_the_items() -> None:
+    first = ranked(TRUCKING, STORIES)
+    assert ranked(TRUCKING, list(reversed(STORIES))) == first
+
+
+_WORDS = st.sampled_from(["autonomous", "Autonomous", "AUTONOMOUS"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(_WORDS, st.sampled_from(["", "trucks", "pilot", "lanes"]), st.booleans())
+def test_an_excluded_phrase_never_lets_an_item_through(word: str, noise: str, title: bool) -> None:
+    text = f"Truckers quit as {word} {noise} trucks arrive"
+    story = (
+        item("x", text, "Driver turnover for CDL drivers.")
+        if title
+        else item("x", "Truckers quit as driver turnover climbs", f"{text}; sign-on bonus.")
+    )
+    assert "x" not in ranked(TRUCKING, [*STORIES, story])
+
+
+UNRELATED = [
+    item(f"u{k}", title, summary)
+    for k, (title, summary) in enumerate(
+        [
+            ("Museum opens a wing of impressionist paintings", "Monet and Degas on loan."),
+            ("Local bakery wins sourdough prize", "The crust and crumb impressed judges."),
+            ("Chess club hosts junior tournament", "Forty players entered the rapid event."),
+            ("Orchestra announces its spring season", "Mahler and Brahms headline."),
+            ("New species of frog found in the cloud forest", "Biologists named it."),
+            ("Marathon route changes for the bridge repairs", "Runners will cross downtown."),
+        ]
+    )
+]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from(UNRELATED), min_size=1, max_size=4, unique=True))
+def test_adding_an_unrelated_item_never_changes_the_top_results(extra: list[Item]) -> None:
+    assert ranked(TRUCKING, [*STORIES, *extra]) == ranked(TRUCKING, STORIES)
