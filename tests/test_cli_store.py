@@ -200,7 +200,10 @@ def test_import_refuses_a_store_with_data_unless_merging(
     assert run_kb("--project", example_store, "store", "export", exported).exit_code == 0
     done = run_kb("--project", example_store, "store", "import", exported)
     assert done.exit_code == 1
-    assert "is not empty (feeds, items, item_sources): import into an empty store" in done.stderr
+    assert (
+        "is not empty (feeds, items, item_sources, item_vectors): import into an empty store"
+        in (done.stderr)
+    )
     merged = run_kb("--project", example_store, "store", "import", exported, "--merge")
     assert merged.exit_code == 0, merged.stderr
     info = json.loads(
