@@ -272,10 +272,11 @@ def test_reps_digesting_one_account_at_once_each_item_is_recorded_once(
         by_title.setdefault(record["title"], set()).add(record["sent_at"])
     assert all(len(moments) == 1 for moments in by_title.values())  # one run won each item
     picked = {
-        item["title"]
+        entry["title"]
         for n in range(5)
         for path in (tmp_path / f"rep{n}").rglob("*.json")
-        for item in json.loads(path.read_text())["items"]
+        for part in ("items", "notes")
+        for entry in json.loads(path.read_text())[part]
     }
     assert picked == set(by_title)  # every item some rep received is recorded, once
 
