@@ -20,14 +20,17 @@ Warnings (``path:line: warning: message``) do not stop a project from loading: t
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .addresses import email_problem
 from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
+from .folders import folder_problem
 from .models import (
     NOTE_KINDS,
     SMTP_SECURITY,
@@ -46,6 +49,7 @@ from .models import (
     Topic,
     Vocabulary,
 )
+from .printable import printable
 from .sources.guard import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
@@ -56,6 +60,7 @@ from .yamlfile import (
     describe,
     line_of,
     parse_yaml,
+    quote,
     read_text,
 )
 
@@ -68,12 +73,11 @@ LEXICON_FILE = Path("content") / "lexicon.yml"
 DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 ADHOC_SLUG = "adhoc"
 """The slug of the transient account of ``kb digest --problem``; no account file may use it."""
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def is_email(text: str) -> bool:
-    """A plain address: one '@', a dotted domain, ASCII only (what every SMTP server takes)."""
-    return bool(EMAIL.match(text)) and text.isascii()
+    """A plain address (see :func:`~generator.addresses.email_problem`: the one validator)."""
+    return email_problem(text) is None
 
 
 def load_project(root: Path) -> Project:
@@ -83,6 +87,9 @@ def load_project(root: Path) -> Project:
         raise ConfigErrors(
             [ConfigError(root, None, "not a Knowledge Broker project (no feeds/ or content/)")]
         )
+    links = outside_links(root)
+    if links:
+        raise ConfigErrors(links)  # before reading anything: a linked file is never quoted
     settings = _settings(root / SETTINGS_FILE, errors)
     topics = _topics(root / TOPICS_FILE, errors)
     topic_ids = [t.id for t in topics]
@@ -106,6 +113,50 @@ def load_project(root: Path) -> Project:
         vocabulary=vocabulary,
         warnings=notices,
     )
+
+
+LINKED_FOLDERS = ("content", "feeds", "templates")
+"""The folders a team edits; a symbolic link in them must stay inside the project, or kb
+would read (and quote in its messages, and publish on the site) a file from elsewhere."""
+
+
+def outside_links(root: Path) -> list[ConfigError]:
+    """Every symbolic link under the team's folders that leads outside the project."""
+    project = root.resolve()
+    found: list[ConfigError] = []
+    for name in (SETTINGS_FILE, *LINKED_FOLDERS):
+        top = root / name
+        for path in [top, *_walk(top)]:
+            if path.is_symlink() and not path.resolve().is_relative_to(project):
+                found.append(
+                    ConfigError(
+                        path,
+                        None,
+                        "is a symbolic link to outside the project: refused (kb would read and"
+                        " publish that file); copy what you need into the project instead",
+                    )
+                )
+    return found
+
+
+def _walk(top: Path) -> list[Path]:
+    """Everything under ``top``, not following links (a linked folder is reported, not read)."""
+    if top.is_symlink() or not top.is_dir():
+        return []
+    found: list[Path] = []
+    for folder, dirs, files in os.walk(top):
+        found.extend(Path(folder, name) for name in sorted([*dirs, *files]))
+    return found
+
+
+def load_settings(root: Path) -> Settings:
+    """Only ``kb.yml``: what the site plugin needs to find the state folder, without reading
+    every account."""
+    errors: list[ConfigError] = []
+    settings = _settings(root / SETTINGS_FILE, errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return settings
 
 
 def _load(path: Path, errors: list[ConfigError], required: bool = True) -> Any:
@@ -181,11 +232,13 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
         name = check.slug(data, "name")
         url = check.text(data, "url")
         if url and "://" in url and not url.startswith(("http://", "https://")):
-            check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got '{url}'")
+            check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got {quote(url)}")
         elif url and "://" not in url:
             local = (path.parent / url).resolve()
             if not local.is_relative_to(path.parent.resolve()):
-                check.error(line_of(data, "url"), f"a feed file must be inside feeds/, got '{url}'")
+                check.error(
+                    line_of(data, "url"), f"a feed file must be inside feeds/, got {quote(url)}"
+                )
             elif not local.is_file():
                 check.error(line_of(data, "url"), f"feed file not found: feeds/{url}")
         feed = Feed(
@@ -280,8 +333,9 @@ def _file_slug(path: Path, check: Checker) -> None:
 
 def _email(check: Checker, data: LineDict, key: str = "email") -> str:
     email = check.text(data, key)
-    if email and not is_email(email):
-        check.error(line_of(data, key), f"'{key}' is not a plain (ASCII) email address: '{email}'")
+    problem = email_problem(email) if email else None
+    if problem:
+        check.error(line_of(data, key), f"'{key}' {problem}: {quote(email)}")
     return email
 
 
@@ -320,6 +374,12 @@ def _rep(data: LineDict, check: Checker) -> Rep | None:
     return Rep(name=check.text(rep, "name"), email=_email(check, rep))
 
 
+MB = 1024 * 1024
+NOTE_MAX_BYTES = 1 * MB
+"""A note is a page of advice, not a document store: a 50 MB note once took minutes and a
+gigabyte to build. Bigger notes are refused (with their size), unread."""
+
+
 def _notes(
     folder: Path, topic_ids: list[str], slugs: list[str], errors: list[ConfigError]
 ) -> tuple[Note, ...]:
@@ -327,6 +387,17 @@ def _notes(
         return ()
     notes: list[Note] = []
     for path in sorted(folder.glob("*.md")):
+        size = path.stat().st_size
+        if size > NOTE_MAX_BYTES:
+            errors.append(
+                ConfigError(
+                    path,
+                    1,
+                    f"note is {size / MB:.1f} MB, the limit is {NOTE_MAX_BYTES / MB:g} MB:"
+                    " keep the note short and link to the long document",
+                )
+            )
+            continue
         text = read_text(path, errors)
         if text is None:
             continue
@@ -363,10 +434,11 @@ def _note(
     kind = check.text(data, "kind", "insight")
     if kind not in NOTE_KINDS:
         check.error(
-            line_of(data, "kind"), f"'kind' must be one of {', '.join(NOTE_KINDS)}, got '{kind}'"
+            line_of(data, "kind"),
+            f"'kind' must be one of {', '.join(NOTE_KINDS)}, got {quote(kind)}",
         )
     when = check.date(data, "date")
-    body = text[match.end() :].strip()
+    body = printable(text[match.end() :]).strip()
     if not body:
         check.error(None, "the note has no text after its front matter")
     title = check.text(data, "title")
@@ -435,12 +507,9 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
 
 
 def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checker) -> None:
-    """MkDocs empties ``site_dir`` before a build: it must hold nothing else of the project's."""
+    """kb replaces ``site_dir`` whole and writes into ``out_dir``: each must be a folder of its
+    own inside the project, made by kb (see :mod:`generator.folders`)."""
     site = (root / settings.site_dir).resolve()
-    project = root.resolve()
-    if site == project or site in project.parents:
-        check.error(line_of(data, "site_dir"), "'site_dir' must be a folder inside the project")
-        return
     ours = {
         "feeds/": Path("feeds"),
         "content/": Path("content"),
@@ -456,6 +525,11 @@ def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checke
                 f"'site_dir' must not be, hold or sit in {name} ({folder}): building the site"
                 " empties it",
             )
+            return
+    for key in ("out_dir", "site_dir"):
+        problem = folder_problem(root, getattr(settings, key), key)
+        if problem:
+            check.error(line_of(data, key), problem)
 
 
 STORE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")

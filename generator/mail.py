@@ -23,14 +23,39 @@ from email.utils import format_datetime
 
 import css_inline
 
+from .addresses import address as header_address
 from .exceptions import RenderError
 from .models import Rep, Stakeholder
+from .yamlfile import quote
 
 FALLBACK_DOMAIN = "knowledge-broker.invalid"
 # Headers are written unfolded up to RFC 5322's hard limit: folding a subject onto its own
 # line is legal, but some readers (Python's own parser among them) then show a leading space.
 # Bodies are encoded earlier, with quoted-printable's own limit of 76 characters a line.
-HEADERS_POLICY = policy.SMTP.clone(max_line_length=998)
+ADDRESS_HEADERS = frozenset({"from", "to", "cc", "bcc", "reply-to"})
+
+
+class _HeadersPolicy(policy.EmailPolicy):
+    """Address headers fold at 78 characters (a digest for a large team lists many people);
+    the others are left whole up to RFC 5322's limit."""
+
+    def fold(self, name: str, value: str) -> str:
+        if name.lower() in ADDRESS_HEADERS:
+            folded: str = policy.SMTP.fold(name, value)
+        else:
+            folded = super().fold(name, value)
+        return folded
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if name.lower() in ADDRESS_HEADERS:
+            folded_bytes: bytes = policy.SMTP.fold_binary(name, value)
+        else:
+            folded_bytes = super().fold_binary(name, value)
+        return folded_bytes
+
+
+HEADERS_POLICY = _HeadersPolicy(linesep="\r\n", max_line_length=997)
+"""997, not 998: Python's folder can end a line one character past its limit."""
 BODY_POLICY = policy.SMTP.clone(max_line_length=76)
 
 _INLINER = css_inline.CSSInliner(
@@ -68,9 +93,9 @@ def _style_after_meta(page: str) -> str:
 def address(name: str, email: str, who: str) -> Address:
     """A header address; a bad one is a :class:`RenderError` naming whose it is."""
     try:
-        return Address(display_name=" ".join(name.split()), addr_spec=email)
-    except (ValueError, IndexError) as e:
-        raise RenderError(f"{who} {name}: not a usable email address '{email}'") from e
+        return header_address(name, email)
+    except ValueError as e:
+        raise RenderError(f"{who} {quote(name)}: {quote(email)} {e}") from e
 
 
 def message_id(account: str, moment: datetime, sender_email: str, person: str = "") -> str:

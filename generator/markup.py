@@ -12,15 +12,21 @@ import markdown
 import nh3
 
 from .parse.normalize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, URL_SCHEMES, clean_html
+from .printable import printable
 
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]#|~"} | {"<": "&lt;", ">": "&gt;"})
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]{}#|~"} | {"<": "&lt;", ">": "&gt;"})
 _ENTITY = re.compile(r"&(?=#?\w+;)")
 _LINE_START = re.compile(r"^(\s*)([-+=]|\d+[.)])")
 
 
 def md_escape(text: str) -> str:
-    """Plain text made inert in Markdown: no markup, links, entities or raw HTML survive."""
-    one_line = " ".join(str(text).split())  # a line break or an indent could start a block
+    """Plain text made inert in Markdown: no markup, links, entities, raw HTML or attribute
+    lists (``{: onclick=...}``, which ``attr_list`` would make a live attribute) survive.
+
+    The one escaping function for untrusted text entering Markdown: feed titles and summaries,
+    names, roles, industries and note titles all go through it (the ``md`` template filter).
+    """
+    one_line = " ".join(printable(text).split())  # a line break or an indent could start a block
     escaped = _ENTITY.sub("&amp;", one_line).translate(_MD_SPECIAL)
     return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), escaped)
 
@@ -65,6 +71,18 @@ def note_html(text: str) -> str:
     Cached: the same notes go to many accounts, and Markdown is the costliest step of a digest.
     """
     return clean_html(markdown.markdown(text, extensions=["extra", "sane_lists"]))
+
+
+def note_block(text: str) -> str:
+    """A note's Markdown for a Markdown page (the site, the newsletter, a Markdown digest): its
+    sanitized HTML, in a ``<div>`` so Markdown leaves it whole.
+
+    Notes are written by the whole team and may hold raw HTML, ``javascript:`` links or a
+    snippet include (``--8<-- "/etc/passwd"``); once sanitized and wrapped, nothing in them is
+    Markdown any more, so neither ``attr_list`` nor ``pymdownx.snippets`` can act on them.
+    """
+    html = note_html(text).strip()
+    return f'<div class="kb-note">\n{html}\n</div>' if html else ""
 
 
 def with_utm(url: str, utm: Mapping[str, str]) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .exceptions import KbError
+from .folders import is_marked, mark
 
 
 def atomic_write(path: Path, data: bytes | str) -> None:
@@ -30,25 +31,31 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; outputs are shared
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it owner-only; outputs are shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (reading it means setting it: it is put back at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
 class Writer:
-    """Collects a run's outputs; refuses a second write to one path (a collision is a bug)."""
+    """Collects a run's outputs; refuses a second write to one path (a collision is a bug).
 
-    def __init__(self) -> None:
+    ``home``: the project's output folder; the first write into it leaves kb's marker there
+    (see :mod:`generator.folders`), so later runs know the folder is kb's to write.
+    """
+
+    def __init__(self, home: Path | None = None) -> None:
         self.written: list[Path] = []
         self._seen: set[Path] = set()
+        self._home = home
 
     def write(self, path: Path, data: bytes | str) -> Path:
         return self.write_all([(path, data)])[0]
@@ -63,10 +70,24 @@ class Writer:
                 raise KbError(f"{path}: two outputs of this run would be written to the same file")
             seen.add(key)
         for (path, data), key in zip(outputs, keys, strict=True):
-            atomic_write(path, data)
+            self._claim_home(key)
+            try:
+                atomic_write(path, data)
+            except OSError as e:
+                raise KbError(f"{path}: could not write: {e.strerror or e}") from e
             self._seen.add(key)
             self.written.append(path)
         return [path for path, _ in outputs]
+
+    def _claim_home(self, key: Path) -> None:
+        home = self._home
+        if home is None or not key.is_relative_to(home.resolve()) or is_marked(home):
+            return
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            mark(home)
+        except OSError as e:
+            raise KbError(f"{home}: could not create the output folder: {e.strerror or e}") from e
 
 
 def atomic_write_many(outputs: Sequence[tuple[Path, str]], threads: int = 32) -> None:

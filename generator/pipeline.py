@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 
-from .archive import archive_path, archive_text
+from . import folders
+from .archive import archive_path, archive_text, load_archive
 from .config import load_project
 from .delivery import (
     Credentials,
@@ -32,7 +33,7 @@ from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
 from .exceptions import ConfigErrors, StoreError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
-from .models import Account, ArchivedIssue, Digest, Item, Project, Stakeholder
+from .models import Account, ArchivedIssue, Digest, FeedState, Item, Project, Stakeholder
 from .newsletter import Newsletter, earlier_urls, make_newsletter, ranking_moment, week_of
 from .outputs import Writer
 from .relevance import Candidate, Corpus
@@ -46,7 +47,10 @@ from .render import (
     render_newsletter,
     render_outputs,
 )
-from .site.pages import site_pages
+from .site.build import build_site as mkdocs_build
+from .site.build import site_config
+from .site.manifest import manifest_path, write_manifest
+from .site.pages import SiteLinks, site_pages
 from .store import Store, StoreLocation, open_store, parse_location
 from .store.location import shown_url, sqlite_location
 
@@ -79,6 +83,16 @@ def store_location(project: Project) -> StoreLocation:
         return parse_location(url, project.root)
     except ValueError as e:
         raise StoreError(f"store {shown_url(url)}: {e}") from None
+
+
+def project_lock(project: Project) -> AbstractContextManager[None]:
+    """The lock every command that writes (the store, outputs, the site) holds while it runs."""
+    return folders.project_lock(project.state_dir)
+
+
+def output_writer(project: Project) -> Writer:
+    """A writer that marks the project's output folder as kb's when it first writes there."""
+    return Writer(project.out_dir)
 
 
 def store_for(project: Project) -> Store:
@@ -478,23 +492,37 @@ def send_newsletter(
     return send_all(plan.outgoing, project.settings.newsletter.smtp, login, record, sent_one)
 
 
-def check_site(project: Project) -> None:
-    """Fail now, before anything is written, if the site could not be built."""
-    from .site.build import site_config
-
-    site_config(project)
+def check_site(project: Project) -> SiteLinks:
+    """Fail now, before anything is written, if the site could not be built; return how the
+    site addresses its pages (the Atom feeds' links need it)."""
+    config, _ = site_config(project)
+    return SiteLinks(config.site_url or "", bool(config.use_directory_urls))
 
 
 def build_site(
     project: Project,
     now: datetime,
     *,
+    states: Sequence[FeedState],
     items: Sequence[Item],
     digests: Sequence[Digest],
     newsletter: Newsletter,
+    links: SiteLinks | None = None,
 ) -> Path:
-    """Run MkDocs on the project's ``mkdocs.yml`` with the pages of this run's digests."""
-    from .site.build import build_site as mkdocs_build
+    """Run MkDocs on the project's ``mkdocs.yml`` with the pages of this run's digests.
 
-    pages = site_pages(project, items, digests, newsletter, now)
+    The pages are also left in the state folder, so a plain ``mkdocs build`` or ``mkdocs
+    serve`` shows the same site without ranking again.
+    """
+    pages = site_pages(
+        project,
+        items,
+        digests,
+        newsletter,
+        now,
+        states=states,
+        archive=load_archive(project.root, []),  # read again: this run may have added its issue
+        links=links or check_site(project),
+    )
+    write_manifest(manifest_path(project.state_dir), pages)
     return mkdocs_build(project, now, pages)

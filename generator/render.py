@@ -26,7 +26,17 @@ import jinja2
 
 from .exceptions import ConfigError, RenderError
 from .mail import email_draft, inline_css, message_id
-from .markup import lcfirst, markdown_page, md_escape, md_link, md_url, note_html, safe_link, wrap
+from .markup import (
+    lcfirst,
+    markdown_page,
+    md_escape,
+    md_link,
+    md_url,
+    note_block,
+    note_html,
+    safe_link,
+    wrap,
+)
 from .models import Digest, Item, Project
 from .newsletter import Newsletter
 from .parse.normalize import shorten
@@ -36,6 +46,7 @@ from .views import (
     PickView,
     digest_context,
     digest_json,
+    note_lead,
 )
 from .yamlfile import did_you_mean
 
@@ -85,6 +96,8 @@ def make_environment(project_templates: Path | None = None) -> jinja2.Environmen
     )
     env.filters["day"] = lambda d: f"{d.day} {d:%b %Y}"
     env.filters["markdown"] = note_html
+    env.filters["note_block"] = note_block
+    env.filters["lead"] = note_lead
     env.filters["shorten"] = shorten
     env.filters["md"] = md_escape
     env.filters["md_url"] = md_url

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from .exceptions import FeedError, Gone, RetryLater
 from .models import EntryData, FeedState, FeedUpdate
 from .parse.normalize import clamp_published, normalize_title
+from .printable import printable
 from .sources import Fetched
 
 FIRST_BACKOFF = timedelta(minutes=30)
@@ -83,11 +84,12 @@ def failure(
 ) -> FeedUpdate:
     """Record the failure; schedule the next try by back-off, or later if the server asked."""
     failures = (state.failures if state else 0) + 1
+    reason = printable(error.reason)  # a server's reason phrase is printed later: no escapes
     if isinstance(error, Gone):
-        return FeedUpdate(name, url, now, "gone", error=error.reason, failures=failures)
+        return FeedUpdate(name, url, now, "gone", error=reason, failures=failures)
     wait = backoff(failures, max_hours)
     if isinstance(error, RetryLater) and error.retry_after is not None:
         wait = max(wait, timedelta(seconds=min(error.retry_after, max_hours * 3600)))
     return FeedUpdate(
-        name, url, now, "error", error=error.reason, failures=failures, next_fetch=now + wait
+        name, url, now, "error", error=reason, failures=failures, next_fetch=now + wait
     )

@@ -56,6 +56,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from .config import ADHOC_SLUG
@@ -69,6 +70,9 @@ NOTE_LINK_MAX = 160
 SUBJECT_PROBLEM_CHARS = 60
 UNFILED = "Also worth knowing"
 MORE = "<!-- more -->"
+LEAD_CHARS = 1500
+"""At most this much of a note reaches a customer's digest or the newsletter: a note without
+paragraph breaks would otherwise travel whole. The full body is on the note's site page."""
 
 
 @dataclass(frozen=True)
@@ -181,14 +185,24 @@ def note_lead(body: str) -> str:
     industry figure..."); that part belongs on the call sheet, not in the customer's inbox.
     """
     if MORE in body:
-        return body.split(MORE, 1)[0].strip()
-    return re.split(r"\n\s*\n", body.strip(), maxsplit=1)[0].strip()
+        lead = body.split(MORE, 1)[0].strip()
+    else:
+        lead = re.split(r"\n\s*\n", body.strip(), maxsplit=1)[0].strip()
+    return shorten(lead, LEAD_CHARS)
+
+
+@lru_cache(maxsize=4096)
+def _note_texts(text: str) -> tuple[str, str, str, str, str]:
+    """A note's lead and body in every form, worked out once per run: the same notes go to
+    many accounts (and the site renders every account)."""
+    lead = note_lead(text)
+    body = text.replace(MORE, "").strip()
+    lead_html = note_html(lead)
+    return lead, lead_html, plain_text(lead_html), body, note_html(body)
 
 
 def _note_view(pick: NotePick) -> NoteView:
-    lead = note_lead(pick.note.body)
-    body = pick.note.body.replace(MORE, "").strip()
-    lead_html = note_html(lead)
+    lead, lead_html, lead_text, body, body_html = _note_texts(pick.note.body)
     return NoteView(
         note=pick.note,
         title=pick.note.title,
@@ -197,9 +211,9 @@ def _note_view(pick: NotePick) -> NoteView:
         why=pick.why,
         lead=lead,
         lead_html=lead_html,
-        lead_text=plain_text(lead_html),
+        lead_text=lead_text,
         body=body,
-        body_html=note_html(body),
+        body_html=body_html,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from .exceptions import ConfigError
+from .printable import printable
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*\r?\n?", re.S | re.M)
@@ -164,14 +165,18 @@ class Checker:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             self.error(line_of(data, key), f"'{key}' must be text, not {describe(value)}")
             return default
-        return str(value).strip()
+        if "\0" in str(value):
+            self.error(line_of(data, key), f"'{key}' contains a NUL character")
+            return default
+        return printable(str(value)).strip()
 
     def slug(self, data: LineDict, key: str) -> str:
         value = self.text(data, key)
         if value and not SLUG.match(value):
             self.error(
                 line_of(data, key),
-                f"'{key}' must be a slug (lowercase letters, digits, '-' or '_'), got '{value}'",
+                f"'{key}' must be a slug (lowercase letters, digits, '-' or '_'),"
+                f" got {quote(value)}",
             )
         return value
 
@@ -180,7 +185,8 @@ class Checker:
         if value is None:
             return ()
         if isinstance(value, str):
-            return (value.strip(),) if value.strip() else ()
+            value = printable(value).strip()
+            return (value,) if value else ()
         if not isinstance(value, list):
             self.error(line_of(data, key), f"'{key}' must be a list of text, not {describe(value)}")
             return ()
@@ -191,8 +197,8 @@ class Checker:
                     line_of(value, index, line_of(data, key)),
                     f"'{key}' entries must be text, not {describe(element)}",
                 )
-            elif str(element).strip():
-                out.append(str(element).strip())
+            elif printable(str(element)).strip():
+                out.append(printable(str(element)).strip())
         return tuple(out)
 
     def number(
@@ -249,7 +255,7 @@ class Checker:
         for index, value in enumerate(values):
             if value not in known and not extra(value):
                 line = line_of(raw, index, line_of(data, key))
-                self.error(line, f"unknown {kind} '{value}'{did_you_mean(value, known)}")
+                self.error(line, f"unknown {kind} {quote(value)}{did_you_mean(value, known)}")
         return values
 
 
@@ -264,4 +270,13 @@ def describe(value: Any) -> str:
         return "a list"
     if isinstance(value, int | float):
         return f"the number {value}"
-    return f"'{value}'"
+    return quote(str(value))
+
+
+def quote(value: str, limit: int = 80) -> str:
+    """``value`` in quotes for a message, cut to about ``limit`` characters and printable: a
+    message must not copy a whole file (or a secret behind a symlink) into a CI log."""
+    text = printable(value).replace("\n", " ")
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"'{text}'"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import itertools
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -138,9 +143,40 @@ def threaded_server() -> Iterator[HTTPServer]:
 def server(threaded_server: HTTPServer) -> Iterator[HTTPServer]:
     threaded_server.clear()
     yield threaded_server
+    _wait_for_handlers()
     threaded_server.clear()
+
+
+def _wait_for_handlers(limit: float = 30) -> None:
+    """Let requests a test gave up on finish (a slow handler the client timed out on), so their
+    late entries in the server's log do not land in the next test's (seen under load, in
+    random order)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and any(
+        t.name.endswith("(process_request_thread)") for t in threading.enumerate()
+    ):
+        time.sleep(0.02)
 
 
 def run_kb(*args: str | Path) -> Result:
     """Run ``kb`` in-process; stdout and stderr are kept apart."""
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """``folder`` on a threaded loopback HTTP server, for a browser; yields its base URL."""
+    handler = functools.partial(QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -8,19 +8,16 @@ Screenshots are saved next to the test's temporary files for a person to look at
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE_NOW, copy_example, run_kb
+from conftest import EXAMPLE_NOW, copy_example, run_kb, serve_folder
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -78,20 +75,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     )
     for width in WIDTHS:
         (www / f"at-{width}.html").write_text(FRAME.format(width=width), encoding="utf-8")
-    handler = functools.partial(Quiet, directory=str(www))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", root
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    with serve_folder(www) as url:
+        yield url, root
 
 
 def chromium(url: str, width: int, profile: Path, *extra: str) -> str:

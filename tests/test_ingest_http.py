@@ -144,7 +144,11 @@ FAULTS: dict[str, tuple[Callable[[HTTPServer], None], str, str]] = {
         "response is over the 262144-byte limit",
     ),
     "gzip-bomb": (
-        _handler(lambda r: gzip_bomb(50 * 1024 * 1024)),
+        # compressed before the fetch starts: compressing 50 MB inside the handler took longer
+        # than the read timeout on a busy machine
+        lambda server: _bytes(
+            gzip_bomb(50 * 1024 * 1024).get_data(), headers={"Content-Encoding": "gzip"}
+        )(server),
         "error",
         "response is over the 262144-byte limit",
     ),
@@ -216,7 +220,7 @@ def test_one_bad_feed_never_stops_the_good_ones(
     feeds = [*good_feeds(server), Feed("bad", server.url_for("/bad"))]
     started = time.monotonic()
     reports = fetch(store, feeds)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 15  # 10x the 1.5 s deadline
     assert_good_stored(store, reports)
     assert reports["bad"].status == status
     assert reports["bad"].error.startswith(reason.format(port=server.port))
@@ -249,7 +253,7 @@ def test_a_server_trickling_its_headers_is_cut_off_by_the_deadline(
     with header_trickler() as url:
         started = time.monotonic()
         reports = fetch(store, [*good_feeds(server), Feed("drip", url)])
-        assert time.monotonic() - started < 4
+        assert time.monotonic() - started < 15  # 10x the 1.5 s deadline
     assert_good_stored(store, reports)
     assert reports["drip"].error == "gave up after the 1.5 s deadline"
 
@@ -327,7 +331,7 @@ def test_entity_bombs_do_not_expand(server: HTTPServer, store: Store, name: str)
     serve_file(server, "/bomb", name)
     started = time.monotonic()
     reports = fetch(store, [*good_feeds(server), Feed("bomb", server.url_for("/bomb"))])
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 15  # 10x the 1.5 s deadline
     assert_good_stored(store, reports)
     for item in store.items(feeds=["bomb"]):
         assert len(item.summary) <= 60_000  # the raw text of the reference, never its expansion
@@ -383,11 +387,11 @@ def test_a_parse_that_never_ends_fails_its_feed_and_does_not_hold_up_the_run(
 
     def stuck_on_one(feed: str, data: bytes, base_url: str = "", content_type: str = "") -> object:
         if feed == "stuck":
-            release.wait(5)
+            release.wait(60)
         return real(feed, data, base_url, content_type)
 
     monkeypatch.setattr(ingest, "parse_feed", stuck_on_one)
-    monkeypatch.setattr(ingest, "PARSE_TIME_LIMIT", 0.3)
+    monkeypatch.setattr(ingest, "PARSE_TIME_LIMIT", 1.0)
     feeds = [*good_feeds(server), Feed("stuck", serve_file(server, "/stuck", "rss.xml"))]
     started = time.monotonic()
     try:
@@ -396,10 +400,10 @@ def test_a_parse_that_never_ends_fails_its_feed_and_does_not_hold_up_the_run(
         left = [t for t in threading.enumerate() if t.name == "kb-parse" and t.is_alive()]
     finally:
         release.set()
-    assert elapsed < 3
+    assert elapsed < 10  # 10x the limit; the stuck parse itself would hold for 60 s
     assert (reports["stuck"].status, reports["stuck"].error) == (
         "error",
-        "gave up parsing after 0.3 s",
+        "gave up parsing after 1 s",
     )
     assert_good_stored(store, reports)
     assert left and all(t.daemon for t in left)  # abandoned: the interpreter does not wait

@@ -61,7 +61,7 @@ def test_nothing_is_recorded_as_sent_when_a_write_fails(tmp_path: Path) -> None:
         Rendered(DIGEST, "html", blocked / "2026-11-16.html", "<p>x</p>", (ITEM,)),
     ]
     try:
-        with pytest.raises(OSError):
+        with pytest.raises(KbError, match=r"acme/2026-11-16\.html: could not write"):
             pipeline.write_digests(store, rendered, Writer(), record=True)
         assert store.history("acme") == []
         pipeline.write_digests(store, rendered[:1], Writer(), record=True)

@@ -49,13 +49,15 @@ def test_workers_parse_every_test_feed_exactly_as_in_process(pool: ParsePool) ->
 
 
 def test_a_feed_that_parses_too_long_fails_and_the_next_gets_a_new_worker() -> None:
-    with ParsePool(1, time_limit=0.3) as pool:
+    """The limit (1 s) counts parsing only, not the worker's start-up; BIG takes about 3 s
+    on an idle machine, longer on a busy one; a small feed takes milliseconds."""
+    with ParsePool(1, time_limit=1.0) as pool:
         pool.parse("warm", feed_bytes("rss.xml"))
         [first] = pool.pids()
         started = time.monotonic()
-        with pytest.raises(ParseError, match=r"^feed big: gave up parsing after 0\.3 s$"):
+        with pytest.raises(ParseError, match=r"^feed big: gave up parsing after 1 s$"):
             pool.parse("big", BIG)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # 10x the limit: the parse was cut short
         assert len(pool.parse("rss", feed_bytes("rss.xml"), "https://base.example/")) == 2
         assert pool.pids() != [first]
 
@@ -97,7 +99,7 @@ def test_a_run_with_many_feeds_parses_in_workers_and_survives_a_slow_one(
     server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ingest, "POOL_MIN_FEEDS", 2)
-    monkeypatch.setattr(ingest, "PARSE_TIME_LIMIT", 0.5)
+    monkeypatch.setattr(ingest, "PARSE_TIME_LIMIT", 1.0)  # start-up is not counted
     monkeypatch.setattr(ingest, "cores", lambda: 2)
 
     def in_process_only(*args: object) -> None:
@@ -117,7 +119,7 @@ def test_a_run_with_many_feeds_parses_in_workers_and_survives_a_slow_one(
     reports = {r.feed: r for r in fetch_feeds(feeds, store, Path("."), settings, clock=lambda: now)}
     assert (reports["big"].status, reports["big"].error) == (
         "error",
-        "gave up parsing after 0.5 s",
+        "gave up parsing after 1 s",
     )
     assert {n: (r.status, r.entries) for n, r in reports.items() if n != "big"} == {
         "atom": ("ok", 1),

@@ -14,17 +14,30 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from .. import pipeline
 from ..config import parse_instant
 from ..exceptions import ConfigErrors, KbError, UsageError
 from ..models import Project
+from ..printable import printable
 from ..views import iso_z
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
+
+
+def echo(message: str, err: bool = False) -> None:
+    """Print a line of text that may hold what came from a feed, a server or a project file,
+    without its control characters: the one way such text reaches the terminal."""
+    click.echo(printable(message), err=err)
+
+
+def plain(text: str) -> Text:
+    """A rich text cell or line, printable and never read as rich markup."""
+    return Text(printable(text))
 
 
 class Context:
@@ -60,26 +73,24 @@ def handle_errors(func: F) -> F:
             return func(*args, **kwargs)
         except ConfigErrors as e:
             for error in e.errors:
-                click.echo(str(error), err=True)
+                echo(str(error), err=True)
             count = len(e.errors)
             plural = "s" if count != 1 else ""
-            click.echo(f"{count} problem{plural} found; nothing was written.", err=True)
+            echo(f"{count} problem{plural} found; nothing was written.", err=True)
             sys.exit(1)
         except UsageError as e:
-            click.echo(f"error: {e}", err=True)
+            echo(f"error: {e}", err=True)
             sys.exit(2)
         except KbError as e:
-            click.echo(f"error: {e}", err=True)
+            echo(f"error: {e}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
-            click.echo(
-                "interrupted; what was already stored is kept: run again to finish", err=True
-            )
+            echo("interrupted; what was already stored is kept: run again to finish", err=True)
             sys.exit(130)
         except Exception as e:
             if os.environ.get("KB_DEBUG"):
                 raise
-            click.echo(f"internal error: {type(e).__name__}: {e} (KB_DEBUG=1 shows more)", err=True)
+            echo(f"internal error: {type(e).__name__}: {e} (KB_DEBUG=1 shows more)", err=True)
             sys.exit(70)
 
     return wrapper  # type: ignore[return-value]
@@ -138,7 +149,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def print_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    click.echo(printable(json.dumps(data, ensure_ascii=False, indent=2)))
 
 
 now_option = click.option(

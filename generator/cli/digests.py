@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.text import Text
 
 from .. import pipeline
 from ..config import ADHOC_SLUG, DIGEST_FORMATS
 from ..digest import Due, adhoc_account, due_accounts, explain
 from ..exceptions import UsageError
 from ..models import Account, Project
-from ..outputs import Writer
 from .common import (
     Context,
     format_option,
@@ -25,6 +24,7 @@ from .common import (
     out,
     parse_now,
     parse_shard,
+    plain,
     print_json,
     warn_sent_first,
 )
@@ -96,7 +96,8 @@ def digest(
     if explain_url is not None:
         _explain(project, chosen, explain_url, now, for_person, include_sent, "json" in formats)
         return
-    with pipeline.opened_store(project) as store:
+    lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
+    with lock, pipeline.opened_store(project) as store:
         digests = pipeline.digests_for(
             project, store, chosen, now, for_person=for_person, include_sent=include_sent
         )
@@ -113,7 +114,7 @@ def digest(
                 click.echo(f"==> {r.path} <==\n{r.text}", nl=False)
         if dry_run:
             return
-        writer = Writer()
+        writer = pipeline.output_writer(project)
         lost = pipeline.write_digests(store, rendered, writer, record=not include_sent)
     for path in writer.written:
         click.echo(f"wrote {path}", err=True)
@@ -179,20 +180,20 @@ def _explain(
             }
         )
         return
-    out.print(Text(f"{found.title or found.url}\n{found.verdict}"))
+    out.print(plain(f"{found.title or found.url}\n{found.verdict}"))
     for reason in found.why:
-        out.print(Text(f"  - {reason}"))
+        out.print(plain(f"  - {reason}"))
     if found.gates:
-        out.print(Text("gates:"))
+        out.print(plain("gates:"))
     for name, passed, detail in found.gates:
-        out.print(Text(f"  {'passed' if passed else 'FAILED'}  {name}: {detail}"))
+        out.print(plain(f"  {'passed' if passed else 'FAILED'}  {name}: {detail}"))
     if found.shares:
-        out.print(Text("signals (share of the relevance; recency and feed weight multiply it):"))
+        out.print(plain("signals (share of the relevance; recency and feed weight multiply it):"))
     for share in found.shares:
         if share.signal in ("recency", "feed weight"):
-            out.print(Text(f"  {share.signal:<17} x{share.value:.2f}"))
+            out.print(plain(f"  {share.signal:<17} x{share.value:.2f}"))
         else:
-            out.print(Text(f"  {share.signal:<17} {share.value:5.2f}  {share.share:4.0%}"))
+            out.print(plain(f"  {share.signal:<17} {share.value:5.2f}  {share.share:4.0%}"))
 
 
 def _due_row(due: Due) -> dict[str, Any]:
@@ -245,9 +246,9 @@ def due(obj: Context, days: int, fmt: str, now_text: str | None) -> None:
             top["title"],
             top["url"],
         ]
-        out.print(Text("\n  ".join(lines)))
+        out.print(plain("\n  ".join(lines)))
         for reason in top["why"]:
-            out.print(Text(f"    - {reason}"))
+            out.print(plain(f"    - {reason}"))
 
 
 @click.command()
@@ -271,4 +272,4 @@ def history(obj: Context, account: str, fmt: str) -> None:
     if not rows:
         click.echo(f"nothing was sent to {account} yet")
     for r in rows:
-        out.print(Text(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))
+        out.print(plain(f"{r['sent_at']}  {r['format']:<5} {r['title']}\n{'':22}{r['url']}"))

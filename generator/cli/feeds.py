@@ -9,7 +9,6 @@ from typing import Any
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from .. import pipeline
 from ..exceptions import UsageError
@@ -27,6 +26,7 @@ from .common import (
     parse_age,
     parse_now,
     parse_since,
+    plain,
     print_json,
 )
 
@@ -63,11 +63,11 @@ def report_fetch(reports: Sequence[FetchReport]) -> int:
         table.add_column(column, justify="right" if column in ("new", "entries") else "left")
     for r in reports:
         detail = advice(r.error, r.moved_to, r.discovered)
-        table.add_row(r.feed, r.status, str(r.new_items), str(r.entries), Text(detail))
+        table.add_row(r.feed, r.status, str(r.new_items), str(r.entries), plain(detail))
     err.print(table)
     for r in reports:
         if r.status in ("error", "gone"):
-            err.print(Text(f"feed {r.feed}: {r.error}"), soft_wrap=True)
+            err.print(plain(f"feed {r.feed}: {r.error}"), soft_wrap=True)
     count = {s: sum(r.status == s for r in reports) for s in ("ok", "not-modified", "skipped")}
     failed = sum(r.status in ("error", "gone") for r in reports)
     new = sum(r.new_items for r in reports)
@@ -94,7 +94,7 @@ def report_embedded(count: int) -> None:
 def fetch(obj: Context, feeds: tuple[str, ...], strict: bool, offline: bool, force: bool) -> None:
     """Fetch every feed into the project's store."""
     project = obj.project()
-    with pipeline.opened_store(project) as store:
+    with pipeline.project_lock(project), pipeline.opened_store(project) as store:
         if offline:
             configured = sorted(f.name for f in project.feeds)
             stored = len(store.items(feeds=configured))
@@ -144,7 +144,7 @@ def feeds(obj: Context, fmt: str) -> None:
         note = advice(r["last_error"], r["moved_to"], r["discovered"])
         table.add_row(
             r["name"], r["status"], r["last_success"] or "never", str(r["failures"]),
-            r["next_fetch"] or "now", str(r["items"]), Text(note),
+            r["next_fetch"] or "now", str(r["items"]), plain(note),
         )  # fmt: skip
     out.print(table)
 
@@ -190,7 +190,7 @@ def items(
         return
     for item in found:
         line = f"{item.published:%Y-%m-%d}  {item.source:<18}  {item.title}"
-        out.print(Text(f"{line}\n            {item.url}"))
+        out.print(plain(f"{line}\n            {item.url}"))
 
 
 @click.command()
@@ -204,6 +204,6 @@ def prune(obj: Context, age: str, now_text: str | None) -> None:
     cutoff = parse_age(age, pipeline.resolve_now(project, parse_now(now_text)))
     if cutoff is None:
         raise UsageError(f"--older-than takes an age such as 90d or 12w, got '{age}'")
-    with pipeline.opened_store(project) as store:
+    with pipeline.project_lock(project), pipeline.opened_store(project) as store:
         removed = store.prune(cutoff)
     click.echo(f"removed {removed} items published before {iso(cutoff)}")

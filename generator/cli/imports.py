@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from ..crm import apply_plan, plan_accounts_import
+from ..crm import apply_plan, plan_accounts_import, state_dir_of
 from ..crm.accounts import Change
-from .common import Context, handle_errors
+from ..folders import project_lock
+from .common import Context, echo, handle_errors
 
 csv_file = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -51,15 +52,16 @@ def accounts(
     )
     plan = result.plan
     for problem in (*result.skipped, *plan.warnings):
-        click.echo(f"{problem.path}:{problem.line}: warning: {problem.message}", err=True)
+        echo(f"{problem.path}:{problem.line}: warning: {problem.message}", err=True)
     for change in plan.changes:
         if dry_run or change.action != "unchanged":
             _show(change, root, dry_run)
     for gone in plan.missing:
         name = str(gone.data.get("name", ""))[:80]
-        click.echo(f"not in the export (kept): {_rel(gone.path, root)}  {name}")
+        echo(f"not in the export (kept): {_rel(gone.path, root)}  {name}")
     if not dry_run:
-        apply_plan(result)
+        with project_lock(state_dir_of(root)):
+            apply_plan(result)
     verb = ("to create", "to change") if dry_run else ("created", "changed")
     summary = (
         f"{len(plan.changes)} accounts from {result.crm}: {plan.count('create')} {verb[0]}, "
@@ -69,7 +71,7 @@ def accounts(
         summary += f"; {len(plan.missing)} not in the export"
     if result.skipped:
         summary += f"; {len(result.skipped)} invalid rows skipped"
-    click.echo(summary + (". Nothing written (--dry-run)." if dry_run else "."))
+    echo(summary + (". Nothing written (--dry-run)." if dry_run else "."))
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -85,6 +87,6 @@ def _show(change: Change, root: Path, dry_run: bool) -> None:
         if dry_run
         else {"create": "created", "change": "changed"}.get(change.action, change.action)
     )
-    click.echo(f"{action:<9} {_rel(change.path, root)}  {change.name[:80]}")
+    echo(f"{action:<9} {_rel(change.path, root)}  {change.name[:80]}")
     for detail in change.details:
-        click.echo(f"          {detail}")
+        echo(f"          {detail}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.text import Text
 
 from .. import pipeline
 from ..archive import archive_path
@@ -15,8 +15,17 @@ from ..delivery import credentials
 from ..exceptions import UsageError
 from ..models import Project
 from ..newsletter import week_monday, week_of
-from ..outputs import Writer
-from .common import Context, format_option, handle_errors, now_option, out, parse_now, print_json
+from .common import (
+    Context,
+    echo,
+    format_option,
+    handle_errors,
+    now_option,
+    out,
+    parse_now,
+    plain,
+    print_json,
+)
 
 
 @click.command()
@@ -74,13 +83,15 @@ def _build(
     project: Project, week: str, now: datetime, out_dir: Path | None, *, force: bool, dry_run: bool
 ) -> None:
     folder = out_dir or project.out_dir / "newsletter"
-    with pipeline.opened_store(project) as store:
+    lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
+    with lock, pipeline.opened_store(project) as store:
         issue = pipeline.newsletter_for(project, store, week, now)
         if dry_run:
             path, text = pipeline.issue_files(project, issue, folder)[-1]
             click.echo(f"==> {path} <==\n{text}", nl=False)
             return
-        outcome = pipeline.write_newsletter(project, store, issue, folder, Writer(), force=force)
+        writer = pipeline.output_writer(project)
+        outcome = pipeline.write_newsletter(project, store, issue, folder, writer, force=force)
     report_issue(outcome)
 
 
@@ -94,7 +105,8 @@ def report_issue(outcome: pipeline.IssueOutcome) -> None:
 
 def _send(project: Project, week: str, now: datetime, *, resend: bool, dry_run: bool) -> None:
     login = None if dry_run else credentials(project.settings.newsletter.smtp, os.environ)
-    with pipeline.opened_store(project) as store:
+    lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
+    with lock, pipeline.opened_store(project) as store:
         plan = pipeline.plan_send(project, store, week, now, resend=resend)
         title = plan.issue.title or week
         if not plan.outgoing:
@@ -105,7 +117,7 @@ def _send(project: Project, week: str, now: datetime, *, resend: bool, dry_run: 
             return
         verb = "would send" if dry_run else "sending"
         left = f" ({len(plan.already)} already had it)" if plan.already and not resend else ""
-        out.print(Text(f"{verb} {week} '{title}' to {len(plan.outgoing)} recipients{left}"))
+        out.print(plain(f"{verb} {week} '{title}' to {len(plan.outgoing)} recipients{left}"))
         if dry_run:
             for o in plan.outgoing:
                 click.echo(f"  {o.recipient}  {o.size:,} bytes  {o.message_id}")
@@ -115,7 +127,7 @@ def _send(project: Project, week: str, now: datetime, *, resend: bool, dry_run: 
             project, store, plan, login, now, lambda o: click.echo(f"  sent {o.recipient}")
         )
     for failure in failures:
-        click.echo(f"error: {failure.recipient}: {failure.reason}", err=True)
+        echo(f"error: {failure.recipient}: {failure.reason}", err=True)
     sent = len(plan.outgoing) - len(failures)
     click.echo(f"sent {week} to {sent} of {len(plan.outgoing)} recipients")
     if failures:

@@ -10,7 +10,6 @@ import click
 
 from .. import pipeline
 from ..exceptions import UsageError
-from ..outputs import Writer
 from .common import Context, handle_errors, now_option, parse_now, warn_sent_first
 from .feeds import fetch_with_progress, report_embedded, report_fetch
 from .newsletter import report_issue
@@ -61,29 +60,38 @@ def build(obj: Context, now_text: str | None, offline: bool, no_site: bool) -> N
         f"checked: {len(project.feeds)} feeds, {len(project.accounts)} accounts, "
         f"{len(project.notes)} notes"
     )
-    digest_dir = project.out_dir / "digests"
-    if not no_site:
-        pipeline.check_site(project)
-    with pipeline.opened_store(project) as store:
-        if not offline:
-            report_fetch(fetch_with_progress(project, store))
-        items = store.items()
-        report_embedded(pipeline.embed_stored(store, items))
-        ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
-        digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
-        rendered = pipeline.render_digests(
-            project, digests, project.settings.digest.formats, digest_dir
-        )
-        issue = pipeline.newsletter_for(project, store, None, now, items=items, ranking=ranking)
-        writer = Writer()
-        warn_sent_first(pipeline.write_digests(store, rendered, writer, record=True))
-        outcome = pipeline.write_newsletter(
-            project, store, issue, project.out_dir / "newsletter", writer
-        )
-    click.echo(f"digests: {len(digests)} accounts, {len(rendered)} files in {digest_dir}")
-    for d in digests:
-        click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
-    report_issue(outcome)
-    if not no_site:
-        site = pipeline.build_site(project, now, items=items, digests=digests, newsletter=issue)
-        click.echo(f"site: {site / 'index.html'}")
+    with pipeline.project_lock(project):
+        digest_dir = project.out_dir / "digests"
+        links = None if no_site else pipeline.check_site(project)
+        with pipeline.opened_store(project) as store:
+            if not offline:
+                report_fetch(fetch_with_progress(project, store))
+            items = store.items()
+            states = store.feed_states()
+            report_embedded(pipeline.embed_stored(store, items))
+            ranking = pipeline.rank_accounts(project, project.accounts, items, now, store=store)
+            digests = pipeline.digests_for(project, store, project.accounts, now, ranking=ranking)
+            rendered = pipeline.render_digests(
+                project, digests, project.settings.digest.formats, digest_dir
+            )
+            issue = pipeline.newsletter_for(project, store, None, now, items=items, ranking=ranking)
+            writer = pipeline.output_writer(project)
+            warn_sent_first(pipeline.write_digests(store, rendered, writer, record=True))
+            outcome = pipeline.write_newsletter(
+                project, store, issue, project.out_dir / "newsletter", writer
+            )
+        click.echo(f"digests: {len(digests)} accounts, {len(rendered)} files in {digest_dir}")
+        for d in digests:
+            click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
+        report_issue(outcome)
+        if links is not None:
+            site = pipeline.build_site(
+                project,
+                now,
+                states=states,
+                items=items,
+                digests=digests,
+                newsletter=issue,
+                links=links,
+            )
+            click.echo(f"site: {site / 'index.html'}")

@@ -62,7 +62,7 @@ def plan_accounts_import(
         row_errors += contact_errors
     accounts, topic_errors = _known_topics(root, accounts, accounts_file)
     row_errors += topic_errors
-    cache = _state_dir(root) / CACHE_FILE
+    cache = state_dir_of(root) / CACHE_FILE
     existing, file_errors = read_accounts(root / ACCOUNTS_DIR, cache)
     layout = detect(accounts_export, "accounts")
     crm = layout.crm if layout else "CRM"
@@ -79,7 +79,7 @@ def plan_accounts_import(
     return ImportPlan(plan, tuple(row_errors), crm, tuple(existing), cache)
 
 
-def _state_dir(root: Path) -> Path:
+def state_dir_of(root: Path) -> Path:
     """Where kb keeps its state (``state_dir`` in kb.yml, default ``.kb``)."""
     try:
         settings = yaml.load((root / "kb.yml").read_text(encoding="utf-8-sig"), Loader=SAFE_LOADER)
@@ -137,4 +137,4 @@ def apply_plan(result: ImportPlan) -> list[Path]:
     return written
 
 
-__all__ = ["ImportPlan", "apply_plan", "plan_accounts_import"]
+__all__ = ["ImportPlan", "apply_plan", "plan_accounts_import", "state_dir_of"]

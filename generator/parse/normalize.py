@@ -16,6 +16,8 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import nh3
 
+from ..printable import printable
+
 TRACKING_PARAMS = frozenset(
     {
         "fbclid",
@@ -42,11 +44,6 @@ ALLOWED_TAGS = frozenset(
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "abbr": {"title"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 
-# Controls, bidi overrides, zero-width characters, a BOM, and lone surrogates (JSON Feed's
-# "\ud800" decodes to one; no encoder and no HTML parser accepts it).
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]"
-)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
 # Elements that end a line or a block when rendered: their tags become spaces in plain text, so
@@ -115,7 +112,7 @@ def clean_html(fragment: str, base_url: str = "") -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return _CONTROL.sub("", cleaned).strip()
+    return printable(cleaned).strip()
 
 
 def _absolute(attribute: str, value: str, base: str) -> str | None:
@@ -126,7 +123,7 @@ def _absolute(attribute: str, value: str, base: str) -> str | None:
 
 def plain_text(fragment: str) -> str:
     """The words of an HTML or text fragment: no tags, entities decoded, one line, no controls."""
-    fragment = _CONTROL.sub("", fragment)  # first: a control inside "<\x1fa" hides a tag
+    fragment = printable(fragment)  # first: a control inside "<\x1fa" hides a tag
     if not fragment:
         return ""
     if "<" in fragment:
@@ -144,7 +141,7 @@ def _without_surrogates(text: str) -> str:
 
 def literal_text(text: str) -> str:
     """Plain text taken as it is (a ``<`` is a character): one line, NFC, no controls."""
-    text = unicodedata.normalize("NFC", _CONTROL.sub("", text))
+    text = unicodedata.normalize("NFC", printable(text))
     return _SPACE.sub(" ", text).strip()
 
 

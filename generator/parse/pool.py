@@ -26,6 +26,9 @@ from types import TracebackType
 from ..exceptions import FeedError, ParseError
 from ..models import EntryData
 
+STARTUP_LIMIT = 120.0
+"""Seconds a new parser process may take to start (import its libraries)."""
+
 
 class ParsePool:
     """``workers`` parser processes; :meth:`parse` may be called from that many threads at once."""
@@ -95,11 +98,23 @@ class _Worker:
         self.process.stdin.close()
         self.process.stdout.close()
         self.alive = True
+        self.ready = False
+
+    def wait_ready(self, feed: str) -> None:
+        """Wait for the new process's imports: start-up must not count against a feed's time
+        limit (on a busy machine it can take longer than parsing a feed)."""
+        if self.ready:
+            return
+        if not self._receive.poll(STARTUP_LIMIT) or self._receive.recv() != ("ready", None):
+            self.kill()
+            raise ParseError(feed, f"the parser did not start ({self.exit_reason()})")
+        self.ready = True
 
     def parse(
         self, feed: str, data: bytes, base_url: str, content_type: str, time_limit: float
     ) -> list[EntryData]:
         try:
+            self.wait_ready(feed)
             self._send.send((feed, data, base_url, content_type))
             if not self._receive.poll(time_limit):
                 self.kill()

@@ -1,5 +1,6 @@
 """A parser process (see :mod:`.pool`): reads ``(feed, data, base_url, content_type)`` messages
 from stdin and answers each on stdout with ``("ok", entries)`` or a failure, until end of input.
+It first says ``("ready", None)`` once its imports are done.
 
 The protocol owns the original stdout; anything else printed goes to stderr, so a stray print
 in a library can never corrupt an answer.
@@ -36,6 +37,7 @@ def main() -> None:
     answers = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    answers.send(("ready", None))  # imports done: from now on only parsing is timed
     serve(requests, answers)
 
 
