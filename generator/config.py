@@ -25,6 +25,7 @@ import re
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .addresses import email_problem
 from .archive import load_archive
@@ -477,6 +478,7 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
         [
             "now",
             "state_dir",
+            "store",
             "out_dir",
             "site_dir",
             "team",
@@ -490,6 +492,7 @@ def _settings(path: Path, errors: list[ConfigError]) -> Settings:
     settings = Settings(
         now=_now(data, check),
         state_dir=Path(check.text(data, "state_dir", ".kb")),
+        store=_store_url(data, check),
         out_dir=Path(check.text(data, "out_dir", "build")),
         site_dir=Path(check.text(data, "site_dir", "site")),
         team=check.text(data, "team", "Knowledge Broker"),
@@ -527,6 +530,38 @@ def _check_folders(root: Path, settings: Settings, data: LineDict, check: Checke
         problem = folder_problem(root, getattr(settings, key), key)
         if problem:
             check.error(line_of(data, key), problem)
+
+
+STORE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")
+
+
+def _store_url(data: LineDict, check: Checker) -> str:
+    """``store:``, a store URL. A committed file never holds a password: libpq reads it from
+    PGPASSWORD or ~/.pgpass. The message never repeats the URL (it may hold one)."""
+    value = check.text(data, "store")
+    if not value:
+        return ""
+    line = line_of(data, "store")
+    try:
+        parts = urlsplit(value.strip())
+        password = parts.password
+    except ValueError:
+        parts, password = None, None
+    if parts is None or parts.scheme not in STORE_SCHEMES:
+        check.error(
+            line,
+            "'store' must be a store URL: postgresql://user@host:port/database"
+            " or sqlite:///path/to/kb.sqlite",
+        )
+        return ""
+    if password is not None:
+        check.error(
+            line,
+            "'store' must not hold a password (it would be committed): remove it and set"
+            " PGPASSWORD or a ~/.pgpass line instead",
+        )
+        return ""
+    return value.strip()
 
 
 def _section(data: LineDict, key: str, check: Checker) -> LineDict:

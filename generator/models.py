@@ -216,6 +216,7 @@ class NewsletterSettings:
 class Settings:
     now: datetime | None = None
     state_dir: Path = Path(".kb")
+    store: str = ""  # a store URL; empty: SQLite under state_dir (see generator.store.location)
     out_dir: Path = Path("build")
     site_dir: Path = Path("site")
     team: str = "Knowledge Broker"

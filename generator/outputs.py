@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from .exceptions import KbError
 from .folders import is_marked, mark
@@ -15,11 +17,18 @@ from .folders import is_marked, mark
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write to a temporary file beside ``path``, flush it to disk, then rename it into place."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    with atomic_file(path) as handle:
+        handle.write(payload)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write ``path`` through, in pieces: it appears, complete, only at the end."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it owner-only; outputs are shared

@@ -11,14 +11,14 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 
 from . import folders
 from .archive import archive_path, archive_text, load_archive
-from .batch import AccountRun, OutFile, RunSpec, run_accounts, stored_corpus
+from .batch import AccountRun, OutFile, RunSpec, digest_path, run_accounts, stored_corpus
 from .config import load_project
 from .delivery import (
     Credentials,
@@ -33,7 +33,7 @@ from .delivery import (
 )
 from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
-from .exceptions import ConfigErrors, KbError, UsageError
+from .exceptions import ConfigErrors, KbError, StoreError, UsageError
 from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import (
     Account,
@@ -68,7 +68,8 @@ from .site.build import build_site as mkdocs_build
 from .site.build import site_config
 from .site.manifest import manifest_path, write_manifest
 from .site.pages import SiteLinks, site_pages
-from .store import Store, open_store
+from .store import Store, StoreLocation, open_store, parse_location
+from .store.location import shown_url, sqlite_location
 
 
 def open_project(root: Path) -> Project:
@@ -83,6 +84,24 @@ def open_project(root: Path) -> Project:
     return project
 
 
+def with_store(project: Project, url: str | None) -> Project:
+    """The project with its store URL overridden (``--store``, ``KB_STORE``), if one is given."""
+    if not url:
+        return project
+    return replace(project, settings=replace(project.settings, store=url))
+
+
+def store_location(project: Project) -> StoreLocation:
+    """Where the project's store is: its URL setting, else SQLite in the state folder."""
+    url = project.settings.store
+    if not url:
+        return sqlite_location(project.state_dir / "kb.sqlite")
+    try:
+        return parse_location(url, project.root)
+    except ValueError as e:
+        raise StoreError(f"store {shown_url(url)}: {e}") from None
+
+
 def project_lock(project: Project) -> AbstractContextManager[None]:
     """The lock every command that writes (the store, outputs, the site) holds while it runs."""
     return folders.project_lock(project.state_dir)
@@ -94,7 +113,7 @@ def output_writer(project: Project) -> Writer:
 
 
 def store_for(project: Project) -> Store:
-    return open_store(project.state_dir)
+    return open_store(store_location(project))
 
 
 @contextmanager
@@ -272,21 +291,46 @@ def corpus_of(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
     return stored_corpus(project, store, items)
 
 
-def write_digests(store: Store, files: Sequence[OutFile], writer: Writer, record: bool) -> None:
+@dataclass(frozen=True)
+class SentFirst:
+    """Items a digest carried that another run had already recorded as sent to the account."""
+
+    account: str
+    path: Path
+    items: tuple[Item, ...]
+
+
+def write_digests(
+    store: Store, files: Sequence[OutFile], writer: Writer, record: bool
+) -> list[SentFirst]:
     """Write every file first; only then record as sent what each file carried.
 
     A call sheet records nothing (it is the rep's own); a note records the one item it links.
+    Returns, per file, the items another run recorded first (the first to record wins, see
+    :mod:`generator.store`): they are not in this run's history, and the rep should know.
     """
     written = [f for f in files if not f.skipped]
     writer.write_all([(f.path, f.text) for f in written])
-    if record:
-        record_sends(store, written)
+    return record_sends(store, written) if record else []
 
 
-def record_sends(store: Store, files: Sequence[OutFile]) -> None:
+def record_sends(store: Store, files: Sequence[OutFile]) -> list[SentFirst]:
+    """Record what each written file carried; return what another run had recorded first."""
+    lost: list[SentFirst] = []
     for f in files:
         if f.items:
-            store.record_sent(f.account, list(f.items), f.at, f.fmt)
+            missed = _record_sent(store, f.account, f.items, f.at, f.fmt)
+            if missed:
+                lost.append(SentFirst(f.account, f.path, missed))
+    return lost
+
+
+def _record_sent(
+    store: Store, account: str, items: Sequence[Item], at: datetime, fmt: str
+) -> tuple[Item, ...]:
+    """Record ``items`` as sent; return those another run recorded first (the first wins)."""
+    recorded = set(store.record_sent(account, list(items), at, fmt))
+    return tuple(item for item in items if item.id not in recorded)
 
 
 @dataclass(frozen=True)
@@ -300,6 +344,8 @@ class DigestRun:
     skipped: tuple[str, ...]
     seconds: tuple[float, float] = (0.0, 0.0)
     """Ranking and rendering time, summed over accounts (and so over workers)."""
+    lost: tuple[SentFirst, ...] = ()
+    """Items another run had recorded as sent first (see :func:`record_sends`)."""
 
     @property
     def news(self) -> dict[str, tuple[NewsCandidate, ...]]:
@@ -368,15 +414,20 @@ def run_digests(
             rank, render = rank + r.seconds[0], render + r.seconds[1]
             skipped += [f.skipped for f in r.files if f.skipped]
             fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root)
+    lost: list[SentFirst] = []
     if spec.record:
         by_id = sendable(spec.project, items)
         again = [r for r in reused.values() if _unrecorded(r, histories[r.slug], spec.now)]
         for record in [*fresh.values(), *again]:
             for fmt, ids in record.sent:
-                store.record_sent(record.slug, [by_id[i] for i in ids], spec.now, fmt)
+                carried = [by_id[i] for i in ids]
+                missed = _record_sent(store, record.slug, carried, spec.now, fmt)
+                if missed:
+                    path = digest_path(spec.out_dir, record.digest, fmt)
+                    lost.append(SentFirst(record.slug, path, missed))
     records = tuple(fresh.get(a.slug) or reused[a.slug] for a in accounts)
     files = sum(len(r.files) for r in records)
-    return DigestRun(records, len(stale), files, tuple(skipped), (rank, render))
+    return DigestRun(records, len(stale), files, tuple(skipped), (rank, render), tuple(lost))
 
 
 def newsletter_for(

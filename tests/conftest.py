@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import http.server
+import itertools
+import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,10 +17,12 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 from click.testing import CliRunner, Result
+from pgserver import PgServer, binaries, running_postgres
 from pytest_httpserver import HTTPServer
 
 from generator.cli import main
-from generator.store import Store, open_store
+from generator.store import Store, StoreLocation, open_store
+from generator.store.location import parse_location, sqlite_location
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -91,6 +95,39 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = open_store(tmp_path / ".kb")
     yield opened
     opened.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A real PostgreSQL server for the whole run. Skipped only where its binaries are missing,
+    and never on CI (CI=true), where ``.ci/run`` installs them: there a skip would hide a gap."""
+    if binaries() is None:
+        reason = "PostgreSQL is not installed (/usr/lib/postgresql/*/bin/initdb)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}: CI must run the PostgreSQL tests")
+        pytest.skip(reason)
+    with running_postgres() as server:
+        yield server
+
+
+_databases = itertools.count(1)
+
+StoreMaker = Callable[[], StoreLocation]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_location(request: pytest.FixtureRequest, tmp_path: Path) -> StoreMaker:
+    """Makes locations of new, empty stores on the backend the test is parametrised with."""
+    if request.param == "sqlite":
+        folders = itertools.count(1)
+        return lambda: sqlite_location(tmp_path / f"store{next(folders)}" / "kb.sqlite")
+    server: PgServer = request.getfixturevalue("postgres")
+
+    def make() -> StoreLocation:
+        url = server.create_database(f"kb_test_{os.getpid()}_{next(_databases)}")
+        return parse_location(url, tmp_path)
+
+    return make
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from feedserver import FEEDS
 from test_cli_fetch import EXAMPLE_ITEMS, add_feeds
 
 from generator.models import FeedUpdate
-from generator.store.sqlite import SqliteStore
+from generator.store.sql import SqlStore
 
 ODD_FEEDS = {
     "comments": "comments.xml",
@@ -70,14 +70,14 @@ def test_a_build_goes_through_feeds_with_surrogates_and_placeholder_dates(exampl
 def test_a_feed_whose_store_write_fails_fails_alone(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = SqliteStore.save_update
+    real = SqlStore.save_update
 
-    def save_update(self: SqliteStore, update: FeedUpdate) -> int:
+    def save_update(self: SqlStore, update: FeedUpdate) -> int:
         if update.name == "hugo" and update.entries:
             raise OverflowError("date value out of range")  # the year-1 crash, simulated
         return real(self, update)
 
-    monkeypatch.setattr(SqliteStore, "save_update", save_update)
+    monkeypatch.setattr(SqlStore, "save_update", save_update)
     with_odd_feeds(example)
     result = run_kb("--project", example, "fetch")
     assert result.exit_code == 0, result.stderr

@@ -1,4 +1,5 @@
-"""The SQLite store: de-duplication, one transaction per feed, concurrent writers, retention."""
+"""The store on both backends: de-duplication, one transaction per feed, concurrent writers,
+retention, schema upgrades. Every test taking ``store`` runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,20 +7,26 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from conftest import StoreMaker
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
+from generator import pipeline
+from generator.batch import OutFile
 from generator.exceptions import StoreError
 from generator.models import EntryData, Feed, FeedUpdate
+from generator.outputs import Writer
 from generator.parse.normalize import clamp_published
-from generator.store import open_store
-from generator.store import sqlite as sqlite_store
-from generator.store.sqlite import SqliteStore, still_pruned
+from generator.store import StoreLocation, open_store, schema
+from generator.store.sql import SqlStore
+from generator.store.stories import still_pruned
 from generator.update import keyed
 
 NOW = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -42,14 +49,35 @@ def update(name: str, *entries: EntryData, at: datetime = NOW, status: str = "ok
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SqliteStore:
-    opened = open_store(tmp_path / ".kb")
-    assert isinstance(opened, SqliteStore)
+def store(new_location: StoreMaker) -> Iterator[SqlStore]:
+    opened = SqlStore(new_location())
     opened.sync_feeds([Feed("a", "https://a.example/feed"), Feed("b", "https://b.example/feed")])
-    return opened
+    yield opened
+    opened.close()
 
 
-def test_new_items_are_counted_once_and_keep_first_seen(store: SqliteStore) -> None:
+def fail_on(store: SqlStore, event: str, table: str, condition: str, message: str) -> None:
+    """Make the database itself refuse a statement, as a full disk would, on either backend."""
+    with store._write("test") as db:
+        if store.backend == "sqlite":
+            when = f"WHEN {condition.replace('ROW.', 'NEW.' if event == 'INSERT' else 'OLD.')}"
+            db.exec_driver_sql(
+                f"CREATE TRIGGER fail BEFORE {event} ON {table} {when}"
+                f" BEGIN SELECT RAISE(ABORT, '{message}'); END"
+            )
+            return
+        row = "NEW" if event == "INSERT" else "OLD"
+        db.exec_driver_sql(
+            f"""CREATE FUNCTION fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                  IF {condition.replace("ROW.", row + ".")} THEN RAISE EXCEPTION '{message}';
+                  END IF; RETURN {row}; END $$"""
+        )
+        db.exec_driver_sql(
+            f"CREATE TRIGGER fail BEFORE {event} ON {table} FOR EACH ROW EXECUTE FUNCTION fail()"
+        )
+
+
+def test_new_items_are_counted_once_and_keep_first_seen(store: SqlStore) -> None:
     assert store.save_update(update("a", entry("a", 1), entry("a", 2))) == 2
     assert (
         store.save_update(update("a", entry("a", 1), entry("a", 3), at=NOW + timedelta(days=1)))
@@ -59,7 +87,7 @@ def test_new_items_are_counted_once_and_keep_first_seen(store: SqliteStore) -> N
     assert seen == {"a-1": NOW, "a-2": NOW, "a-3": NOW + timedelta(days=1)}
 
 
-def test_the_same_url_from_two_feeds_is_one_item_with_two_sources(store: SqliteStore) -> None:
+def test_the_same_url_from_two_feeds_is_one_item_with_two_sources(store: SqlStore) -> None:
     shared = "https://news.example/story"
     store.save_update(update("a", EntryData("a", "same", shared, "T", "", "", NOW)))
     assert store.save_update(update("b", EntryData("b", "same", shared, "T2", "", "", NOW))) == 0
@@ -68,7 +96,7 @@ def test_the_same_url_from_two_feeds_is_one_item_with_two_sources(store: SqliteS
     assert store.items(feeds=["b"]) == [item]
 
 
-def test_the_same_title_within_days_is_one_story(store: SqliteStore) -> None:
+def test_the_same_title_within_days_is_one_story(store: SqlStore) -> None:
     title = "Port strike ends after nine days"
     store.save_update(update("a", entry("a", 1, title=title, days_ago=2)))
     store.save_update(update("b", entry("b", 1, title=title.upper() + "!", days_ago=1)))
@@ -77,27 +105,24 @@ def test_the_same_title_within_days_is_one_story(store: SqliteStore) -> None:
     assert [len(i.sources) for i in stored] == [2, 1]
 
 
-def test_one_feed_repeating_a_title_keeps_both_stories(store: SqliteStore) -> None:
+def test_one_feed_repeating_a_title_keeps_both_stories(store: SqlStore) -> None:
     title = "Weekly diesel price update for fleets"
     assert (
         store.save_update(update("a", entry("a", 1, title=title), entry("a", 2, title=title))) == 2
     )
 
 
-def test_a_failed_write_leaves_nothing_half_done(store: SqliteStore) -> None:
+def test_a_failed_write_leaves_nothing_half_done(store: SqlStore) -> None:
     store.save_update(update("a", entry("a", 1)))
-    store._db.execute(
-        """CREATE TRIGGER fail BEFORE INSERT ON item_sources WHEN NEW.entry_id = 'a-3'
-           BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"""
-    )
-    with pytest.raises(StoreError, match="cannot save feed a: disk I/O error"):
+    fail_on(store, "INSERT", "item_sources", "ROW.entry_id = 'a-3'", "disk I/O error")
+    with pytest.raises(StoreError, match=r"^cannot save feed a in .+: disk I/O error$"):
         store.save_update(update("a", entry("a", 2), entry("a", 3), at=NOW + timedelta(hours=1)))
     assert [i.id for i in store.items()] == ["a-1"]
     state = store.feed_state("a")
     assert state is not None and state.last_fetch == NOW
 
 
-def test_a_failure_keeps_items_and_records_the_error(store: SqliteStore) -> None:
+def test_a_failure_keeps_items_and_records_the_error(store: SqlStore) -> None:
     store.save_update(update("a", entry("a", 1)))
     failed = FeedUpdate("a", "u", NOW + timedelta(hours=1), "error", error="HTTP 500", failures=1,
                         next_fetch=NOW + timedelta(hours=2))  # fmt: skip
@@ -113,14 +138,15 @@ def test_a_failure_keeps_items_and_records_the_error(store: SqliteStore) -> None
     assert state.last_success == NOW
 
 
-def test_two_writers_at_once_do_not_corrupt_the_store(tmp_path: Path) -> None:
+def test_two_writers_at_once_do_not_corrupt_the_store(new_location: StoreMaker) -> None:
     """Two connections (as two ``kb fetch`` runs) writing many feeds concurrently."""
+    location = new_location()
     feeds = [Feed(f"f{i}", f"https://f{i}.example/") for i in range(10)]
     errors: list[BaseException] = []
 
     def write(store_index: int) -> None:
         try:
-            s = open_store(tmp_path / ".kb")  # each run has its own connection
+            s = open_store(location)  # each run has its own connection
             s.sync_feeds(feeds)
             for feed in feeds[store_index::2] + feeds:
                 entries = [entry(feed.name, n) for n in range(50)]
@@ -135,27 +161,29 @@ def test_two_writers_at_once_do_not_corrupt_the_store(tmp_path: Path) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    reopened = open_store(tmp_path / ".kb")
+    reopened = open_store(location)
     assert len(reopened.items()) == 500
+    assert reopened.info().counts["item_sources"] == 500
     reopened.close()
-    db = sqlite3.connect(tmp_path / ".kb" / "kb.sqlite")
-    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    if location.backend == "sqlite":
+        db = sqlite3.connect(location.path)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_two_runs_creating_the_same_store_at_once_both_open_it(tmp_path: Path) -> None:
-    """Both switch the new file to WAL; the loser used to fail with "database is locked"."""
+def test_two_runs_creating_the_same_store_at_once_both_open_it(new_location: StoreMaker) -> None:
+    """SQLite: both switch the new file to WAL; the loser used to fail with "database is
+    locked". PostgreSQL: both create the tables; the advisory lock makes the second wait."""
     errors: list[BaseException] = []
 
-    def open_and_close(path: Path) -> None:
+    def open_and_close(location: StoreLocation) -> None:
         try:
-            open_store(path).close()
+            open_store(location).close()
         except BaseException as e:  # collected and checked below
             errors.append(e)
 
-    for n in range(40):
-        threads = [
-            threading.Thread(target=open_and_close, args=(tmp_path / str(n),)) for _ in range(2)
-        ]
+    for _ in range(10):
+        location = new_location()
+        threads = [threading.Thread(target=open_and_close, args=(location,)) for _ in range(3)]
         for t in threads:
             t.start()
         for t in threads:
@@ -163,7 +191,7 @@ def test_two_runs_creating_the_same_store_at_once_both_open_it(tmp_path: Path) -
     assert errors == []
 
 
-def test_prune_deletes_only_older_items_and_keeps_the_history(store: SqliteStore) -> None:
+def test_prune_deletes_only_older_items_and_keeps_the_history(store: SqlStore) -> None:
     old, recent = entry("a", 1, days_ago=100), entry("a", 2, days_ago=10)
     store.save_update(update("a", old, recent))
     [old_item] = [i for i in store.items() if i.id == "a-1"]
@@ -173,7 +201,7 @@ def test_prune_deletes_only_older_items_and_keeps_the_history(store: SqliteStore
     assert [h.item_id for h in store.history("acme")] == ["a-1"]
 
 
-def test_items_filters(store: SqliteStore) -> None:
+def test_items_filters(store: SqlStore) -> None:
     store.save_update(update("a", entry("a", 1, days_ago=5), entry("a", 2, days_ago=1)))
     store.save_update(update("b", entry("b", 1, days_ago=3)))
     assert [i.id for i in store.items()] == ["a-2", "b-1", "a-1"]
@@ -181,16 +209,19 @@ def test_items_filters(store: SqliteStore) -> None:
     assert [i.id for i in store.items(feeds=["a"], limit=1)] == ["a-2"]
 
 
-def test_a_store_from_a_newer_version_is_refused(tmp_path: Path) -> None:
-    open_store(tmp_path).close()
-    db = sqlite3.connect(tmp_path / "kb.sqlite")
-    db.execute("PRAGMA user_version = 99")
-    db.close()
-    with pytest.raises(StoreError, match="written by a newer Knowledge Broker"):
-        open_store(tmp_path)
+def test_a_store_from_a_newer_version_is_refused(store: SqlStore) -> None:
+    with store._write("test") as db:
+        store._set_version(db, 99)
+    store.close()
+    with pytest.raises(StoreError) as refused:
+        open_store(store.location)
+    assert str(refused.value) == (
+        f"store {store.name} has schema version 99, this kb knows up to {schema.VERSION}:"
+        " upgrade kb"
+    )
 
 
-def test_changing_a_feeds_url_forgets_its_http_cache(store: SqliteStore) -> None:
+def test_changing_a_feeds_url_forgets_its_http_cache(store: SqlStore) -> None:
     store.save_update(FeedUpdate("a", "u", NOW, "ok", etag='"v1"', last_modified="Mon"))
     store.sync_feeds([Feed("a", "https://a.example/feed")])
     state = store.feed_state("a")
@@ -203,7 +234,7 @@ def test_changing_a_feeds_url_forgets_its_http_cache(store: SqliteStore) -> None
 # --- tombstones: what ``kb prune`` removed stays removed ------------------------------------
 
 
-def test_a_pruned_entry_is_not_stored_again_by_its_feed(store: SqliteStore) -> None:
+def test_a_pruned_entry_is_not_stored_again_by_its_feed(store: SqlStore) -> None:
     old, recent = entry("a", 1, days_ago=100), entry("a", 2, days_ago=10)
     store.save_update(update("a", old, recent))
     assert store.prune(NOW - timedelta(days=90)) == 1
@@ -214,7 +245,7 @@ def test_a_pruned_entry_is_not_stored_again_by_its_feed(store: SqliteStore) -> N
     assert seen == {"a-3": later, "a-2": NOW}
 
 
-def test_a_pruned_story_is_not_stored_again_by_another_feed(store: SqliteStore) -> None:
+def test_a_pruned_story_is_not_stored_again_by_another_feed(store: SqlStore) -> None:
     title = "Port strike ends after nine days of talks"
     store.save_update(update("a", entry("a", 1, title=title, url="https://news.example/strike",
                                         days_ago=100)))  # fmt: skip
@@ -226,7 +257,7 @@ def test_a_pruned_story_is_not_stored_again_by_another_feed(store: SqliteStore) 
     assert store.items() == []
 
 
-def test_an_undated_pruned_entry_stays_out_although_it_looks_new(store: SqliteStore) -> None:
+def test_an_undated_pruned_entry_stays_out_although_it_looks_new(store: SqlStore) -> None:
     undated = EntryData("a", "a-1", "https://a.example/1", "No date here", "", "", None)
     store.save_update(update("a", undated, at=NOW - timedelta(days=100)))
     assert store.prune(NOW - timedelta(days=90)) == 1
@@ -234,21 +265,19 @@ def test_an_undated_pruned_entry_stays_out_although_it_looks_new(store: SqliteSt
     assert store.items() == []
 
 
-def test_a_pruned_entry_redated_after_the_cutoff_is_a_new_story(store: SqliteStore) -> None:
+def test_a_pruned_entry_redated_after_the_cutoff_is_a_new_story(store: SqlStore) -> None:
     store.save_update(update("a", entry("a", 1, days_ago=100)))
     store.prune(NOW - timedelta(days=90))
     assert store.save_update(update("a", entry("a", 1, days_ago=2))) == 1
     assert [i.published for i in store.items()] == [NOW - timedelta(days=2)]
 
 
-def test_prune_and_its_tombstones_are_one_transaction(store: SqliteStore) -> None:
+def test_prune_and_its_tombstones_are_one_transaction(store: SqlStore) -> None:
     store.save_update(update("a", entry("a", 1, days_ago=100)))
-    store._db.execute(
-        "CREATE TRIGGER refuse BEFORE DELETE ON items BEGIN SELECT RAISE(ABORT, 'disk full'); END"
-    )
-    with pytest.raises(StoreError, match="cannot prune: disk full"):
+    fail_on(store, "DELETE", "items", "1 = 1", "disk full")
+    with pytest.raises(StoreError, match=r"^cannot prune .+: disk full$"):
         store.prune(NOW - timedelta(days=90))
-    assert store._db.execute("SELECT count(*) FROM pruned").fetchone()[0] == 0
+    assert store.info().counts["pruned"] == 0
     assert [i.id for i in store.items()] == ["a-1"]
 
 
@@ -278,16 +307,34 @@ fetches = st.lists(
 )
 
 
-def _stored(store: SqliteStore) -> list[tuple[str, tuple[str, ...], datetime, datetime, str]]:
+def _stored(store: SqlStore) -> list[tuple[str, tuple[str, ...], datetime, datetime, str]]:
     return [(i.id, i.sources, i.published, i.first_seen, i.title) for i in store.items()]
 
 
+def _wipe(store: SqlStore) -> None:
+    with store._write("test") as db:
+        for table in reversed(schema.TABLES):
+            db.execute(table.delete())
+
+
+@pytest.fixture
+def two_stores(new_location: StoreMaker) -> Iterator[tuple[SqlStore, SqlStore]]:
+    pair = SqlStore(new_location()), SqlStore(new_location())
+    yield pair
+    for store in pair:
+        store.close()
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fetches=fetches, prune_after=st.integers(0, 5))
 def test_storing_a_feed_at_once_decides_as_storing_it_entry_by_entry(
-    fetches: list[tuple[str, list[EntryData], int]], prune_after: int
+    two_stores: tuple[SqlStore, SqlStore],
+    fetches: list[tuple[str, list[EntryData], int]],
+    prune_after: int,
 ) -> None:
-    at_once, one_by_one = SqliteStore(Path(":memory:")), SqliteStore(Path(":memory:"))
+    at_once, one_by_one = two_stores
     for store in (at_once, one_by_one):
+        _wipe(store)
         store.sync_feeds([Feed("a", "https://a.example/feed"), Feed("b", "https://b.example/")])
     new = [0, 0]
     for step, (feed, entries, hours) in enumerate(fetches):
@@ -302,12 +349,17 @@ def test_storing_a_feed_at_once_decides_as_storing_it_entry_by_entry(
     assert new[0] == new[1]
 
 
-def test_a_thousand_entries_are_looked_up_in_a_handful_of_queries(store: SqliteStore) -> None:
+def test_a_thousand_entries_are_looked_up_in_a_handful_of_queries(store: SqlStore) -> None:
     entries = [
         entry("a", n, title=f"A story long enough to match, number {n}") for n in range(1000)
     ]
     statements: list[str] = []
-    store._db.set_trace_callback(statements.append)
+
+    def trace(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "pg_advisory_xact_lock" not in statement:  # PostgreSQL's write lock
+            statements.append(statement.lstrip())
+
+    event.listen(store.engine, "before_cursor_execute", trace)
     assert store.save_update(update("a", *entries)) == 1000
     assert len([s for s in statements if s.startswith("SELECT")]) == 4
     statements.clear()
@@ -343,7 +395,7 @@ def test_an_undated_or_future_entry_is_as_old_as_what_was_pruned(
     assert still_pruned(seen + ahead, seen, stored, cutoff) == (stored < cutoff)
 
 
-def test_entries_that_skipped_the_updater_are_refused(store: SqliteStore) -> None:
+def test_entries_that_skipped_the_updater_are_refused(store: SqlStore) -> None:
     raw = entry("a", 1)
     with pytest.raises(ValueError, match=r"^entry a-1 was not keyed"):
         store.save_update(FeedUpdate("a", "u", NOW, "ok", entries=(raw,)))
@@ -352,13 +404,13 @@ def test_entries_that_skipped_the_updater_are_refused(store: SqliteStore) -> Non
 
 def test_the_store_and_the_parser_never_import_each_other() -> None:
     code = (
-        "import sys, generator.store.sqlite, generator.parse.feeds; "
+        "import sys, generator.store.sql, generator.parse.feeds; "
         "print(sorted(m for m in sys.modules if m.startswith('generator.')))"
     )
     alone = [sys.executable, "-c", code.replace(", generator.parse.feeds", "")]
     store_only = subprocess.run(alone, capture_output=True, text=True, check=True).stdout
     assert "generator.parse" not in store_only
-    parse_only = code.replace("generator.store.sqlite, ", "")
+    parse_only = code.replace("generator.store.sql, ", "")
     parsed = subprocess.run([sys.executable, "-c", parse_only], capture_output=True, text=True)
     assert "generator.store" not in parsed.stdout and parsed.returncode == 0
 
@@ -366,10 +418,61 @@ def test_the_store_and_the_parser_never_import_each_other() -> None:
 # --- schema upgrades ------------------------------------------------------------------------
 
 
+# Schema 1 exactly as the first SQLite store created it.
+SCHEMA_1 = """
+    CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'new',
+        last_fetch TEXT,
+        last_success TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        next_fetch TEXT,
+        last_error TEXT NOT NULL DEFAULT '',
+        etag TEXT NOT NULL DEFAULT '',
+        last_modified TEXT NOT NULL DEFAULT '',
+        moved_to TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE items (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        title_key TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        published TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        categories TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX items_published ON items (published DESC, id);
+    CREATE INDEX items_title_key ON items (title_key);
+    CREATE TABLE item_sources (
+        item_id TEXT NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        feed TEXT NOT NULL,
+        entry_id TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (item_id, feed)
+    );
+    CREATE INDEX item_sources_feed ON item_sources (feed);
+    CREATE UNIQUE INDEX item_sources_entry ON item_sources (feed, entry_id);
+    CREATE TABLE sent (
+        account TEXT NOT NULL,
+        item_id TEXT NOT NULL,
+        url TEXT NOT NULL,
+        title TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
+        format TEXT NOT NULL,
+        PRIMARY KEY (account, item_id, format, sent_at)
+    );
+    CREATE INDEX sent_account ON sent (account, sent_at DESC);
+    """
+
+
 def _first_schema_store(path: Path) -> None:
     """A store as version 1 of the schema wrote it: two items of feed ``a``, one of them sent."""
     db = sqlite3.connect(path)
-    db.executescript(sqlite_store.MIGRATIONS[0])
+    db.executescript(SCHEMA_1)
     db.execute("PRAGMA user_version = 1")
     db.execute("INSERT INTO feeds (name, url, etag) VALUES ('a', 'https://a.example/feed', 'x')")
     for n, published in ((1, "2026-08-08T09:00:00+00:00"), (2, "2026-11-06T09:00:00+00:00")):
@@ -401,7 +504,7 @@ def test_a_store_from_the_first_schema_upgrades_in_place(tmp_path: Path) -> None
     assert [h.item_id for h in upgraded.history("acme")] == ["a-1"]
     upgraded.close()
     db = sqlite3.connect(tmp_path / "kb.sqlite")
-    assert db.execute("PRAGMA user_version").fetchone() == (len(sqlite_store.MIGRATIONS),)
+    assert db.execute("PRAGMA user_version").fetchone() == (schema.VERSION,)
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     db.close()
     reopened = open_store(tmp_path)  # nothing left to migrate: opens as it is
@@ -412,7 +515,7 @@ def test_a_store_from_the_first_schema_upgrades_in_place(tmp_path: Path) -> None
 # --- the feed a page pointed to ---------------------------------------------------------------
 
 
-def test_the_discovered_feed_is_remembered_until_the_url_changes(store: SqliteStore) -> None:
+def test_the_discovered_feed_is_remembered_until_the_url_changes(store: SqlStore) -> None:
     found = "https://a.example/feed.xml"
     store.save_update(FeedUpdate("a", found, NOW, "ok", etag='"v1"', discovered=found))
     failed = FeedUpdate("a", found, NOW, "error", error="HTTP 500", failures=1)
@@ -428,14 +531,78 @@ def test_the_discovered_feed_is_remembered_until_the_url_changes(store: SqliteSt
     assert state is not None and (state.discovered, state.etag) == ("", "")
 
 
-def test_the_newsletter_ledger_keeps_each_recipient_per_week(tmp_path: Path) -> None:
+# --- what was sent: the first run to record an item wins ---------------------------------------
+
+
+def test_the_first_run_to_record_an_item_as_sent_wins(store: SqlStore) -> None:
+    store.save_update(update("a", entry("a", 1), entry("a", 2)))
+    first, second = store.items()
+    assert store.record_sent("acme", [first], NOW, "md") == [first.id]
+    assert store.record_sent("acme", [first], NOW, "html") == [first.id]  # the same send
+    later = NOW + timedelta(seconds=1)
+    assert store.record_sent("acme", [second, first], later, "md") == [second.id]
+    assert store.record_sent("globex", [first], later, "md") == [first.id]  # another account
+    assert [(h.item_id, h.format, h.sent_at) for h in store.history("acme")] == [
+        (second.id, "md", later),
+        (first.id, "html", NOW),
+        (first.id, "md", NOW),
+    ]
+
+
+def test_a_digest_tells_which_items_another_run_recorded_first(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    store.save_update(update("a", entry("a", 1), entry("a", 2)))
+    first, second = store.items()
+    store.record_sent("acme", [first], NOW - timedelta(minutes=1), "md")  # another rep's run
+    out = OutFile("acme", NOW, tmp_path / "acme.md", "md", "text", (first, second))
+    lost = pipeline.write_digests(store, [out], Writer(), record=True)
+    assert lost == [pipeline.SentFirst("acme", tmp_path / "acme.md", (first,))]
+    assert [h.item_id for h in store.history("acme")] == [second.id, first.id]
+
+
+# --- item vectors ---------------------------------------------------------------------------
+
+
+def test_item_vectors_are_kept_per_model_and_pruned_with_their_item(store: SqlStore) -> None:
+    store.save_update(update("a", entry("a", 1, days_ago=100), entry("a", 2)))
+    store.save_item_vectors("m1", {"a-1": b"\x00\x01", "a-2": b"\xff" * 8, "gone": b"x"})
+    store.save_item_vectors("m2", {"a-2": b"two"})
+    assert store.item_vectors("m1", ["a-2", "a-1", "gone"]) == {
+        "a-1": b"\x00\x01",
+        "a-2": b"\xff" * 8,
+    }
+    store.save_item_vectors("m1", {"a-2": b"new"})
+    assert store.item_vectors("m1", ["a-2"]) == {"a-2": b"new"}
+    assert store.item_vectors("m2", ["a-1", "a-2"]) == {"a-2": b"two"}
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    assert store.item_vectors("m1", ["a-1", "a-2"]) == {"a-2": b"new"}
+    assert store.info().counts["item_vectors"] == 2
+
+
+# --- the newsletter's delivery ledger ------------------------------------------------------------
+
+
+def test_the_newsletter_ledger_records_each_delivery_once(store: SqlStore) -> None:
+    assert store.newsletter_sent("2026-W47") == set()
+    store.record_newsletter_sent("2026-W47", "Dana@Example.com", "<1@kb>", NOW)
+    store.record_newsletter_sent("2026-W47", "dana@example.com", "<1@kb>", NOW)  # a retry
+    store.record_newsletter_sent("2026-W47", "dana@example.com", "<2@kb>", NOW)  # a resend
+    store.record_newsletter_sent("2026-W47", "lee@example.com", "<3@kb>", NOW)
+    store.record_newsletter_sent("2026-W48", "kim@example.com", "<4@kb>", NOW)
+    assert store.newsletter_sent("2026-W47") == {"dana@example.com", "lee@example.com"}
+    assert store.info().counts["newsletter_sent"] == 4
+
+
+def test_the_newsletter_ledger_keeps_each_recipient_per_week(new_location: StoreMaker) -> None:
+    location = new_location()
     when = datetime(2026, 11, 16, 9, tzinfo=UTC)
-    first = open_store(tmp_path / ".kb")
+    first = open_store(location)
     first.record_newsletter_sent("2026-W47", "Ana@Customer.example", "<a@x.example>", when)
     first.record_newsletter_sent("2026-W47", "ana@customer.example", "<a@x.example>", when)
     first.record_newsletter_sent("2026-W47", "ben@customer.example", "<b@x.example>", when)
     first.close()
-    again = open_store(tmp_path / ".kb")  # what a resumed run sees
+    again = open_store(location)  # what a resumed run sees
     assert again.newsletter_sent("2026-W47") == {"ana@customer.example", "ben@customer.example"}
     assert again.newsletter_sent("2026-W48") == set()
     again.close()

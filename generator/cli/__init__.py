@@ -11,14 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from .. import __version__
-from .common import Context
+from ..exceptions import UsageError
+from ..store.location import has_password
+from .common import Context, handle_errors
 from .digests import digest, due, history
 from .feeds import feeds, fetch, items, prune
 from .imports import import_
 from .newsletter import newsletter
 from .project import build, check, init
+from .store import store_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,14 +34,42 @@ from .project import build, check, init
     show_default=True,
     help="The project folder (holding feeds/ and content/).",
 )
+@click.option(
+    "--store",
+    metavar="URL",
+    envvar="KB_STORE",
+    show_envvar=True,
+    help="The store: postgresql://user@host:port/db or sqlite:///path (default: kb.yml's"
+    " store, else SQLite in the state folder). The password comes from PGPASSWORD or ~/.pgpass.",
+)
 @click.version_option(__version__, prog_name="kb")
 @click.pass_context
-def main(ctx: click.Context, project: Path) -> None:
+@handle_errors
+def main(ctx: click.Context, project: Path, store: str | None) -> None:
     """Knowledge Broker: insight for every customer, from industry news and your team's notes."""
-    ctx.obj = Context(project)
+    typed = ctx.get_parameter_source("store") == ParameterSource.COMMANDLINE
+    if store and typed and has_password(store):
+        raise UsageError(
+            "--store: a password on the command line is visible to every user of this machine;"
+            " set PGPASSWORD or a ~/.pgpass line instead"
+        )
+    ctx.obj = Context(project, store)
 
 
-for command in (init, check, fetch, feeds, items, digest, due, history, newsletter, prune, build):
+for command in (
+    init,
+    check,
+    fetch,
+    feeds,
+    items,
+    digest,
+    due,
+    history,
+    newsletter,
+    prune,
+    build,
+    store_group,
+):
     main.add_command(command)
 main.add_command(import_)
 

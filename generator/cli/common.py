@@ -7,7 +7,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -41,13 +41,27 @@ def plain(text: str) -> Text:
 
 
 class Context:
-    """What the ``kb`` group hands its commands: where the project is."""
+    """What the ``kb`` group hands its commands: where the project is, and its store's URL when
+    ``--store`` or ``KB_STORE`` overrides kb.yml's ``store:``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store: str | None = None) -> None:
         self.root = root
+        self.store = store
 
     def project(self) -> Project:
-        return pipeline.open_project(self.root)
+        return pipeline.with_store(pipeline.open_project(self.root), self.store)
+
+
+def warn_sent_first(lost: Sequence[pipeline.SentFirst]) -> None:
+    """Tell the rep which items of a digest another run recorded as sent first (that run won)."""
+    for miss in lost:
+        titles = "; ".join(item.title for item in miss.items)
+        count = len(miss.items)
+        click.echo(
+            f"warning: {miss.path}: {count} item{'s' if count != 1 else ''} already recorded as"
+            f" sent to {miss.account} by another run, not recorded again: {titles}",
+            err=True,
+        )
 
 
 def handle_errors(func: F) -> F:

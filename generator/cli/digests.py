@@ -29,6 +29,7 @@ from .common import (
     parse_shard,
     plain,
     print_json,
+    warn_sent_first,
 )
 
 out_option = click.option(
@@ -128,10 +129,10 @@ def digest(
             if not dry_run:
                 pipeline.write_digests(store, shown, writer, record=False)
                 written += [replace(f, text="") for f in shown]
-        if not dry_run and spec.record:
-            pipeline.record_sends(store, written)
+        lost = pipeline.record_sends(store, written) if not dry_run and spec.record else []
     for path in writer.written:
         click.echo(f"wrote {path}", err=True)
+    warn_sent_first(lost)
 
 
 def _adhoc(

@@ -13,7 +13,15 @@ import click
 
 from .. import pipeline, weekly
 from ..exceptions import UsageError
-from .common import Context, handle_errors, jobs_option, now_option, parse_now, parse_shard
+from .common import (
+    Context,
+    handle_errors,
+    jobs_option,
+    now_option,
+    parse_now,
+    parse_shard,
+    warn_sent_first,
+)
 from .feeds import fetch_with_progress, report_embedded, report_fetch
 from .newsletter import report_issue
 
@@ -157,6 +165,7 @@ def _report(outcome: weekly.Outcome) -> None:
     )
     for r in runs.records:
         click.echo(f"  {r.slug}: {len(r.digest.picks)} items, {len(r.digest.notes)} notes")
+    warn_sent_first(runs.lost)
     if outcome.newsletter is not None:
         report_issue(outcome.newsletter)
     if outcome.shard_dir is not None:

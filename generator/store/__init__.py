@@ -1,17 +1,25 @@
 """The store: the only place that knows about SQL. Callers see the :class:`Store` protocol.
 
-SQLite (:mod:`.sqlite`) is the default; another backend (PostgreSQL for teams) implements the same
-protocol and is chosen by :func:`open_store`.
+One implementation, :class:`.sql.SqlStore` on SQLAlchemy Core, serves both backends: the
+embedded SQLite file (the default, ``<state_dir>/kb.sqlite``) and a team's shared PostgreSQL
+database (``postgresql://user@host:port/db``). :func:`open_store` picks by the location.
+
+Concurrency rule, the same on both: any number of runs may share one store. An item is stored
+once, and an item is recorded as sent to an account once: **the first run to record it wins**;
+``record_sent`` returns what it really recorded, so a run that lost knows which items another
+run sent first.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..models import Feed, FeedState, FeedUpdate, Item, SentRecord
+from .location import StoreLocation, parse_location, sqlite_location
+from .sql import StoreInfo
 
 
 class Store(Protocol):
@@ -40,7 +48,8 @@ class Store(Protocol):
 
     def record_sent(
         self, account: str, items: Sequence[Item], sent_at: datetime, fmt: str
-    ) -> None: ...
+    ) -> list[str]:
+        """Record ``items`` as sent; return the ids really recorded (the first run wins)."""
 
     def history(self, account: str) -> list[SentRecord]:
         """What was sent to ``account``, newest first."""
@@ -74,13 +83,24 @@ class Store(Protocol):
     ) -> None:
         """Record one delivered message, in its own transaction, as soon as the server took it."""
 
+    def info(self) -> StoreInfo:
+        """Backend, URL (password masked), schema version and row counts."""
+
+    def dump(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every row of every table as (table, row), in a stable order (``kb store export``)."""
+
+    def load(self, rows: Iterable[tuple[str, dict[str, Any]]], *, merge: bool = False) -> int:
+        """Insert dumped rows in one transaction (``kb store import``); return how many."""
+
     def close(self) -> None: ...
 
 
-def open_store(state_dir: Path) -> Store:
-    from .sqlite import SqliteStore
+def open_store(where: Path | StoreLocation) -> Store:
+    """Open (creating or migrating) the store at a location, or SQLite in a state folder."""
+    from .sql import SqlStore
 
-    return SqliteStore(state_dir / "kb.sqlite")
+    location = where if isinstance(where, StoreLocation) else sqlite_location(where / "kb.sqlite")
+    return SqlStore(location)
 
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "StoreInfo", "StoreLocation", "open_store", "parse_location"]

@@ -1,0 +1,86 @@
+"""What storing a feed's entries looks up first: a few statements, whatever their number."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select
+
+from ..models import EntryData
+from . import schema as s
+from .stories import MIN_TITLE_KEY, SAME_STORY_WINDOW, Candidates, stamp, still_pruned
+
+CHUNK = 5000  # values per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
+
+
+def chunks(values: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def known_entries(db: Connection, feed: str, entry_ids: list[str]) -> set[str]:
+    """Which of ``entry_ids`` this feed has already stored."""
+    src = s.item_sources
+    known: set[str] = set()
+    for chunk in chunks(entry_ids):
+        query = select(src.c.entry_id).where(src.c.feed == feed, src.c.entry_id.in_(chunk))
+        known.update(db.execute(query).scalars())
+    return known
+
+
+def stored_item_ids(db: Connection, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in chunks(ids):
+        found.update(db.execute(select(s.items.c.id).where(s.items.c.id.in_(chunk))).scalars())
+    return found
+
+
+def same_title_candidates(
+    db: Connection, feed: str, keyed: list[tuple[EntryData, str, datetime]]
+) -> Candidates:
+    """Stored items that share a title key with one of the entries and no source with ``feed``."""
+    keys = sorted({key for _, key, _ in keyed if len(key) >= MIN_TITLE_KEY})
+    if not keys:
+        return {}
+    dates = [published for _, key, published in keyed if len(key) >= MIN_TITLE_KEY]
+    i, src = s.items, s.item_sources
+    low, high = stamp(min(dates) - SAME_STORY_WINDOW), stamp(max(dates) + SAME_STORY_WINDOW)
+    candidates: Candidates = {}
+    for chunk in chunks(keys):
+        query = (
+            select(i.c.title_key, i.c.published, i.c.id)
+            .where(
+                i.c.title_key.in_(chunk),
+                i.c.published.between(low, high),
+                ~exists().where(src.c.item_id == i.c.id, src.c.feed == feed),
+            )
+            .order_by(i.c.id)
+        )
+        for key, published, item_id in db.execute(query):
+            candidates.setdefault(key, []).append((published, item_id))
+    return candidates
+
+
+def was_pruned(db: Connection, entry: EntryData, title_key: str, published: datetime) -> bool:
+    """Whether ``kb prune`` removed this story (from any feed) and it is still too old."""
+    p = s.pruned
+    matches: list[ColumnElement[bool]] = [
+        and_(p.c.feed == entry.feed, p.c.entry_id == entry.id),
+        p.c.item_id == entry.id,
+    ]
+    if entry.url:
+        matches.append(p.c.url == entry.url)
+    if len(title_key) >= MIN_TITLE_KEY:
+        low, high = stamp(published - SAME_STORY_WINDOW), stamp(published + SAME_STORY_WINDOW)
+        matches.append(and_(p.c.title_key == title_key, p.c.published.between(low, high)))
+    rows = db.execute(select(p.c.published, p.c.cutoff).where(or_(*matches)))
+    return any(
+        still_pruned(
+            entry.published,
+            published,
+            datetime.fromisoformat(stored),
+            datetime.fromisoformat(cutoff),
+        )
+        for stored, cutoff in rows
+    )
