@@ -71,6 +71,19 @@ ACCOUNTS_DIR = Path("content") / "accounts"
 NOTES_DIR = Path("content") / "notes"
 LEXICON_FILE = Path("content") / "lexicon.yml"
 DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
+ACCOUNT_KEYS = (
+    "crm_id",
+    "name",
+    "industry",
+    "website",
+    "problems",
+    "topics",
+    "keywords",
+    "exclude",
+    "stakeholders",
+    "rep",
+)
+"""An account file's fields, in the order ``kb import accounts`` writes them."""
 ADHOC_SLUG = "adhoc"
 """The slug of the transient account of ``kb digest --problem``; no account file may use it."""
 
@@ -294,22 +307,7 @@ def _account(path: Path, raw: Any, topic_ids: list[str], check: Checker) -> Acco
     data = check.mapping(raw, "an account", getattr(raw, "line", 1))
     if data is None:
         return None
-    check.fields(
-        data,
-        ["name"],
-        [
-            "crm_id",
-            "industry",
-            "website",
-            "problems",
-            "topics",
-            "keywords",
-            "exclude",
-            "stakeholders",
-            "rep",
-        ],
-        "an account",
-    )
+    check.fields(data, ["name"], [k for k in ACCOUNT_KEYS if k != "name"], "an account")
     problems = check.text_list(data, "problems")
     return Account(
         slug=slug,

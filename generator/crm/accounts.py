@@ -36,22 +36,12 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from ..config import ACCOUNT_KEYS
 from ..exceptions import ConfigError
 from ..outputs import atomic_write
 from .exports import CrmAccount, CrmContact
 
-ORDER = (
-    "crm_id",
-    "name",
-    "industry",
-    "website",
-    "problems",
-    "topics",
-    "keywords",
-    "exclude",
-    "stakeholders",
-    "rep",
-)
+ORDER = ACCOUNT_KEYS
 PERSON_ORDER = ("crm_id", "name", "role", "email", "cares_about")
 PREFIX = {"HubSpot": "hs", "Salesforce": "sf"}
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
