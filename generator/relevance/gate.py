@@ -110,6 +110,9 @@ class Candidate:
     details: Details | Callable[[], Details] = field(
         default_factory=lambda: Details(()), compare=False, repr=False
     )
+    topic_ids: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    """Its :attr:`topics` when the ranker knows them without wording the details (the caps
+    read the topics of every candidate up to a full digest, the reasons of a few)."""
 
     @cached_property
     def said(self) -> Details:
@@ -125,7 +128,7 @@ class Candidate:
 
     @property
     def topics(self) -> tuple[str, ...]:
-        return self.said.topics
+        return self.said.topics if self.topic_ids is None else self.topic_ids
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -173,64 +176,80 @@ def decide(
     candidates: Sequence[Candidate],
     settings: RankingSettings,
     sent: Mapping[str, datetime] | None = None,
+    *,
+    only_chosen: bool = False,
 ) -> list[Decision]:
     """Apply the value gate, skip what was sent, and fill the digest, best first.
 
     A source or topic over its share waits in line: it is chosen only when the digest still has
     room after every other relevant candidate. Caps reorder; they never leave a place empty.
+    ``only_chosen``: return the chosen decisions only, without wording why the others were not
+    (a digest reads those; ``--explain`` reads them all).
     """
     already = sent or {}
     max_source = max(1, math.floor(settings.max_items * settings.max_share_per_source))
     max_topic = max(1, math.floor(settings.max_items * settings.max_share_per_topic))
     per_source: Counter[str] = Counter()
     per_topic: Counter[str] = Counter()
-    verdicts: dict[int, str] = {}
     waiting: list[int] = []
     chosen: list[int] = []
     for k, c in enumerate(candidates):
-        if c.excluded_by:
-            verdicts[k] = f"excluded: it mentions '{c.excluded_by}', which the account excludes"
-        elif not c.passed_gate:
-            failed = next((x for x in c.checks if not x.passed), None)
-            verdicts[k] = f"did not pass the gate: {failed.detail if failed else 'no evidence'}"
-        elif c.relevance < settings.threshold:
-            verdicts[k] = f"below the relevance bar ({c.relevance:.2f} < {settings.threshold:.2f})"
-        elif c.item.id in already:
-            verdicts[k] = f"already sent on {already[c.item.id]:%Y-%m-%d}"
-        elif len(chosen) >= settings.max_items:  # the rest is never read: no topics needed
-            verdicts[k] = f"relevant, but the digest is full ({settings.max_items} items)"
-            continue
-        elif per_source[c.item.source] >= max_source or (
-            (topic := c.topics[0] if c.topics else "") and per_topic[topic] >= max_topic
+        if (
+            c.excluded_by
+            or not c.passed_gate
+            or c.relevance < settings.threshold
+            or c.item.id in already
         ):
+            continue  # see _turned_away
+        if len(chosen) >= settings.max_items:  # the rest is never read: no topics needed
+            if only_chosen:
+                break
+            continue
+        topic = c.topics[0] if c.topics else ""
+        if per_source[c.item.source] >= max_source or (topic and per_topic[topic] >= max_topic):
             waiting.append(k)
         else:
-            topic = c.topics[0] if c.topics else ""
             chosen.append(k)
             per_source[c.item.source] += 1
             if topic:
                 per_topic[topic] += 1
     room = settings.max_items - len(chosen)
     late = waiting[:room]
-    for k in waiting[room:]:
-        c = candidates[k]
-        verdicts[k] = (
-            f"relevant, but the digest is full ({settings.max_items} items) and "
-            f"{max_source} already come from {c.item.source} or its topic"
-        )
     picked = chosen + late
     rank = {k: r for r, k in enumerate(picked, start=1)}
     out = []
-    for k in [*picked, *(k for k in range(len(candidates)) if k not in rank)]:
-        c = candidates[k]
+    for k in picked:
+        note = " after the sources and topics with fewer items" if k in late else ""
+        reason = f"chosen (relevance {candidates[k].relevance:.2f}, rank {rank[k]}{note})"
+        out.append(Decision(candidates[k], True, reason))
+    if only_chosen:
+        return out
+    capped = set(waiting[room:])
+    for k, c in enumerate(candidates):
         if k in rank:
-            note = " after the sources and topics with fewer items" if k in late else ""
-            out.append(
-                Decision(c, True, f"chosen (relevance {c.relevance:.2f}, rank {rank[k]}{note})")
-            )
-        else:
-            out.append(Decision(c, False, verdicts[k]))
+            continue
+        reason = _turned_away(c, settings, already) or (
+            f"relevant, but the digest is full ({settings.max_items} items) and "
+            f"{max_source} already come from {c.item.source} or its topic"
+            if k in capped
+            else f"relevant, but the digest is full ({settings.max_items} items)"
+        )
+        out.append(Decision(c, False, reason))
     return out
+
+
+def _turned_away(c: Candidate, settings: RankingSettings, sent: Mapping[str, datetime]) -> str:
+    """Why the candidate may not fill a place at all ("" if it may)."""
+    if c.excluded_by:
+        return f"excluded: it mentions '{c.excluded_by}', which the account excludes"
+    if not c.passed_gate:
+        failed = next((x for x in c.checks if not x.passed), None)
+        return f"did not pass the gate: {failed.detail if failed else 'no evidence'}"
+    if c.relevance < settings.threshold:
+        return f"below the relevance bar ({c.relevance:.2f} < {settings.threshold:.2f})"
+    if c.item.id in sent:
+        return f"already sent on {sent[c.item.id]:%Y-%m-%d}"
+    return ""
 
 
 def select(
@@ -251,6 +270,5 @@ def select(
             d.candidate.topics,
             d.candidate.phrases,
         )
-        for d in decide(candidates, settings, when)
-        if d.chosen
+        for d in decide(candidates, settings, when, only_chosen=True)
     )

@@ -19,7 +19,7 @@ from ..models import Account, Item, Note, NotePick, RankingSettings, Topic
 from .gate import PROBLEM_MIN
 from .index import Corpus
 from .needs import make_profile
-from .score import assess, candidate
+from .score import Assessment, assess, candidate
 from .semantic import item_text
 from .text import terms
 
@@ -77,30 +77,46 @@ def pick_notes(
     among = notes_corpus(notes, corpus)
     profile = make_profile(account, topics, None, among.lexicon)
     a = assess(profile, among, {})
+    # Ordered first, worded after: only the notes the digest carries need their reasons.
+    ranked = sorted(
+        eligible,
+        key=lambda k: (
+            0 if account.slug in notes[k].accounts else 1,
+            -float(a.relevance[k]),
+            -notes[k].date.toordinal(),
+            notes[k].slug,
+        ),
+    )
+    others = [k for k in ranked if notes[k].kind != "product"][:MAX_NOTES]
+    products = [k for k in ranked if notes[k].kind == "product"][:MAX_PRODUCT_NOTES]
     moment = datetime.combine(today, datetime.min.time(), UTC)
-    ranked: list[tuple[tuple[int, float, int, str], NotePick]] = []
-    for k in eligible:
-        note = notes[k]
-        why: list[str] = []
-        if account.slug in note.accounts:
-            why.append(f"Written for {account.name}")
-        shared = [t for t in note.topics if t in account.topics]
-        if shared:
-            titles = ", ".join(f"“{topics[t].title}”" for t in shared if t in topics)
-            why.append(f"Shares your topic {titles}")
-        found = candidate(a, among, k, {}, moment, RankingSettings())
-        problem = ""
-        if found.problem and a.problem_ok[k]:
-            problem = found.problem
-            why.insert(0, found.why[0].replace("the item says", "the note says"))
-        problem = problem or _closest_problem(account, note, a.problem_sim[k])
-        own = 0 if account.slug in note.accounts else 1
-        key = (own, -float(a.relevance[k]), -note.date.toordinal(), note.slug)
-        ranked.append((key, NotePick(note, tuple(why), problem)))
-    ranked.sort(key=lambda r: r[0])
-    others = [p for _, p in ranked if p.note.kind != "product"][:MAX_NOTES]
-    products = [p for _, p in ranked if p.note.kind == "product"][:MAX_PRODUCT_NOTES]
-    return (*others, *products)
+    return tuple(_pick(account, notes[k], topics, a, among, k, moment) for k in others + products)
+
+
+def _pick(
+    account: Account,
+    note: Note,
+    topics: Mapping[str, Topic],
+    a: Assessment,
+    among: Corpus,
+    k: int,
+    moment: datetime,
+) -> NotePick:
+    """Note ``k`` for the account, with why (its problem and the topics it shares)."""
+    why: list[str] = []
+    if account.slug in note.accounts:
+        why.append(f"Written for {account.name}")
+    shared = [t for t in note.topics if t in account.topics]
+    if shared:
+        titles = ", ".join(f"“{topics[t].title}”" for t in shared if t in topics)
+        why.append(f"Shares your topic {titles}")
+    found = candidate(a, among, k, {}, moment, RankingSettings())
+    problem = ""
+    if found.problem and a.problem_ok[k]:
+        problem = found.problem
+        why.insert(0, found.why[0].replace("the item says", "the note says"))
+    problem = problem or _closest_problem(account, note, a.problem_sim[k])
+    return NotePick(note, tuple(why), problem)
 
 
 def _closest_problem(account: Account, note: Note, sims: np.ndarray) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import numpy.typing as npt
@@ -139,20 +139,96 @@ def rank(
     """
     a = assess(profile, corpus, feeds, mix)
     ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
-    by_sources: dict[tuple[str, ...], tuple[float, bool]] = {}  # a few feeds, many items
+    passing = np.flatnonzero(ok)
+    weight, bonus = _feed_arrays(corpus, profile.account, feeds)
+    weights, bonuses = weight[passing], bonus[passing]
+    # The same double-precision operations as candidate(), so the same scores to the last bit.
+    gated = ((a.relevance[passing].astype(np.float64) + bonuses) * weights).tolist()
+    fresh = _recency(corpus, now, settings.half_life_days)[passing].tolist()
+    topics = _topic_ids(a, profile.account, passing)
     # The columns found the stemmed phrases; the words as written are checked on what is left.
-    check = None if profile.account.exclude else False
+    account = profile.account
     found = []
-    for k in np.flatnonzero(ok).tolist():
-        sources = corpus.docs[k].item.sources
-        if sources not in by_sources:
-            by_sources[sources] = _feed_factors(corpus.docs[k].item, profile.account, feeds)
+    for j, k in enumerate(passing.tolist()):
+        doc = corpus.docs[k]
+        if account.exclude and excluded_by(account, doc):
+            continue
         found.append(
-            candidate(
-                a, corpus, k, feeds, now, settings, excluded=check, factors=by_sources[sources]
+            Candidate(
+                item=doc.item,
+                score=round(gated[j] * fresh[j], 6),
+                relevance=round(gated[j], 6),
+                details=partial(
+                    _details, a, corpus, k, float(weights[j]), fresh[j], float(bonuses[j])
+                ),
+                topic_ids=topics[j],
             )
         )
-    return sorted((c for c in found if not c.excluded_by), key=lambda c: (-c.score, c.item.id))
+    return sorted(found, key=lambda c: (-c.score, c.item.id))
+
+
+def _recency(corpus: Corpus, now: datetime, half_life_days: float) -> npt.NDArray[np.float64]:
+    """Every item's recency factor at ``now`` (the same for every account: kept for the run),
+    each worked out by :func:`.gate.recency` itself."""
+    key = ("recency", now, half_life_days)
+    cached = corpus.extras.get(key)
+    if not isinstance(cached, np.ndarray):
+        cached = np.asarray(
+            [gate.recency(d.item.published, now, half_life_days) for d in corpus.docs], np.float64
+        )
+        corpus.extras[key] = cached
+    return cached
+
+
+def _feed_arrays(
+    corpus: Corpus, account: Account, feeds: Mapping[str, Feed]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Every item's feed weight and feed topic bonus for the account (see
+    :func:`_feed_factors`): the weights and each topic's feeds are worked out once per run (per
+    distinct list of feeds an item came from, not per item); an account ORs its topics' rows."""
+    key = ("feeds", tuple(feeds.items()))
+    cached = corpus.extras.get(key)
+    if not isinstance(cached, _FeedTable):
+        cached = _FeedTable(corpus, feeds)
+        corpus.extras[key] = cached
+    shares = np.zeros(len(cached.weight), bool)
+    for topic_id in dict.fromkeys(account.topics):
+        if topic_id in cached.by_topic:
+            shares |= cached.by_topic[topic_id]
+    bonus = np.where(shares, gate.FEED_TOPIC_BONUS, 0.0)
+    return cached.weight[cached.group], bonus[cached.group]
+
+
+class _FeedTable:
+    """The corpus' distinct lists of feeds (``group`` per item), each one's best feed weight,
+    and per topic which lists hold a feed of that topic (what :func:`_feed_factors` asks)."""
+
+    def __init__(self, corpus: Corpus, feeds: Mapping[str, Feed]) -> None:
+        groups: dict[tuple[str, ...], int] = {}
+        self.group = np.asarray(
+            [groups.setdefault(d.item.sources, len(groups)) for d in corpus.docs], np.int64
+        )
+        known = [[feeds[s] for s in sources if s in feeds] for sources in groups]
+        self.weight = np.asarray(
+            [max((f.weight for f in fs), default=1.0) for fs in known] or [1.0], np.float64
+        )
+        self.by_topic: dict[str, npt.NDArray[np.bool_]] = {}
+        for g, fs in enumerate(known):
+            for topic_id in {t for f in fs for t in f.topics}:
+                self.by_topic.setdefault(topic_id, np.zeros(len(self.weight), bool))[g] = True
+
+
+def _topic_ids(
+    a: Assessment, account: Account, passing: npt.NDArray[np.int64]
+) -> list[tuple[str, ...]]:
+    """The account's topics each of the ``passing`` items mentions a phrase of, in the
+    account's order (what :func:`_details` words as ``topics``), from the phrase-hit arrays."""
+    masks = []
+    for topic_id in account.topics:
+        where = [w[passing] != 0 for rule, w in a.lexical.phrases if rule.topic == topic_id]
+        if where:
+            masks.append((topic_id, np.logical_or.reduce(where).tolist()))
+    return [tuple(t for t, hit in masks if hit[j]) for j in range(len(passing))]
 
 
 def _in_window(corpus: Corpus, now: datetime, oldest: datetime | None) -> npt.NDArray[np.bool_]:
