@@ -51,8 +51,11 @@ def lcfirst(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+@lru_cache(maxsize=65536)
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
-    """Word-wrap plain text for a text email; long words (URLs) are never broken."""
+    """Word-wrap plain text for a text email; long words (URLs) are never broken.
+
+    Cached: the same items' titles and reasons recur in many accounts' digests of a run."""
     return "\n".join(
         textwrap.wrap(
             str(text),

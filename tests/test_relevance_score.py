@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
@@ -151,3 +152,41 @@ UNRELATED = [
 @given(st.lists(st.sampled_from(UNRELATED), min_size=1, max_size=4, unique=True))
 def test_adding_an_unrelated_item_never_changes_the_top_results(extra: list[Item]) -> None:
     assert ranked(TRUCKING, [*STORIES, *extra]) == ranked(TRUCKING, STORIES)
+
+
+def test_the_array_scores_and_topics_are_the_ones_each_item_is_worded_with(
+    fetched_example: Path,
+) -> None:
+    """rank() scores what passed as arrays and takes topics from the phrase hits; each candidate
+    has the score, relevance and topics that scoring the item alone and wording it give, and
+    the caps choose the same items with or without wording the others' verdicts."""
+    from generator import pipeline
+    from generator.config import load_project
+    from generator.digest import candidates_for
+    from generator.relevance import assess, candidate, decide
+
+    project = load_project(fetched_example)
+    now = datetime(2026, 11, 16, 9, tzinfo=UTC)
+    feeds = {f.name: f for f in project.feeds}
+    topics = {t.id: t for t in project.topics}
+    settings = project.settings.ranking
+    checked = 0
+    with pipeline.opened_store(project) as store:
+        items = store.items()
+        corpus = pipeline.corpus_of(project, store, items)
+        for account in project.accounts:
+            found = candidates_for(project, account, items, now, corpus=corpus)
+            a = assess(make_profile(account, topics, None, corpus.lexicon), corpus, feeds)
+            for c in found:
+                alone = candidate(a, corpus, corpus.position[c.item.id], feeds, now, settings)
+                assert (c.score, c.relevance, c.topics) == (
+                    alone.score, alone.relevance, alone.said.topics
+                )  # fmt: skip
+                assert c.why == alone.why and c.shares == alone.shares
+                checked += 1
+            chosen = [d for d in decide(found, settings) if d.chosen]
+            assert decide(found, settings, only_chosen=True) == chosen
+            assert tuple(p.item for p in select(found, settings)) == tuple(
+                d.candidate.item for d in chosen
+            )
+    assert checked > 50
