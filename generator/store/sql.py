@@ -362,14 +362,16 @@ class SqlStore:
     # --- item vectors (sentence embeddings, per model) -------------------------------------
 
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
-        v = s.item_vectors
+        return self._vectors(s.item_vectors.c.item_id, model_id, item_ids)
+
+    def _vectors(self, key: Column[str], model_id: str, keys: Sequence[str]) -> dict[str, bytes]:
+        """key -> vector bytes of ``model_id`` in the vectors table of column ``key``."""
+        model, vector = key.table.c.model, key.table.c.vector
         found: dict[str, bytes] = {}
         with self._read() as db:
-            for chunk in chunks(list(dict.fromkeys(item_ids))):
-                query = select(v.c.item_id, v.c.vector).where(
-                    v.c.model == model_id, v.c.item_id.in_(chunk)
-                )
-                found.update((item_id, bytes(vector)) for item_id, vector in db.execute(query))
+            for chunk in chunks(list(dict.fromkeys(keys))):
+                query = select(key, vector).where(model == model_id, key.in_(chunk))
+                found.update((k, bytes(v)) for k, v in db.execute(query))
         return found
 
     def save_item_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
@@ -393,15 +395,7 @@ class SqlStore:
     # --- text vectors (account and note texts, per model, by the text's SHA-256) ----------
 
     def text_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
-        t = s.text_vectors
-        found: dict[str, bytes] = {}
-        with self._read() as db:
-            for chunk in chunks(list(dict.fromkeys(hashes))):
-                query = select(t.c.text_hash, t.c.vector).where(
-                    t.c.model == model_id, t.c.text_hash.in_(chunk)
-                )
-                found.update((key, bytes(vector)) for key, vector in db.execute(query))
-        return found
+        return self._vectors(s.text_vectors.c.text_hash, model_id, hashes)
 
     def save_text_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
         if not vectors:
