@@ -24,6 +24,8 @@ from datetime import datetime
 from itertools import islice
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
@@ -209,8 +211,18 @@ def used_texts(project: Project) -> list[str]:
 _worker: Worker | None = None
 
 
+def one_blas_thread() -> threadpool_limits:
+    """Limit numpy's BLAS to one thread (until the returned limiter is restored or its block
+    ends). Ranking is many small matrix products, one or two per account; each process of a
+    run is already one of the CPU's workers, and BLAS threads would only contend with the other
+    processes (at M: 6 s instead of 11 s for every account's similarities on a busy 2-core
+    machine). The products are the same bytes whatever the thread count (bench/RESULTS.md)."""
+    return threadpool_limits(1, user_api="blas")
+
+
 def _start_worker(spec: RunSpec) -> None:
     global _worker
+    one_blas_thread()  # for the worker's whole life
     _worker = Worker(spec, open_store(spec.project.state_dir), save_texts=False)
 
 
@@ -254,10 +266,11 @@ def run_accounts(
     workers, chunk = plan(len(accounts), jobs)
     chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
     if workers == 1:
-        worker = Worker(spec, store, items)
-        for part in chunks:
-            worker.prepare(part)
-            yield [worker.run(a) for a in part]
+        with one_blas_thread():
+            worker = Worker(spec, store, items)
+            for part in chunks:
+                worker.prepare(part)
+                yield [worker.run(a) for a in part]
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
