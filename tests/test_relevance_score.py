@@ -190,3 +190,19 @@ def test_the_array_scores_and_topics_are_the_ones_each_item_is_worded_with(
                 d.candidate.item for d in chosen
             )
     assert checked > 50
+
+
+def test_similarities_are_the_same_bytes_with_one_blas_thread_or_many() -> None:
+    """Ranking processes limit BLAS to one thread (generator.batch.one_blas_thread): a run in
+    one process and a pool of them must still compute the same products, to the last bit."""
+    from generator.batch import one_blas_thread
+    from generator.relevance.meaning import similarity
+
+    rng = np.random.default_rng(11)
+    items = rng.standard_normal((6000, 384)).astype(np.float32)
+    for width in (1, 7, 40):
+        texts = rng.standard_normal((width, 384)).astype(np.float32)
+        many = similarity(items, texts)
+        with one_blas_thread():
+            one = similarity(items, texts)
+        assert one.tobytes() == many.tobytes()
