@@ -109,16 +109,8 @@ class Worker:
 
     def prepare(self, accounts: Sequence[Account]) -> None:
         """Read the vectors of these accounts' texts in one go (not one query per account)."""
-        spec = self.spec
-        topics = {t.id: t for t in spec.project.topics}
         self.corpus.embeddings.texts(
-            [
-                text
-                for a in accounts
-                for text in account_texts(
-                    a, topics, a.stakeholder(spec.stakeholder) if spec.stakeholder else None
-                )
-            ]
+            accounts_texts(self.spec.project, accounts, self.spec.stakeholder)
         )
 
     def run(self, account: Account) -> AccountRun:
@@ -177,17 +169,22 @@ def run_texts(
 ) -> list[str]:
     """Every text that ranking ``accounts`` embeds besides the items, each once: the accounts'
     problems, fields (and the named stakeholder's concerns), and the team's notes."""
-    topics = {t.id: t for t in project.topics}
-    texts = [
-        text
-        for account in accounts
-        for text in account_texts(
-            account, topics, account.stakeholder(stakeholder) if stakeholder else None
-        )
-    ]
+    texts = accounts_texts(project, accounts, stakeholder)
     if accounts:  # the notes are ranked as one corpus for every account that has any eligible
         texts.extend(note_text(n) for n in project.notes)
     return list(dict.fromkeys(texts))
+
+
+def accounts_texts(
+    project: Project, accounts: Sequence[Account], stakeholder: str | None = None
+) -> list[str]:
+    """The texts of ``accounts`` that are embedded (see :func:`.relevance.needs.account_texts`)."""
+    topics = {t.id: t for t in project.topics}
+    return [
+        text
+        for a in accounts
+        for text in account_texts(a, topics, a.stakeholder(stakeholder) if stakeholder else None)
+    ]
 
 
 def embed_texts(project: Project, store: Store, texts: Sequence[str]) -> None:

@@ -274,19 +274,13 @@ def candidate(
     feeds: Mapping[str, Feed],
     now: datetime,
     settings: RankingSettings,
-    *,
-    excluded: bool | None = None,
-    factors: tuple[float, bool] | None = None,
 ) -> Candidate:
-    """Item ``k``'s candidate: its score now, its reasons and shares when first read.
-
-    ``excluded``: whether an ``exclude`` phrase names it, when the caller checked already;
-    ``factors``: its feeds' weight and topic match (see :func:`_feed_factors`), likewise.
-    """
+    """Item ``k``'s candidate alone (``--explain``, a note): its score now, its reasons and
+    shares when first read. :func:`rank` makes the same for every passing item from arrays."""
     profile, doc = a.profile, corpus.docs[k]
-    weight, shares_topic = factors or _feed_factors(doc.item, profile.account, feeds)
+    weight, shares_topic = _feed_factors(doc.item, profile.account, feeds)
     bonus = gate.FEED_TOPIC_BONUS if shares_topic else 0.0
-    why_not = excluded_by(profile.account, doc) if excluded is None else ""
+    why_not = excluded_by(profile.account, doc)
     gated = 0.0 if why_not else (float(a.relevance[k]) + bonus) * weight
     fresh = gate.recency(doc.item.published, now, settings.half_life_days)
     return Candidate(
