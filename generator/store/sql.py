@@ -378,19 +378,27 @@ class SqlStore:
         """Store (or replace) vectors of stored items; a vector of an unknown item is dropped."""
         if not vectors:
             return
-        insert = self._insert(s.item_vectors)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[s.item_vectors.c.model, s.item_vectors.c.item_id],
-            set_={"vector": insert.excluded.vector},
-        )
         with self._write("cannot save item vectors in") as db:
             known = stored_item_ids(db, sorted(vectors))
-            rows = [
-                {"model": model_id, "item_id": item_id, "vector": vectors[item_id]}
-                for item_id in sorted(known)
-            ]
-            if rows:
-                db.execute(upsert, rows)
+            self._save_vectors(db, s.item_vectors.c.item_id, model_id, vectors, sorted(known))
+
+    def _save_vectors(
+        self,
+        db: Connection,
+        key: Column[str],
+        model_id: str,
+        vectors: Mapping[str, bytes],
+        keys: Sequence[str],
+    ) -> None:
+        """Insert or replace the vectors of ``keys`` in the vectors table of column ``key``."""
+        insert = self._insert(key.table)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[key.table.c.model, key],
+            set_={"vector": insert.excluded.vector},
+        )
+        rows = [{"model": model_id, key.name: k, "vector": vectors[k]} for k in keys]
+        if rows:
+            db.execute(upsert, rows)
 
     # --- text vectors (account and note texts, per model, by the text's SHA-256) ----------
 
@@ -400,14 +408,8 @@ class SqlStore:
     def save_text_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
         if not vectors:
             return
-        insert = self._insert(s.text_vectors)
-        upsert = insert.on_conflict_do_update(
-            index_elements=[s.text_vectors.c.model, s.text_vectors.c.text_hash],
-            set_={"vector": insert.excluded.vector},
-        )
-        rows = [{"model": model_id, "text_hash": k, "vector": vectors[k]} for k in sorted(vectors)]
         with self._write("cannot save text vectors in") as db:
-            db.execute(upsert, rows)
+            self._save_vectors(db, s.text_vectors.c.text_hash, model_id, vectors, sorted(vectors))
 
     def prune_text_vectors(self, keep: Collection[str]) -> int:
         """Delete the vectors of every text whose hash is not in ``keep`` (any model)."""
