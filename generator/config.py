@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,8 @@ from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
 from .folders import folder_problem
 from .models import (
+    ADHOC_SLUG,
+    DIGEST_FORMATS,
     NOTE_KINDS,
     SMTP_SECURITY,
     Account,
@@ -70,7 +73,6 @@ TOPICS_FILE = Path("content") / "topics.yml"
 ACCOUNTS_DIR = Path("content") / "accounts"
 NOTES_DIR = Path("content") / "notes"
 LEXICON_FILE = Path("content") / "lexicon.yml"
-DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 ACCOUNT_KEYS = (
     "crm_id",
     "name",
@@ -84,8 +86,6 @@ ACCOUNT_KEYS = (
     "rep",
 )
 """An account file's fields, in the order ``kb import accounts`` writes them."""
-ADHOC_SLUG = "adhoc"
-"""The slug of the transient account of ``kb digest --problem``; no account file may use it."""
 
 
 def is_email(text: str) -> bool:
@@ -93,8 +93,13 @@ def is_email(text: str) -> bool:
     return email_problem(text) is None
 
 
-def load_project(root: Path) -> Project:
-    """Read every project file; raise :class:`ConfigErrors` listing every problem found."""
+def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
+    """Read every project file; raise :class:`ConfigErrors` listing every problem found.
+
+    ``only``: read just these accounts' files (``kb digest ACCOUNT`` on demand: one file, not
+    ten thousand); the other account files are then not validated (``kb check`` does that), but
+    their slugs (file names) still count for the notes' ``accounts:``.
+    """
     errors: list[ConfigError] = []
     if not (root / FEEDS_FILE).exists() and not (root / "content").is_dir():
         raise ConfigErrors(
@@ -108,8 +113,9 @@ def load_project(root: Path) -> Project:
     topic_ids = [t.id for t in topics]
     feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
     warnings: list[ConfigError] = []
-    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors, warnings)
-    notes = _notes(root / NOTES_DIR, topic_ids, [a.slug for a in accounts], errors)
+    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors, warnings, only)
+    slugs = [a.slug for a in accounts] if only is None else _account_slugs(root / ACCOUNTS_DIR)
+    notes = _notes(root / NOTES_DIR, topic_ids, slugs, errors)
     newsletters = load_archive(root, errors)
     vocabulary = _vocabulary(root / LEXICON_FILE, errors)
     if errors:
@@ -267,13 +273,29 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
     return tuple(feeds)
 
 
+def _account_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml"))
+
+
+def _account_slugs(folder: Path) -> list[str]:
+    """Every account's slug (its file name), without reading the files."""
+    return list(dict.fromkeys(p.stem for p in _account_files(folder)))
+
+
 def _accounts(
-    folder: Path, topic_ids: list[str], errors: list[ConfigError], warnings: list[ConfigError]
+    folder: Path,
+    topic_ids: list[str],
+    errors: list[ConfigError],
+    warnings: list[ConfigError],
+    only: Sequence[str] | None = None,
 ) -> tuple[Account, ...]:
     accounts: dict[str, Account] = {}
-    if not folder.is_dir():
-        return ()
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")):
+    wanted = None if only is None else set(only)
+    for path in _account_files(folder):
+        if wanted is not None and path.stem not in wanted:
+            continue
         check = Checker(path)
         before = len(errors)
         raw = _load(path, errors)

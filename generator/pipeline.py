@@ -72,11 +72,12 @@ from .store import Store, StoreLocation, open_store, parse_location
 from .store.location import shown_url, sqlite_location
 
 
-def open_project(root: Path) -> Project:
-    """Load and validate the project files and the project's templates, reporting all at once."""
+def open_project(root: Path, only: Sequence[str] | None = None) -> Project:
+    """Load and validate the project files and the project's templates, reporting all at once
+    (``only``: just these accounts' files, see :func:`generator.config.load_project`)."""
     template_errors = check_templates(root / "templates")
     try:
-        project = load_project(root)
+        project = load_project(root, only)
     except ConfigErrors as e:
         raise ConfigErrors([*e.errors, *template_errors]) from None
     if template_errors:
