@@ -28,6 +28,8 @@ from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
 from .relevance import Corpus
+from .relevance.needs import account_texts
+from .relevance.notes import note_text
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
 from .views import DigestStyle
@@ -85,11 +87,20 @@ def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
 class Worker:
     """A run's shared state in one process: the stored items, their corpus, the templates."""
 
-    def __init__(self, spec: RunSpec, store: Store, items: Sequence[Item] | None = None) -> None:
+    def __init__(
+        self,
+        spec: RunSpec,
+        store: Store,
+        items: Sequence[Item] | None = None,
+        *,
+        save_texts: bool = True,
+    ) -> None:
+        """``save_texts``: False in a pool's workers, which only read the text vectors the main
+        process embedded (see :func:`embed_texts`)."""
         self.spec = spec
         self.store = store
         self.items = store.items() if items is None else items
-        self.corpus = stored_corpus(spec.project, store, self.items)
+        self.corpus = stored_corpus(spec.project, store, self.items, save_texts=save_texts)
         self.env = make_environment(spec.project.templates_dir)
         self.style: DigestStyle = digest_style(spec.project)
         self.window = week_bounds(week_of(spec.now))
@@ -132,12 +143,53 @@ class Worker:
         return AccountRun(digest, news, files, (ranked - started, done - ranked))
 
 
-def stored_corpus(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
+def stored_corpus(
+    project: Project, store: Store, items: Sequence[Item], *, save_texts: bool = True
+) -> Corpus:
     """The run's corpus of ``items``, with their sentence vectors from the store (items stored
-    before the encoder was, or under another model, are embedded now and saved)."""
-    from .relevance.semantic import Encoder, vectors_for
+    before the encoder was, or under another model, are embedded now and saved), and the
+    store's cache for the vectors of account and note texts."""
+    from .relevance.semantic import Encoder, StoredTexts, vectors_for
 
-    return corpus_of(project, items, vectors_for(store, Encoder.load(), items) if items else None)
+    encoder = Encoder.load()
+    vectors = vectors_for(store, encoder, items) if items else None
+    return corpus_of(project, items, vectors, StoredTexts(store, encoder, save=save_texts))
+
+
+def run_texts(
+    project: Project, accounts: Sequence[Account], stakeholder: str | None = None
+) -> list[str]:
+    """Every text that ranking ``accounts`` embeds besides the items, each once: the accounts'
+    problems, fields (and the named stakeholder's concerns), and the team's notes."""
+    topics = {t.id: t for t in project.topics}
+    texts = [
+        text
+        for account in accounts
+        for text in account_texts(
+            account, topics, account.stakeholder(stakeholder) if stakeholder else None
+        )
+    ]
+    if accounts:  # the notes are ranked as one corpus for every account that has any eligible
+        texts.extend(note_text(n) for n in project.notes)
+    return list(dict.fromkeys(texts))
+
+
+def embed_texts(project: Project, store: Store, texts: Sequence[str]) -> None:
+    """Make sure the store has a vector for each of ``texts``: the main process does it before
+    starting workers, so each text is embedded once (not once per worker) and workers only
+    read."""
+    from .relevance.semantic import Encoder, text_vectors
+
+    if texts:
+        text_vectors(store, Encoder.load(), texts)
+
+
+def used_texts(project: Project) -> list[str]:
+    """Every text any run of this project may embed besides items (every stakeholder's
+    concerns included): what ``kb prune`` keeps in the store's text cache."""
+    texts = run_texts(project, project.accounts)
+    cares = (c for a in project.accounts for p in a.stakeholders for c in p.cares_about)
+    return list(dict.fromkeys([*texts, *(note_text(n) for n in project.notes), *cares]))
 
 
 _worker: Worker | None = None
@@ -145,7 +197,7 @@ _worker: Worker | None = None
 
 def _start_worker(spec: RunSpec) -> None:
     global _worker
-    _worker = Worker(spec, open_store(spec.project.state_dir))
+    _worker = Worker(spec, open_store(spec.project.state_dir), save_texts=False)
 
 
 def _run_chunk(accounts: Sequence[Account]) -> list[AccountRun]:
@@ -183,6 +235,7 @@ def run_accounts(
     """
     if not accounts:
         return
+    embed_texts(spec.project, store, run_texts(spec.project, accounts, spec.stakeholder))
     workers, chunk = plan(len(accounts), jobs)
     chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
     if workers == 1:

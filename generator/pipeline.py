@@ -18,7 +18,15 @@ from pathlib import Path
 
 from . import folders
 from .archive import archive_path, archive_text, load_archive
-from .batch import AccountRun, OutFile, RunSpec, digest_path, run_accounts, stored_corpus
+from .batch import (
+    AccountRun,
+    OutFile,
+    RunSpec,
+    digest_path,
+    run_accounts,
+    stored_corpus,
+    used_texts,
+)
 from .config import load_project
 from .delivery import (
     Credentials,
@@ -156,6 +164,14 @@ def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
     from .relevance.semantic import Encoder, embed_missing
 
     return embed_missing(store, Encoder.load(), store.items() if items is None else items)
+
+
+def prune_texts(project: Project, store: Store) -> int:
+    """Drop the stored vectors of texts no account, stakeholder or note of the project uses any
+    more (``kb prune``); return how many rows went."""
+    from .relevance.semantic import text_hash
+
+    return store.prune_text_vectors({text_hash(t) for t in used_texts(project)})
 
 
 def in_shard(slug: str, shard: tuple[int, int]) -> bool:

@@ -19,7 +19,7 @@ from scipy import sparse
 
 from ..models import Item
 from .lexicon import Lexicon, Phrase, lexicon
-from .meaning import Embeddings, Matrix, TextEncoder
+from .meaning import Embeddings, Matrix, TextEncoder, TextVectors
 from .semantic import item_text
 from .text import phrase_in, surface_words, terms
 
@@ -105,8 +105,10 @@ class Corpus:
         vectors: Matrix | None = None,
         encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
         alongside: Corpus | None = None,
+        text_vectors: TextVectors | None = None,
     ) -> None:
-        """``alongside``: a run's corpus whose encoder and embedded account texts to share."""
+        """``alongside``: a run's corpus whose encoder and embedded account texts to share;
+        ``text_vectors``: where account texts' vectors come from (the store's cache in a run)."""
         self.lexicon = lex or lexicon()
         self.docs: tuple[Doc, ...] = tuple(Doc(i, self.lexicon) for i in items)
         self.position = {d.item.id: k for k, d in enumerate(self.docs)}
@@ -114,7 +116,7 @@ class Corpus:
         self.embeddings: Embeddings = (
             alongside.embeddings.alongside(texts)
             if alongside is not None
-            else Embeddings(texts, vectors, encoder)
+            else Embeddings(texts, vectors, encoder, text_vectors)
         )
         n = len(self.docs)
         self.columns: dict[str, int] = {}

@@ -20,6 +20,7 @@ from .gate import PROBLEM_MIN
 from .index import Corpus
 from .needs import make_profile
 from .score import assess, candidate
+from .semantic import item_text
 from .text import terms
 
 MAX_NOTES = 3
@@ -34,6 +35,11 @@ def note_id(note: Note) -> str:
 def note_item(note: Note) -> Item:
     moment = datetime.combine(note.date, datetime.min.time(), UTC)
     return Item(note_id(note), "", note.title, note.body, "", moment, moment, ())
+
+
+def note_text(note: Note) -> str:
+    """What is embedded for a note (as for an item: its title, then its body)."""
+    return item_text(note_item(note))
 
 
 def notes_corpus(notes: Sequence[Note], corpus: Corpus) -> Corpus:

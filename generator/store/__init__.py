@@ -12,7 +12,7 @@ run sent first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,6 +74,19 @@ class Store(Protocol):
         A vector whose item is not stored (pruned meanwhile) is dropped; pruning an item deletes
         its vectors in the same transaction.
         """
+
+    def text_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """The stored vectors made by encoder ``model_id`` of the texts whose SHA-256 (hex) is in
+        ``hashes``: texts that are not items (an account's problems, field and stakeholders'
+        concerns, the team's notes). Texts without one are absent."""
+
+    def save_text_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        """Save text hash -> vector bytes for ``model_id`` in one transaction, replacing older
+        ones (the bytes of a text are the same whoever embeds it, so a race is harmless)."""
+
+    def prune_text_vectors(self, keep: Collection[str]) -> int:
+        """Delete the text vectors (of every model) whose hash is not in ``keep``: texts no
+        account or note uses any more. Return how many rows were deleted."""
 
     def newsletter_sent(self, week: str) -> set[str]:
         """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""

@@ -18,7 +18,7 @@ one :class:`StoreError` naming the store (never its password).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -389,6 +389,43 @@ class SqlStore:
             ]
             if rows:
                 db.execute(upsert, rows)
+
+    # --- text vectors (account and note texts, per model, by the text's SHA-256) ----------
+
+    def text_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        t = s.text_vectors
+        found: dict[str, bytes] = {}
+        with self._read() as db:
+            for chunk in chunks(list(dict.fromkeys(hashes))):
+                query = select(t.c.text_hash, t.c.vector).where(
+                    t.c.model == model_id, t.c.text_hash.in_(chunk)
+                )
+                found.update((key, bytes(vector)) for key, vector in db.execute(query))
+        return found
+
+    def save_text_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        if not vectors:
+            return
+        insert = self._insert(s.text_vectors)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[s.text_vectors.c.model, s.text_vectors.c.text_hash],
+            set_={"vector": insert.excluded.vector},
+        )
+        rows = [{"model": model_id, "text_hash": k, "vector": vectors[k]} for k in sorted(vectors)]
+        with self._write("cannot save text vectors in") as db:
+            db.execute(upsert, rows)
+
+    def prune_text_vectors(self, keep: Collection[str]) -> int:
+        """Delete the vectors of every text whose hash is not in ``keep`` (any model)."""
+        t = s.text_vectors
+        wanted = set(keep)
+        with self._write("cannot prune text vectors in") as db:
+            stored = set(db.execute(select(t.c.text_hash).distinct()).scalars())
+            gone = sorted(stored - wanted)
+            removed = 0
+            for chunk in chunks(gone):
+                removed += db.execute(delete(t).where(t.c.text_hash.in_(chunk))).rowcount
+            return removed
 
     # --- what was sent -----------------------------------------------------------------
 
