@@ -13,6 +13,7 @@ accounts for a pool to pay for its start-up) the same code runs in this process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -23,16 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
 from .relevance import Corpus
+from .relevance.lexicon import lexicon
+from .relevance.meaning import TextVectors
 from .relevance.needs import account_texts
 from .relevance.notes import note_text
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
 from .views import DigestStyle
+
+if TYPE_CHECKING:
+    from .relevance.semantic import Encoder
 
 AUTO_POOL_MIN = 64
 """Below this many accounts, the default (no ``--jobs``) ranks in this process: starting workers
@@ -99,8 +106,8 @@ class Worker:
         process embedded (see :func:`embed_texts`)."""
         self.spec = spec
         self.store = store
-        self.items = store.items() if items is None else items
-        self.corpus = stored_corpus(spec.project, store, self.items, save_texts=save_texts)
+        self.corpus = stored_corpus(spec.project, store, items, save_texts=save_texts)
+        self.items = self.corpus.items if items is None else items
         self.env = make_environment(spec.project.templates_dir)
         self.style: DigestStyle = digest_style(spec.project)
         self.window = week_bounds(week_of(spec.now))
@@ -144,16 +151,58 @@ class Worker:
 
 
 def stored_corpus(
-    project: Project, store: Store, items: Sequence[Item], *, save_texts: bool = True
+    project: Project, store: Store, items: Sequence[Item] | None = None, *, save_texts: bool = True
 ) -> Corpus:
     """The run's corpus of ``items``, with their sentence vectors from the store (items stored
     before the encoder was, or under another model, are embedded now and saved), and the
-    store's cache for the vectors of account and note texts."""
+    store's cache for the vectors of account and note texts.
+
+    Without ``items``: every stored item, from the snapshot in the state folder when it is
+    current (see :mod:`.snapshot`), else built and saved there for the next run."""
     from .relevance.semantic import Encoder, StoredTexts, vectors_for
 
     encoder = Encoder.load()
+    texts = StoredTexts(store, encoder, save=save_texts)
+    if items is None:
+        return snapshot_corpus(project, store, encoder, texts)
     vectors = vectors_for(store, encoder, items) if items else None
-    return corpus_of(project, items, vectors, StoredTexts(store, encoder, save=save_texts))
+    return corpus_of(project, items, vectors, texts)
+
+
+def snapshot_corpus(
+    project: Project, store: Store, encoder: Encoder, texts: TextVectors | None = None
+) -> Corpus:
+    """Every stored item's corpus: mapped from the snapshot if its key is current, else built
+    from the store (embedding items that have no vector yet) and saved atomically."""
+    from .relevance.semantic import vectors_for
+    from .snapshot import load_corpus, save_corpus, snapshot_key, snapshot_path
+
+    lex = lexicon(project.vocabulary)
+    path = snapshot_path(project.state_dir)
+
+    def key() -> str:
+        state = store.items_state(encoder.model_id)
+        return snapshot_key(state, project.vocabulary, encoder.model_id)
+
+    found = load_corpus(path, key(), lex, texts)
+    if found is not None:
+        return found
+    items = store.items()
+    vectors = vectors_for(store, encoder, items) if items else None
+    corpus = corpus_of(project, items, vectors, texts)
+    if items:
+        with contextlib.suppress(OSError):  # a read-only state folder: rank without saving
+            save_corpus(path, key(), corpus)
+    return corpus
+
+
+def refresh_snapshot(project: Project, store: Store) -> None:
+    """Bring the state folder's corpus snapshot up to date with the store (``kb fetch`` after
+    storing new items, ``kb build`` before starting workers), so the next ``kb digest`` maps it
+    instead of building it."""
+    from .relevance.semantic import Encoder
+
+    snapshot_corpus(project, store, Encoder.load())
 
 
 def run_texts(
@@ -238,6 +287,8 @@ def run_accounts(
     embed_texts(spec.project, store, run_texts(spec.project, accounts, spec.stakeholder))
     workers, chunk = plan(len(accounts), jobs)
     chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
+    if workers > 1:  # the workers map the snapshot: build it once, here, if it is stale
+        refresh_snapshot(spec.project, store)
     if workers == 1:
         worker = Worker(spec, store, items)
         for part in chunks:

@@ -53,7 +53,7 @@ from .models import (
     Vocabulary,
 )
 from .printable import printable
-from .sources.guard import parse_network
+from .sources.networks import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
     SLUG,

@@ -9,9 +9,11 @@ those matrices, not a loop over items. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -94,8 +96,125 @@ def _dense(matrix: sparse.csc_matrix, column: int | None, n: int) -> Floats:
     return out
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """Every item's title and body as term numbers (columns of :attr:`Corpus.terms`), end to
+    end: item ``k``'s title is ``title[title_at[k]:title_at[k + 1]]``. What a corpus restored
+    from a snapshot checks word order with, instead of analyzing the items' text again."""
+
+    title: npt.NDArray[np.int32]
+    title_at: npt.NDArray[np.int64]
+    body: npt.NDArray[np.int32]
+    body_at: npt.NDArray[np.int64]
+
+    def has(self, k: int, phrase: tuple[int, ...]) -> bool:
+        """Whether item ``k`` says the words of ``phrase`` in order, in its title or body."""
+        title = self.title[self.title_at[k] : self.title_at[k + 1]].tolist()
+        if phrase_in(phrase, title):
+            return True
+        return phrase_in(phrase, self.body[self.body_at[k] : self.body_at[k + 1]].tolist())
+
+
+def tokens_of(docs: Sequence[Doc], columns: Mapping[str, int]) -> Tokens:
+    """The :class:`Tokens` of analyzed ``docs`` (every term of theirs has a column)."""
+
+    def flat(parts: list[Phrase]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        at = np.zeros(len(parts) + 1, np.int64)
+        at[1:] = np.cumsum([len(p) for p in parts])
+        ids = np.fromiter((columns[t] for p in parts for t in p), np.int32, int(at[-1]))
+        return ids, at
+
+    title, title_at = flat([d.title for d in docs])
+    body, body_at = flat([d.body for d in docs])
+    return Tokens(title, title_at, body, body_at)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What analyzing the items gives, as arrays: what a snapshot saves and restores."""
+
+    terms: sparse.csc_matrix
+    groups: sparse.csc_matrix
+    columns: dict[str, int]
+    published: npt.NDArray[np.float64]
+
+
+def analysis(docs: Sequence[Doc]) -> Analysis:
+    """The term and group matrices of analyzed ``docs`` (see :class:`Corpus`)."""
+    n = len(docs)
+    columns: dict[str, int] = {}
+    terms = _matrix(
+        n,
+        [{t: TITLE_CREDIT if t in d.title_set else BODY_CREDIT for t in d.all_set} for d in docs],
+        columns,
+    )
+    groups = {g: g for d in docs for g in d.groups}
+    group_matrix = _matrix(
+        n,
+        [
+            {g: TITLE_CREDIT if in_title else BODY_CREDIT for g, (_, in_title) in d.groups.items()}
+            for d in docs
+        ],
+        groups,
+        width=max(groups, default=-1) + 1,
+    )
+    published = np.asarray([d.item.published.timestamp() for d in docs], np.float64)
+    return Analysis(terms, group_matrix, columns, published)
+
+
+class LazyDocs(Sequence[Doc]):
+    """The docs of a restored corpus: an item is read and analyzed only when ranking looks at
+    it (the few that pass an account's gate), not all of them up front."""
+
+    def __init__(self, count: int, item_at: Callable[[int], Item], lex: Lexicon) -> None:
+        self._count = count
+        self._item_at = item_at
+        self._lex = lex
+        self._docs: dict[int, Doc] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, k: int) -> Doc: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Doc]: ...
+
+    def __getitem__(self, k: int | slice) -> Doc | Sequence[Doc]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._count))]
+        if not -self._count <= k < self._count:
+            raise IndexError(k)
+        k %= self._count
+        doc = self._docs.get(k)
+        if doc is None:
+            doc = self._docs[k] = Doc(self._item_at(k), self._lex)
+        return doc
+
+
+class _Items(Sequence[Item]):
+    def __init__(self, docs: Sequence[Doc]) -> None:
+        self._docs = docs
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    @overload
+    def __getitem__(self, k: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Item]: ...
+
+    def __getitem__(self, k: int | slice) -> Item | Sequence[Item]:
+        if isinstance(k, slice):
+            return [d.item for d in self._docs[k]]
+        return self._docs[k].item
+
+
 class Corpus:
-    """The stored items with their term statistics and vectors, built once per run."""
+    """The stored items with their term statistics and vectors, built once per run (or restored
+    from a snapshot, see :meth:`restored`)."""
 
     def __init__(
         self,
@@ -109,56 +228,76 @@ class Corpus:
     ) -> None:
         """``alongside``: a run's corpus whose encoder and embedded account texts to share;
         ``text_vectors``: where account texts' vectors come from (the store's cache in a run)."""
-        self.lexicon = lex or lexicon()
-        self.docs: tuple[Doc, ...] = tuple(Doc(i, self.lexicon) for i in items)
-        self.position = {d.item.id: k for k, d in enumerate(self.docs)}
-        texts = [item_text(d.item) for d in self.docs]
-        self.embeddings: Embeddings = (
+        lex = lex or lexicon()
+        docs = tuple(Doc(i, lex) for i in items)
+        texts = [item_text(d.item) for d in docs]
+        embeddings = (
             alongside.embeddings.alongside(texts)
             if alongside is not None
             else Embeddings(texts, vectors, encoder, text_vectors)
         )
-        n = len(self.docs)
-        self.columns: dict[str, int] = {}
-        self.terms = _matrix(
-            n,
-            [
-                {t: TITLE_CREDIT if t in d.title_set else BODY_CREDIT for t in d.all_set}
-                for d in self.docs
-            ],
-            self.columns,
-        )
-        groups = {g: g for d in self.docs for g in d.groups}
-        self.groups = _matrix(
-            n,
-            [
-                {
-                    g: TITLE_CREDIT if in_title else BODY_CREDIT
-                    for g, (_, in_title) in d.groups.items()
-                }
-                for d in self.docs
-            ],
-            groups,
-            width=max(groups, default=-1) + 1,
-        )
-        df = np.diff(self.terms.indptr)
-        total = n or 1
-        self._idf = {
-            t: math.log(1 + (total - df[c] + 0.5) / (df[c] + 0.5)) for t, c in self.columns.items()
-        }
-        self.default_idf = math.log(1 + (total + 0.5) / 0.5)
+        self._setup(lex, docs, analysis(docs), embeddings, None)
+
+    @classmethod
+    def restored(
+        cls,
+        lex: Lexicon,
+        parts: Analysis,
+        tokens: Tokens,
+        docs: Sequence[Doc],
+        embeddings: Embeddings,
+    ) -> Corpus:
+        """A corpus from saved arrays (:mod:`generator.snapshot`): nothing is analyzed again;
+        ``docs`` are read on demand."""
+        corpus = cls.__new__(cls)
+        corpus._setup(lex, docs, parts, embeddings, tokens)
+        return corpus
+
+    def _setup(
+        self,
+        lex: Lexicon,
+        docs: Sequence[Doc],
+        parts: Analysis,
+        embeddings: Embeddings,
+        tokens: Tokens | None,
+    ) -> None:
+        self.lexicon = lex
+        self.docs = docs
+        self.embeddings = embeddings
+        self.analysis = parts
+        self.columns = parts.columns
+        self.terms = parts.terms
+        self.groups = parts.groups
+        self.published = parts.published
+        self.tokens = tokens
+        self._df = np.diff(self.terms.indptr)
+        self._total = len(docs) or 1
+        self.default_idf = math.log(1 + (self._total + 0.5) / 0.5)
         """The weight of a word no stored item uses: the rarest there is."""
-        self.published = np.asarray([d.item.published.timestamp() for d in self.docs], np.float64)
         self._shown: dict[str, dict[str, str]] = {}
         self._holding: dict[Phrase, Bools] = {}
         self.extras: dict[object, object] = {}
         """What other parts derive from the run's corpus and keep for the run (the notes')."""
 
+    @functools.cached_property
+    def position(self) -> dict[str, int]:
+        """Item id -> row (for explaining one item: reads every item of a restored corpus)."""
+        return {self.docs[k].item.id: k for k in range(len(self.docs))}
+
     def __len__(self) -> int:
         return len(self.docs)
 
+    @property
+    def items(self) -> Sequence[Item]:
+        """The corpus' items, in its order (read on demand from a restored corpus)."""
+        return _Items(self.docs)
+
     def idf(self, term: str) -> float:
-        return self._idf.get(term, self.default_idf)
+        c = self.columns.get(term)
+        if c is None:
+            return self.default_idf
+        df = self._df[c]
+        return math.log(1 + (self._total - df + 0.5) / (df + 0.5))
 
     def column(self, term: str) -> Floats:
         """Each item's credit for ``term`` (0 where it does not use it), dense."""
@@ -186,8 +325,13 @@ class Corpus:
         for term in phrase:
             present &= self.column(term) > 0
         if len(phrase) > 1:
-            for k in np.flatnonzero(present):
-                present[k] = self.docs[k].has(phrase)
+            if self.tokens is not None:  # every term has a column: the item holds it
+                ids = tuple(self.columns[t] for t in phrase) if present.any() else ()
+                for k in np.flatnonzero(present):
+                    present[k] = self.tokens.has(int(k), ids)
+            else:
+                for k in np.flatnonzero(present):
+                    present[k] = self.docs[int(k)].has(phrase)
         if len(self._holding) < HOLDING_CACHE:
             self._holding[phrase] = present
         return present
