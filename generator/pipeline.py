@@ -28,6 +28,7 @@ from .batch import (
     stored_corpus,
     used_texts,
 )
+from .batch import refresh_snapshot as refresh_snapshot  # for the CLI: kb fetch calls it
 from .config import load_project
 from .delivery import (
     Credentials,
@@ -434,7 +435,9 @@ def run_digests(
     fresh: dict[str, AccountRecord] = {}
     skipped: list[str] = []
     rank = render = 0.0
-    for chunk in run_accounts(spec, stale, store, jobs=jobs, items=items):
+    # ``items`` are every stored item: ranking maps them from the snapshot (built and saved
+    # here when the store changed), rather than analyzing them again in every process.
+    for chunk in run_accounts(spec, stale, store, jobs=jobs):
         writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
         for r in chunk:
             rank, render = rank + r.seconds[0], render + r.seconds[1]

@@ -112,9 +112,12 @@ def fetch(obj: Context, feeds: tuple[str, ...], strict: bool, offline: bool, for
             stored = len(store.items(feeds=configured))
             click.echo(f"offline: {stored} stored items from {len(configured)} feeds", err=True)
             report_embedded(pipeline.embed_stored(store))
+            pipeline.refresh_snapshot(project, store)
             return
         failed = report_fetch(fetch_with_progress(project, store, feeds, force))
         report_embedded(pipeline.embed_stored(store))
+        # analyze the new items now, so a rep's next ``kb digest`` maps them ready-made
+        pipeline.refresh_snapshot(project, store)
     if strict and failed:
         sys.exit(1)
 
