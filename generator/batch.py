@@ -33,7 +33,7 @@ from .relevance import Corpus
 from .relevance.lexicon import lexicon
 from .relevance.meaning import TextVectors
 from .relevance.needs import account_texts
-from .relevance.notes import note_text
+from .relevance.notes import note_item, note_text, notes_corpus, notes_key
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
 from .views import DigestStyle
@@ -58,6 +58,8 @@ class RunSpec:
     record: bool = True
     """Whether the run records what it sends (so whether the account's history counts)."""
     stakeholder: str | None = None
+    news: bool = True
+    """Whether to work out each account's share of the newsletter (not for ``kb digest``)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,7 @@ class Worker:
             for fmt, o in outputs.items()
         )
         threshold = project.settings.ranking.threshold
-        news = () if person else newsworthy(candidates, threshold, *self.window)
+        news = () if person or not spec.news else newsworthy(candidates, threshold, *self.window)
         done = time.perf_counter()
         return AccountRun(digest, news, files, (ranked - started, done - ranked))
 
@@ -184,16 +186,34 @@ def snapshot_corpus(
         state = store.items_state(encoder.model_id)
         return snapshot_key(state, project.vocabulary, encoder.model_id)
 
-    found = load_corpus(path, key(), lex, texts)
-    if found is not None:
-        return found
-    items = store.items()
-    vectors = vectors_for(store, encoder, items) if items else None
-    corpus = corpus_of(project, items, vectors, texts)
-    if items:
-        with contextlib.suppress(OSError):  # a read-only state folder: rank without saving
-            save_corpus(path, key(), corpus)
+    corpus = load_corpus(path, key(), lex, texts)
+    if corpus is None:
+        items = store.items()
+        vectors = vectors_for(store, encoder, items) if items else None
+        corpus = corpus_of(project, items, vectors, texts)
+        if items:
+            with contextlib.suppress(OSError):  # a read-only state folder: rank without saving
+                save_corpus(path, key(), corpus)
+    if project.notes:
+        _notes_snapshot(project, corpus)
     return corpus
+
+
+def _notes_snapshot(project: Project, corpus: Corpus) -> None:
+    """Put the team's notes' corpus on ``corpus``: mapped from their snapshot when the notes
+    (and vocabulary, and code) are those it was saved for, else built and saved."""
+    from .snapshot import NOTES_FILE, items_state, load_corpus, save_corpus, snapshot_key
+
+    notes = project.notes
+    path = project.state_dir / NOTES_FILE
+    key = snapshot_key(items_state([note_item(n) for n in notes]), project.vocabulary, "")
+    found = load_corpus(path, key, corpus.lexicon, alongside=corpus)
+    if found is not None:
+        corpus.extras[notes_key(notes)] = found
+        return
+    built = notes_corpus(notes, corpus)
+    with contextlib.suppress(OSError):
+        save_corpus(path, key, built, vectors=False)
 
 
 def refresh_snapshot(project: Project, store: Store) -> None:

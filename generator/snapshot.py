@@ -37,12 +37,14 @@ from scipy import sparse
 
 from .models import Item, Vocabulary
 from .outputs import atomic_file
-from .relevance.index import Analysis, Corpus, Doc, LazyDocs, Tokens, tokens_of
+from .relevance.index import Analysis, Corpus, LazyDocs, LazyItems, Tokens, tokens_of
 from .relevance.lexicon import Lexicon
 from .relevance.meaning import Embeddings, TextVectors
 from .relevance.semantic import item_text
 
 FILE_NAME = "corpus.snapshot"
+NOTES_FILE = "notes.snapshot"
+"""The team's notes, analyzed the same way (keyed by their content)."""
 MAGIC = b"KBSNAP1\n"
 ALIGN = 64
 ANALYZING_CODE = (
@@ -191,8 +193,17 @@ def read_snapshot(path: Path, key: str) -> Saved | None:
 # --- a corpus in and out ---------------------------------------------------------------------
 
 
-def save_corpus(path: Path, key: str, corpus: Corpus) -> None:
-    """Save ``corpus`` (built from items, with their vectors) under ``key``."""
+def items_state(items: Sequence[Item]) -> str:
+    """A fingerprint of ``items``' content (the team's notes as items: no store to ask)."""
+    digest = hashlib.sha256()
+    for item in items:
+        digest.update(item_bytes(item))
+    return digest.hexdigest()
+
+
+def save_corpus(path: Path, key: str, corpus: Corpus, *, vectors: bool = True) -> None:
+    """Save ``corpus`` under ``key`` (``vectors``: with its items' vectors; the notes' come
+    from the store's text cache instead)."""
     docs = corpus.docs
     tokens = tokens_of(docs, corpus.columns)
     blobs = [item_bytes(d.item) for d in docs]
@@ -207,7 +218,6 @@ def save_corpus(path: Path, key: str, corpus: Corpus) -> None:
         "groups.indices": groups.indices,
         "groups.indptr": groups.indptr,
         "published": corpus.published,
-        "vectors": np.asarray(corpus.embeddings.items, np.float32),
         "title": tokens.title,
         "title_at": tokens.title_at,
         "body": tokens.body,
@@ -215,15 +225,26 @@ def save_corpus(path: Path, key: str, corpus: Corpus) -> None:
         "items": np.frombuffer(b"".join(blobs), np.uint8),
         "item_at": item_at,
     }
+    if vectors:
+        arrays["vectors"] = np.asarray(corpus.embeddings.items, np.float32)
     columns = sorted(corpus.columns, key=corpus.columns.__getitem__)
     shapes = {"terms": terms.shape, "groups": groups.shape}
     write_snapshot(path, key, columns, arrays, shapes)
 
 
 def load_corpus(
-    path: Path, key: str, lex: Lexicon, text_vectors: TextVectors | None = None
+    path: Path,
+    key: str,
+    lex: Lexicon,
+    text_vectors: TextVectors | None = None,
+    *,
+    alongside: Corpus | None = None,
 ) -> Corpus | None:
-    """The corpus saved at ``path`` under ``key``, or None when there is none (or another)."""
+    """The corpus saved at ``path`` under ``key``, or None when there is none (or another).
+
+    ``alongside``: the run's corpus, for a corpus saved without vectors (the notes): its texts
+    are then embedded through the run's (see :meth:`.relevance.meaning.Embeddings.alongside`).
+    """
     saved = read_snapshot(path, key)
     if saved is None:
         return None
@@ -242,20 +263,25 @@ def load_corpus(
         count = len(a["item_at"]) - 1
     except (KeyError, ValueError):
         return None
-    docs = LazyDocs(count, saved.item_at, lex)
-    texts = _ItemTexts(docs)
-    embeddings = Embeddings(texts, a["vectors"], text_vectors=text_vectors)
+    items = LazyItems(count, saved.item_at)
+    docs = LazyDocs(items, lex)
+    if "vectors" in a:
+        embeddings = Embeddings(_ItemTexts(items), a["vectors"], text_vectors=text_vectors)
+    elif alongside is not None:
+        embeddings = alongside.embeddings.alongside([item_text(i) for i in items])
+    else:
+        return None
     return Corpus.restored(lex, parts, tokens, docs, embeddings)
 
 
 class _ItemTexts(Sequence[str]):
     """The items' embedded texts, for the length check only (their vectors are saved)."""
 
-    def __init__(self, docs: Sequence[Doc]) -> None:
-        self._docs = docs
+    def __init__(self, items: Sequence[Item]) -> None:
+        self._items = items
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._items)
 
     @overload
     def __getitem__(self, k: int) -> str: ...
@@ -265,5 +291,5 @@ class _ItemTexts(Sequence[str]):
 
     def __getitem__(self, k: int | slice) -> str | Sequence[str]:
         if isinstance(k, slice):
-            return [item_text(d.item) for d in self._docs[k]]
-        return item_text(self._docs[k].item)
+            return [item_text(i) for i in self._items[k]]
+        return item_text(self._items[k])

@@ -116,6 +116,7 @@ def digest(
         out_dir or project.out_dir / "digests",
         record=not include_sent,
         stakeholder=for_person,
+        news=False,
     )
     single = len(chosen) == 1 and len(formats) == 1
     writer = pipeline.output_writer(project)

@@ -162,13 +162,42 @@ def analysis(docs: Sequence[Doc]) -> Analysis:
     return Analysis(terms, group_matrix, columns, published)
 
 
-class LazyDocs(Sequence[Doc]):
-    """The docs of a restored corpus: an item is read and analyzed only when ranking looks at
-    it (the few that pass an account's gate), not all of them up front."""
+class LazyItems(Sequence[Item]):
+    """The items of a restored corpus, each read when first asked for (and kept)."""
 
-    def __init__(self, count: int, item_at: Callable[[int], Item], lex: Lexicon) -> None:
+    def __init__(self, count: int, item_at: Callable[[int], Item]) -> None:
         self._count = count
         self._item_at = item_at
+        self._items: dict[int, Item] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, k: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[Item]: ...
+
+    def __getitem__(self, k: int | slice) -> Item | Sequence[Item]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._count))]
+        if not -self._count <= k < self._count:
+            raise IndexError(k)
+        k %= self._count
+        item = self._items.get(k)
+        if item is None:
+            item = self._items[k] = self._item_at(k)
+        return item
+
+
+class LazyDocs(Sequence[Doc]):
+    """The docs of a restored corpus: an item is analyzed only when ranking needs its words
+    (the reasons of the few it picks), not all of them up front."""
+
+    def __init__(self, items: LazyItems, lex: Lexicon) -> None:
+        self.items = items
+        self._count = len(items)
         self._lex = lex
         self._docs: dict[int, Doc] = {}
 
@@ -189,7 +218,7 @@ class LazyDocs(Sequence[Doc]):
         k %= self._count
         doc = self._docs.get(k)
         if doc is None:
-            doc = self._docs[k] = Doc(self._item_at(k), self._lex)
+            doc = self._docs[k] = Doc(self.items[k], self._lex)
         return doc
 
 
@@ -251,6 +280,8 @@ class Corpus:
         ``docs`` are read on demand."""
         corpus = cls.__new__(cls)
         corpus._setup(lex, docs, parts, embeddings, tokens)
+        if isinstance(docs, LazyDocs):
+            corpus.items = docs.items  # read without being analyzed
         return corpus
 
     def _setup(
@@ -263,6 +294,8 @@ class Corpus:
     ) -> None:
         self.lexicon = lex
         self.docs = docs
+        self.items: Sequence[Item] = _Items(docs)
+        """The corpus' items, in its order."""
         self.embeddings = embeddings
         self.analysis = parts
         self.columns = parts.columns
@@ -282,15 +315,10 @@ class Corpus:
     @functools.cached_property
     def position(self) -> dict[str, int]:
         """Item id -> row (for explaining one item: reads every item of a restored corpus)."""
-        return {self.docs[k].item.id: k for k in range(len(self.docs))}
+        return {item.id: k for k, item in enumerate(self.items)}
 
     def __len__(self) -> int:
         return len(self.docs)
-
-    @property
-    def items(self) -> Sequence[Item]:
-        """The corpus' items, in its order (read on demand from a restored corpus)."""
-        return _Items(self.docs)
 
     def idf(self, term: str) -> float:
         c = self.columns.get(term)

@@ -70,7 +70,7 @@ def _content_words(text: str) -> list[str]:
 def lexicon_data() -> Mapping[str, Any]:
     """The packaged lexicon (``generator/data/lexicon.yml``), read once per process."""
     text = (resources.files("generator") / "data" / LEXICON_FILE).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x
     return data if isinstance(data, dict) else {}
 
 
