@@ -20,6 +20,8 @@ Warnings (``path:line: warning: message``) do not stop a project from loading: t
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 from collections.abc import Collection, Sequence
@@ -52,6 +54,7 @@ from .models import (
     Topic,
     Vocabulary,
 )
+from .outputs import atomic_write
 from .printable import printable
 from .sources.networks import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
@@ -120,7 +123,9 @@ def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
         if only is None
         else list(dict.fromkeys(p.stem for p in account_files))  # the files' names: unread
     )
-    notes = _notes(root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors)
+    notes = _notes(
+        root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors, root / settings.state_dir
+    )
     newsletters = load_archive(root, errors)
     vocabulary = _vocabulary(root / LEXICON_FILE, errors)
     if errors:
@@ -411,14 +416,38 @@ NOTE_MAX_BYTES = 1 * MB
 gigabyte to build. Bigger notes are refused (with their size), unread."""
 
 
+NOTES_CACHE = "notes-read.json"
+"""In the state folder: the notes as last read, each with its file's size and times."""
+
+
 def _notes(
-    folder: Path, topic_ids: list[str], slugs: Collection[str], errors: list[ConfigError]
+    folder: Path,
+    topic_ids: list[str],
+    slugs: Collection[str],
+    errors: list[ConfigError],
+    state_dir: Path | None = None,
 ) -> tuple[Note, ...]:
+    """Every note, read and checked; a note whose file is unchanged since it was last read
+    without a problem (same size and times, same topics and account names to check it
+    against) is taken from ``state_dir``'s cache instead: 2,000 notes' front matter cost a
+    rep's ``kb digest`` more than ranking does."""
     if not folder.is_dir():
         return ()
+    cache_path = state_dir / NOTES_CACHE if state_dir is not None else None
+    key = _notes_key(topic_ids, slugs)
+    cached = _read_notes_cache(cache_path, key)
+    fresh: dict[str, list[Any]] = {}
     notes: list[Note] = []
-    for path in sorted(folder.glob("*.md")):
-        size = path.stat().st_size
+    for path in sorted(folder.glob("*.md"), key=_name):
+        stat = path.stat()
+        size = stat.st_size
+        stamp = [size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+        known = cached.get(path.name)
+        if known is not None and known[0] == stamp:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                notes.append(_note_from_json(known[1], path))
+                fresh[path.name] = known
+                continue
         if size > NOTE_MAX_BYTES:
             errors.append(
                 ConfigError(
@@ -433,11 +462,63 @@ def _notes(
         if text is None:
             continue
         check = Checker(path)
+        before = len(errors)
         note = _note(path, text, topic_ids, slugs, check, errors)
         errors.extend(check.errors)
         if note is not None:
             notes.append(note)
+            if len(errors) == before:  # only a note without a problem is kept
+                fresh[path.name] = [stamp, _note_json(note)]
+    if cache_path is not None and fresh != cached and not errors:
+        with contextlib.suppress(OSError):  # no state folder yet, or read-only: read them all
+            if cache_path.parent.is_dir():
+                atomic_write(cache_path, json.dumps({"key": key, "notes": fresh}))
     return tuple(notes)
+
+
+def _notes_key(topic_ids: list[str], slugs: Collection[str]) -> str:
+    """What a cached note was checked against: the topics, the account names, this code."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(json.dumps([topic_ids, sorted(slugs)]).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _read_notes_cache(path: Path | None, key: str) -> dict[str, list[Any]]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    notes = data.get("notes") if isinstance(data, dict) and data.get("key") == key else None
+    return notes if isinstance(notes, dict) else {}
+
+
+def _note_json(note: Note) -> dict[str, Any]:
+    return {
+        "title": note.title,
+        "date": note.date.isoformat(),
+        "body": note.body,
+        "topics": list(note.topics),
+        "accounts": list(note.accounts),
+        "kind": note.kind,
+        "expires": note.expires.isoformat() if note.expires else None,
+    }
+
+
+def _note_from_json(data: dict[str, Any], path: Path) -> Note:
+    expires = data["expires"]
+    return Note(
+        slug=path.stem,
+        title=data["title"],
+        date=date.fromisoformat(data["date"]),
+        body=data["body"],
+        topics=tuple(data["topics"]),
+        accounts=tuple(data["accounts"]),
+        kind=data["kind"],
+        expires=date.fromisoformat(expires) if expires else None,
+        path=path,
+    )
 
 
 def _note(

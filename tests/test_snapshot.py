@@ -236,3 +236,21 @@ def test_a_digest_on_demand_loads_no_encoder_site_or_http_stack(fetched_example:
     used = imported_by(["digest", ACCOUNT, "--format", "md", "--dry-run"], fetched_example)
     assert "onnxruntime" not in used and "mkdocs" not in used and "httpx" not in used
     assert "sqlalchemy" in used  # the store is opened: the account's history
+
+
+def test_notes_come_from_their_cache_until_a_file_changes(fetched_example: Path) -> None:
+    from generator.config import NOTES_CACHE
+
+    first = load_project(fetched_example)  # reads every note, and caches them
+    assert (fetched_example / ".kb" / NOTES_CACHE).is_file()
+    assert load_project(fetched_example).notes == first.notes
+    note = sorted((fetched_example / "content" / "notes").glob("*.md"))[0]
+    text = note.read_text(encoding="utf-8")
+    note.write_text(text.rstrip() + "\n\nA sentence added today.\n", encoding="utf-8")
+    edited = {n.slug: n for n in load_project(fetched_example).notes}[note.stem]
+    assert edited.body.endswith("A sentence added today.")
+    # a note broken since it was cached is reported, path:line: message, by every command
+    note.write_text(text.replace("date:", "date: not-a-date\nold_date:", 1), encoding="utf-8")
+    result = run_kb("--project", fetched_example, "digest", ACCOUNT, "--dry-run")
+    assert result.exit_code == 1
+    assert f"{note}:" in result.output and "Traceback" not in result.output
