@@ -56,9 +56,8 @@ def test_ndcg_at_5_is_one_for_the_ideal_order_and_less_for_a_worse_one() -> None
     assert dcg([2, 0, 1]) == pytest.approx(3 + 1 / 2)
 
 
-def test_evaluate_counts_recall_traps_and_the_null_account(ev: EvalSet) -> None:
+def test_evaluate_counts_recall_traps_and_the_null_accounts(ev: EvalSet) -> None:
     strong = {s: [i for i, g in grades.items() if g == 2] for s, grades in ev.grades.items()}
-    null = next(s for s, g in ev.grades.items() if not g)
     trap_of = {s: sorted(t) for s, t in ev.traps.items() if t and ev.grades[s]}
     slug, traps = next(iter(sorted(trap_of.items())))
     perfect = evaluate(ev, {s: ids for s, ids in strong.items()})
@@ -69,13 +68,15 @@ def test_evaluate_counts_recall_traps_and_the_null_account(ev: EvalSet) -> None:
     assert perfect.recall_paraphrase in (1.0, None)
     half = {s: ids[: len(ids) // 2] for s, ids in strong.items()}
     half[slug] = [*half[slug], traps[0]]
-    half[null] = [ev.items[0].id]
+    for null in ev.null_accounts:
+        half[null] = [ev.items[0].id]
     worse = evaluate(ev, half)
     wanted = sum(len(ids) for ids in strong.values())
     kept = sum(len(ids) // 2 for ids in strong.values())
     assert worse.recall_strong == pytest.approx(kept / wanted)
     assert worse.traps_sent == (f"{slug}:{traps[0]}",)
-    assert worse.null_sent == (f"{null}:{ev.items[0].id}",)
+    # every null account's items count, together
+    assert worse.null_sent == tuple(f"{null}:{ev.items[0].id}" for null in ev.null_accounts)
     assert worse.digest_precision < 1.0
     nothing = evaluate(ev, {s: [] for s in ev.grades})
     assert (nothing.recall_strong, nothing.precision_at_5, nothing.digest_precision) == (0, 0, 0)
@@ -91,8 +92,9 @@ def _industries(project_dir: Path) -> set[str]:
 def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     ids = [i.id for i in ev.items]
     assert len(set(ids)) == len(ids)
-    null = [slug for slug, g in ev.grades.items() if not g]
-    assert len(null) == 1, "one account that nothing concerns"
+    null = list(ev.null_accounts)
+    # heldout2 has two accounts nothing concerns, each with traps of its own
+    assert len(null) == (2 if ev.name == "heldout2" else 1), "accounts that nothing concerns"
     with_news = [a for a in ev.project.accounts if ev.grades[a.slug]]
     assert len({a.industry for a in with_news}) >= 5
     strong = [i for g in ev.grades.values() for i, grade in g.items() if grade == 2]
@@ -104,8 +106,13 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     # dev and held-out: the construction issue 16 asks for
     assert len(ev.paraphrases) >= 0.4 * len(strong)
     assert ev.paraphrases <= set(strong)
-    assert len(traps) >= (30 if ev.name == "heldout" else 20)
-    assert len(with_news) >= (6 if ev.name == "heldout" else 5)
+    assert len(traps) >= {"dev": 20, "heldout": 30, "heldout2": 35}[ev.name]
+    assert len(with_news) >= (5 if ev.name == "dev" else 6)
+    if ev.name == "heldout2":
+        assert 170 <= len(ids) <= 220
+        assert len(ev.paraphrases) >= 0.45 * len(strong)
+        assert all(ev.traps[slug] for slug in null), "traps for every null account"
+        assert all(sum(g == 1 for g in ev.grades[a.slug].values()) >= 1 for a in with_news)
     for a in with_news:
         assert 5 <= sum(g == 2 for g in ev.grades[a.slug].values()) <= 8, a.slug
     filler = [i for i in ids if i not in traps and all(i not in g for g in ev.grades.values())]
@@ -117,10 +124,13 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
 
 def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
     heldout, dev = _industries(EVAL / "heldout"), _industries(EVAL / "dev")
+    heldout2 = _industries(EVAL / "heldout2")
     seen = _industries(EXAMPLE) | _industries(EVAL / "near")
     assert len(heldout) >= 6 and len(dev) >= 5
+    assert len(heldout2) >= 8  # six with news, two that nothing concerns
     assert not heldout & (seen | dev)
     assert not dev & seen
+    assert not heldout2 & (seen | dev | heldout)
 
 
 # --- the ranker on each part ------------------------------------------------------------------
@@ -133,6 +143,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "near": {"p5": 0.95, "ndcg": 0.95, "relevant": 0.95, "recall": 0.9, "traps": 0, "null": 0},
     "dev": {"p5": 0.9, "ndcg": 0.9, "relevant": 0.9, "recall": 0.8, "traps": 1, "null": 0},
     "heldout": {"p5": 0.9, "ndcg": 0.85, "relevant": 0.9, "recall": 0.7, "traps": 3, "null": 1},
+    # heldout2 was measured ONCE, 2026-11-30, on the ranker of issue 16 as merged (P@5 0.97,
+    # nDCG 0.90, recall 0.83, 0.92 relevant, 3 traps, 2 items for its two null accounts); these
+    # floors sit just under that and were never tuned: a change that needs one lowered regresses.
+    "heldout2": {"p5": 0.95, "ndcg": 0.88, "relevant": 0.9, "recall": 0.8, "traps": 3, "null": 2},
 }
 
 
