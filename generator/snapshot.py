@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +37,7 @@ from scipy import sparse
 
 from .models import Item, Vocabulary
 from .outputs import atomic_file
-from .relevance.index import Analysis, Corpus, LazyDocs, LazyItems, Tokens, tokens_of
+from .relevance.index import Analysis, Corpus, Lazy, Tokens, tokens_of
 from .relevance.lexicon import Lexicon
 from .relevance.meaning import Embeddings, TextVectors
 from .relevance.semantic import item_text
@@ -263,33 +263,12 @@ def load_corpus(
         count = len(a["item_at"]) - 1
     except (KeyError, ValueError):
         return None
-    items = LazyItems(count, saved.item_at)
-    docs = LazyDocs(items, lex)
-    if "vectors" in a:
-        embeddings = Embeddings(_ItemTexts(items), a["vectors"], text_vectors=text_vectors)
+    items = Lazy(count, saved.item_at)
+    if "vectors" in a:  # the texts are then read only to check their number
+        texts = Lazy(count, lambda k: item_text(items[k]))
+        embeddings = Embeddings(texts, a["vectors"], text_vectors=text_vectors)
     elif alongside is not None:
         embeddings = alongside.embeddings.alongside([item_text(i) for i in items])
     else:
         return None
-    return Corpus.restored(lex, parts, tokens, docs, embeddings)
-
-
-class _ItemTexts(Sequence[str]):
-    """The items' embedded texts, for the length check only (their vectors are saved)."""
-
-    def __init__(self, items: Sequence[Item]) -> None:
-        self._items = items
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    @overload
-    def __getitem__(self, k: int) -> str: ...
-
-    @overload
-    def __getitem__(self, k: slice) -> Sequence[str]: ...
-
-    def __getitem__(self, k: int | slice) -> str | Sequence[str]:
-        if isinstance(k, slice):
-            return [item_text(i) for i in self._items[k]]
-        return item_text(self._items[k])
+    return Corpus.restored(lex, parts, tokens, items, embeddings)

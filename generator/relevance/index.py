@@ -13,7 +13,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +25,7 @@ from .meaning import Embeddings, Matrix, TextEncoder, TextVectors
 from .semantic import item_text
 from .text import phrase_in, surface_words, terms
 
+T = TypeVar("T")
 TITLE_CREDIT = 1.0
 BODY_CREDIT = 0.7
 
@@ -162,83 +163,33 @@ def analysis(docs: Sequence[Doc]) -> Analysis:
     return Analysis(terms, group_matrix, columns, published)
 
 
-class LazyItems(Sequence[Item]):
-    """The items of a restored corpus, each read when first asked for (and kept)."""
+class Lazy(Sequence[T]):
+    """A sequence whose elements are made when first read, and kept: a restored corpus' items
+    (read from the snapshot) and docs (analyzed), of which ranking reads a few hundred."""
 
-    def __init__(self, count: int, item_at: Callable[[int], Item]) -> None:
+    def __init__(self, count: int, make: Callable[[int], T]) -> None:
         self._count = count
-        self._item_at = item_at
-        self._items: dict[int, Item] = {}
+        self._make = make
+        self._made: dict[int, T] = {}
 
     def __len__(self) -> int:
         return self._count
 
     @overload
-    def __getitem__(self, k: int) -> Item: ...
+    def __getitem__(self, k: int) -> T: ...
 
     @overload
-    def __getitem__(self, k: slice) -> Sequence[Item]: ...
+    def __getitem__(self, k: slice) -> Sequence[T]: ...
 
-    def __getitem__(self, k: int | slice) -> Item | Sequence[Item]:
+    def __getitem__(self, k: int | slice) -> T | Sequence[T]:
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(self._count))]
         if not -self._count <= k < self._count:
             raise IndexError(k)
-        k %= self._count
-        item = self._items.get(k)
-        if item is None:
-            item = self._items[k] = self._item_at(k)
-        return item
-
-
-class LazyDocs(Sequence[Doc]):
-    """The docs of a restored corpus: an item is analyzed only when ranking needs its words
-    (the reasons of the few it picks), not all of them up front."""
-
-    def __init__(self, items: LazyItems, lex: Lexicon) -> None:
-        self.items = items
-        self._count = len(items)
-        self._lex = lex
-        self._docs: dict[int, Doc] = {}
-
-    def __len__(self) -> int:
-        return self._count
-
-    @overload
-    def __getitem__(self, k: int) -> Doc: ...
-
-    @overload
-    def __getitem__(self, k: slice) -> Sequence[Doc]: ...
-
-    def __getitem__(self, k: int | slice) -> Doc | Sequence[Doc]:
-        if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(self._count))]
-        if not -self._count <= k < self._count:
-            raise IndexError(k)
-        k %= self._count
-        doc = self._docs.get(k)
-        if doc is None:
-            doc = self._docs[k] = Doc(self.items[k], self._lex)
-        return doc
-
-
-class _Items(Sequence[Item]):
-    def __init__(self, docs: Sequence[Doc]) -> None:
-        self._docs = docs
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-    @overload
-    def __getitem__(self, k: int) -> Item: ...
-
-    @overload
-    def __getitem__(self, k: slice) -> Sequence[Item]: ...
-
-    def __getitem__(self, k: int | slice) -> Item | Sequence[Item]:
-        if isinstance(k, slice):
-            return [d.item for d in self._docs[k]]
-        return self._docs[k].item
+        k = int(k) % self._count
+        if k not in self._made:
+            self._made[k] = self._make(k)
+        return self._made[k]
 
 
 class Corpus:
@@ -273,15 +224,15 @@ class Corpus:
         lex: Lexicon,
         parts: Analysis,
         tokens: Tokens,
-        docs: Sequence[Doc],
+        items: Sequence[Item],
         embeddings: Embeddings,
     ) -> Corpus:
-        """A corpus from saved arrays (:mod:`generator.snapshot`): nothing is analyzed again;
-        ``docs`` are read on demand."""
+        """A corpus from saved arrays (:mod:`generator.snapshot`): nothing is analyzed again
+        but the items ranking picks (for their reasons); ``items`` may be read on demand."""
         corpus = cls.__new__(cls)
+        docs = Lazy(len(items), lambda k: Doc(items[k], lex))
         corpus._setup(lex, docs, parts, embeddings, tokens)
-        if isinstance(docs, LazyDocs):
-            corpus.items = docs.items  # read without being analyzed
+        corpus.items = items  # read without being analyzed
         return corpus
 
     def _setup(
@@ -294,7 +245,7 @@ class Corpus:
     ) -> None:
         self.lexicon = lex
         self.docs = docs
-        self.items: Sequence[Item] = _Items(docs)
+        self.items: Sequence[Item] = Lazy(len(docs), lambda k: docs[k].item)
         """The corpus' items, in its order."""
         self.embeddings = embeddings
         self.analysis = parts
