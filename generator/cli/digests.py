@@ -190,11 +190,11 @@ def _explain(
         skip_history = include_sent or account.slug == ADHOC_SLUG
         history = () if skip_history else store.history(account.slug)
         corpus = pipeline.corpus_of(project, store, items)
-    from ..digest import explain
+        from ..digest import explain
 
-    found = explain(
-        project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
-    )
+        found = explain(  # in the store's block: the corpus reads its text vectors from it
+            project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
+        )
     if as_json:
         print_json(
             {
