@@ -182,18 +182,21 @@ def snapshot_corpus(
     lex = lexicon(project.vocabulary)
     path = snapshot_path(project.state_dir)
 
-    def key() -> str:
-        state = store.items_state(encoder.model_id)
-        return snapshot_key(state, project.vocabulary, encoder.model_id)
+    def key(state: tuple[str, str]) -> str:
+        return snapshot_key(repr(state), project.vocabulary, encoder.model_id)
 
-    corpus = load_corpus(path, key(), lex, texts)
+    before = store.items_state(encoder.model_id)
+    corpus = load_corpus(path, key(before), lex, texts)
     if corpus is None:
         items = store.items()
         vectors = vectors_for(store, encoder, items) if items else None
         corpus = corpus_of(project, items, vectors, texts)
-        if items:
+        after = store.items_state(encoder.model_id)  # with the vectors embedded just now
+        # Saved only if no other run stored items meanwhile (a fetch does not wait for a
+        # digest): the snapshot must hold exactly the items its key says.
+        if items and after[0] == before[0]:
             with contextlib.suppress(OSError):  # a read-only state folder: rank without saving
-                save_corpus(path, key(), corpus)
+                save_corpus(path, key(after), corpus)
     if project.notes:
         _notes_snapshot(project, corpus)
     return corpus

@@ -361,10 +361,10 @@ class SqlStore:
 
     # --- item vectors (sentence embeddings, per model) -------------------------------------
 
-    def items_state(self, model_id: str) -> str:
-        """A fingerprint of the stored items, their sources and their ``model_id`` vectors: it
-        changes when any of them is added or removed (items and sources are only ever inserted
-        or pruned, never edited). A few aggregates, not a read of every row's content."""
+    def items_state(self, model_id: str) -> tuple[str, str]:
+        """Fingerprints of the stored items with their sources, and of their ``model_id``
+        vectors: each changes when a row is added or removed (items and sources are only ever
+        inserted or pruned, never edited). A few aggregates, not a read of every row."""
         i, src, v = s.items, s.item_sources, s.item_vectors
         queries = [
             select(
@@ -380,7 +380,7 @@ class SqlStore:
         ]
         with self._read() as db:
             rows = [tuple(db.execute(q).one()) for q in queries]
-        return repr(rows)
+        return repr(rows[:2]), repr(rows[2])
 
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         v = s.item_vectors
