@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mmap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -33,11 +33,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from .models import Item, Vocabulary
 from .outputs import atomic_file
-from .relevance.index import Analysis, Corpus, Lazy, Tokens, tokens_of
+from .relevance.index import Analysis, Columns, Corpus, Lazy, Tokens, tokens_of
 from .relevance.lexicon import Lexicon
 from .relevance.meaning import Embeddings, TextVectors
 from .relevance.semantic import item_text
@@ -131,7 +130,7 @@ def write_snapshot(
     key: str,
     columns: Sequence[str],
     arrays: dict[str, Array],
-    shapes: dict[str, tuple[int, ...]] | None = None,
+    shapes: Mapping[str, tuple[int, ...]] | None = None,
 ) -> None:
     """Save ``arrays`` under ``key`` atomically (``shapes``: logical shapes to keep, such as a
     sparse matrix's)."""
@@ -250,12 +249,9 @@ def load_corpus(
         return None
     a = saved.arrays
     try:
-        terms = sparse.csc_matrix(
-            (a["terms.data"], a["terms.indices"], a["terms.indptr"]), shape=saved.shapes["terms"]
-        )
-        groups = sparse.csc_matrix(
-            (a["groups.data"], a["groups.indices"], a["groups.indptr"]),
-            shape=saved.shapes["groups"],
+        terms, groups = (
+            Columns(a[f"{m}.data"], a[f"{m}.indices"], a[f"{m}.indptr"], _shape(saved, m))
+            for m in ("terms", "groups")
         )
         columns = {term: c for c, term in enumerate(saved.columns)}
         parts = Analysis(terms, groups, columns, a["published"])
@@ -272,3 +268,8 @@ def load_corpus(
     else:
         return None
     return Corpus.restored(lex, parts, tokens, items, embeddings)
+
+
+def _shape(saved: Saved, name: str) -> tuple[int, int]:
+    rows, columns = saved.shapes[name]
+    return rows, columns
