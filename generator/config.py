@@ -116,12 +116,13 @@ def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
     topic_ids = [t.id for t in topics]
     feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
     warnings: list[ConfigError] = []
-    account_files = _account_files(root / ACCOUNTS_DIR)
-    accounts = _accounts(account_files, topic_ids, errors, warnings, only)
+    folder = root / ACCOUNTS_DIR
+    account_files = _account_files(folder)
+    accounts = _accounts(folder, account_files, topic_ids, errors, warnings, only)
     slugs = (
         [a.slug for a in accounts]
         if only is None
-        else list(dict.fromkeys(p.stem for p in account_files))  # the files' names: unread
+        else list(dict.fromkeys(stem for _, stem in account_files))  # the files' names: unread
     )
     notes = _notes(
         root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors, root / settings.state_dir
@@ -289,11 +290,15 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
     return tuple(feeds)
 
 
-def _account_files(folder: Path) -> list[Path]:
+def _account_files(folder: Path) -> list[tuple[str, str]]:
+    """The account files' (name, stem), by name: plain strings, as 10,000 ``Path`` objects
+    cost a rep's ``kb digest`` a quarter of a second to make, sort and take apart."""
     if not folder.is_dir():
         return []
-    # by name: the paths share their folder, and comparing names is 20 times cheaper
-    return sorted((p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")), key=_name)
+    with os.scandir(folder) as listing:
+        names = sorted(e.name for e in listing)
+    split = (os.path.splitext(name) for name in names)
+    return [(stem + suffix, stem) for stem, suffix in split if suffix in (".yml", ".yaml")]
 
 
 def _name(path: Path) -> str:
@@ -301,7 +306,8 @@ def _name(path: Path) -> str:
 
 
 def _accounts(
-    files: list[Path],
+    folder: Path,
+    files: list[tuple[str, str]],
     topic_ids: list[str],
     errors: list[ConfigError],
     warnings: list[ConfigError],
@@ -309,9 +315,10 @@ def _accounts(
 ) -> tuple[Account, ...]:
     accounts: dict[str, Account] = {}
     wanted = None if only is None else set(only)
-    for path in files:
-        if wanted is not None and path.stem not in wanted:
+    for name, stem in files:
+        if wanted is not None and stem not in wanted:
             continue
+        path = folder / name
         check = Checker(path)
         before = len(errors)
         raw = _load(path, errors)
