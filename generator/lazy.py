@@ -25,4 +25,7 @@ def lazy_module(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     loader.exec_module(module)
+    parent, _, child = name.rpartition(".")
+    if parent:  # as the import system does: ``import generator.pipeline`` then finds it
+        setattr(sys.modules[parent], child, module)
     return module
