@@ -17,7 +17,8 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   are partly in generic business words (staffing, costs, customers, scheduling). Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
-grade anywhere); ``heldout2`` has two. In items.yml an item carries
+grade anywhere); ``heldout2`` has two and ``dev`` five (four of them added for the null-account
+failure of issue 16, with near misses for each). In items.yml an item carries
 ``relevance`` (account slug -> 2: speaks to one of its problems, 1: on one of its topics;
 missing = 0), ``traps`` (accounts for which it shares words but not meaning) and
 ``paraphrase: true`` (a grade-2 item sharing at most one content word with its problem).

@@ -93,8 +93,9 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     ids = [i.id for i in ev.items]
     assert len(set(ids)) == len(ids)
     null = list(ev.null_accounts)
-    # heldout2 has two accounts nothing concerns, each with traps of its own
-    assert len(null) == (2 if ev.name == "heldout2" else 1), "accounts that nothing concerns"
+    # heldout2 has two accounts nothing concerns and dev five, each with traps of its own
+    expected = {"heldout2": 2, "dev": 5}.get(ev.name, 1)
+    assert len(null) == expected, "accounts that nothing concerns"
     with_news = [a for a in ev.project.accounts if ev.grades[a.slug]]
     assert len({a.industry for a in with_news}) >= 5
     strong = [i for g in ev.grades.values() for i, grade in g.items() if grade == 2]
@@ -128,20 +129,34 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
     seen = _industries(EXAMPLE) | _industries(EVAL / "near")
     assert len(heldout) >= 6 and len(dev) >= 5
     assert len(heldout2) >= 8  # six with news, two that nothing concerns
-    assert not heldout & (seen | dev)
-    assert not dev & seen
-    assert not heldout2 & (seen | dev | heldout)
+    assert not _overlap(heldout, seen | dev)
+    assert not _overlap(dev, seen)
+    assert not _overlap(heldout2, seen | dev | heldout)
+
+
+def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
+    """Pairs naming one industry in other words: "funeral homes" and "funeral home", "car wash
+    chain" and "car wash" (plurals dropped, one name inside the other)."""
+
+    def norm(industry: str) -> str:
+        return " " + " ".join(w.removesuffix("s") for w in industry.split()) + " "
+
+    return {(a, b) for a in these for b in those if norm(a) in norm(b) or norm(b) in norm(a)}
 
 
 # --- the ranker on each part ------------------------------------------------------------------
 
 FLOORS: dict[str, dict[str, float]] = {
-    # Just under what the ranker of issue 16 measured (bench/RESULTS.md, 2026-11-29; the
-    # thresholds were chosen on dev, held-out was run once, after): near P@5 1.00, nDCG 1.00,
-    # recall 0.94, 0.97 relevant, no trap, nothing for the null account; dev 0.96 / 0.97 / 0.83 /
-    # 0.94, 1 trap, 0; held-out 0.93 / 0.90 / 0.76 / 0.92, 3 traps, 1 item for the null account.
+    # Just under what the ranker measured (bench/RESULTS.md). Issue 16 (2026-11-29; thresholds
+    # chosen on dev, held-out run once after): near P@5 1.00, nDCG 1.00, recall 0.94, 0.97
+    # relevant, no trap, nothing for the null account; held-out 0.93 / 0.90 / 0.76 / 0.92, 3
+    # traps, 1 item for its null account: not the target of 0. Dev since 2026-11-30 has five
+    # null accounts and near misses for them; the same ranker measures 0.96 / 0.97 / 0.83 /
+    # 0.89, 2 traps, 1 item for a null account there (looser floors because the material is
+    # harder, not because the ranker changed). A contrast with other fields tried on it did not
+    # generalise and was not merged (bench/RESULTS.md).
     "near": {"p5": 0.95, "ndcg": 0.95, "relevant": 0.95, "recall": 0.9, "traps": 0, "null": 0},
-    "dev": {"p5": 0.9, "ndcg": 0.9, "relevant": 0.9, "recall": 0.8, "traps": 1, "null": 0},
+    "dev": {"p5": 0.9, "ndcg": 0.9, "relevant": 0.85, "recall": 0.8, "traps": 2, "null": 1},
     "heldout": {"p5": 0.9, "ndcg": 0.85, "relevant": 0.9, "recall": 0.7, "traps": 3, "null": 1},
     # heldout2 was measured ONCE, 2026-11-30, on the ranker of issue 16 as merged (P@5 0.97,
     # nDCG 0.90, recall 0.83, 0.92 relevant, 3 traps, 2 items for its two null accounts); these
