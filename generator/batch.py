@@ -13,6 +13,7 @@ accounts for a pool to pay for its start-up) the same code runs in this process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from threadpoolctl import threadpool_limits
 
@@ -30,11 +32,16 @@ from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
 from .relevance import Corpus
+from .relevance.lexicon import lexicon
+from .relevance.meaning import TextVectors
 from .relevance.needs import account_texts
-from .relevance.notes import note_text
+from .relevance.notes import note_item, note_text, notes_corpus, notes_key
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
 from .views import DigestStyle
+
+if TYPE_CHECKING:
+    from .relevance.semantic import Encoder
 
 AUTO_POOL_MIN = 64
 """Below this many accounts, the default (no ``--jobs``) ranks in this process: starting workers
@@ -53,6 +60,8 @@ class RunSpec:
     record: bool = True
     """Whether the run records what it sends (so whether the account's history counts)."""
     stakeholder: str | None = None
+    news: bool = True
+    """Whether to work out each account's share of the newsletter (not for ``kb digest``)."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +110,8 @@ class Worker:
         process embedded (see :func:`embed_texts`)."""
         self.spec = spec
         self.store = store
-        self.items = store.items() if items is None else items
-        self.corpus = stored_corpus(spec.project, store, self.items, save_texts=save_texts)
+        self.corpus = stored_corpus(spec.project, store, items, save_texts=save_texts)
+        self.items = self.corpus.items if items is None else items
         self.env = make_environment(spec.project.templates_dir)
         self.style: DigestStyle = digest_style(spec.project)
         self.window = week_bounds(week_of(spec.now))
@@ -146,22 +155,85 @@ class Worker:
             for fmt, o in outputs.items()
         )
         threshold = project.settings.ranking.threshold
-        news = () if person else newsworthy(candidates, threshold, *self.window)
+        news = () if person or not spec.news else newsworthy(candidates, threshold, *self.window)
         done = time.perf_counter()
         return AccountRun(digest, news, files, (ranked - started, done - ranked))
 
 
 def stored_corpus(
-    project: Project, store: Store, items: Sequence[Item], *, save_texts: bool = True
+    project: Project, store: Store, items: Sequence[Item] | None = None, *, save_texts: bool = True
 ) -> Corpus:
     """The run's corpus of ``items``, with their sentence vectors from the store (items stored
     before the encoder was, or under another model, are embedded now and saved), and the
-    store's cache for the vectors of account and note texts."""
+    store's cache for the vectors of account and note texts.
+
+    Without ``items``: every stored item, from the snapshot in the state folder when it is
+    current (see :mod:`.snapshot`), else built and saved there for the next run."""
     from .relevance.semantic import Encoder, StoredTexts, vectors_for
 
     encoder = Encoder.load()
+    texts = StoredTexts(store, encoder, save=save_texts)
+    if items is None:
+        return snapshot_corpus(project, store, encoder, texts)
     vectors = vectors_for(store, encoder, items) if items else None
-    return corpus_of(project, items, vectors, StoredTexts(store, encoder, save=save_texts))
+    return corpus_of(project, items, vectors, texts)
+
+
+def snapshot_corpus(
+    project: Project, store: Store, encoder: Encoder, texts: TextVectors | None = None
+) -> Corpus:
+    """Every stored item's corpus: mapped from the snapshot if its key is current, else built
+    from the store (embedding items that have no vector yet) and saved atomically."""
+    from .relevance.semantic import vectors_for
+    from .snapshot import load_corpus, save_corpus, snapshot_key, snapshot_path
+
+    lex = lexicon(project.vocabulary)
+    path = snapshot_path(project.state_dir)
+
+    def key(state: tuple[str, str]) -> str:
+        return snapshot_key(repr(state), project.vocabulary, encoder.model_id)
+
+    before = store.items_state(encoder.model_id)
+    corpus = load_corpus(path, key(before), lex, texts)
+    if corpus is None:
+        items = store.items()
+        vectors = vectors_for(store, encoder, items) if items else None
+        corpus = corpus_of(project, items, vectors, texts)
+        after = store.items_state(encoder.model_id)  # with the vectors embedded just now
+        # Saved only if no other run stored items meanwhile (a fetch does not wait for a
+        # digest): the snapshot must hold exactly the items its key says.
+        if items and after[0] == before[0]:
+            with contextlib.suppress(OSError):  # a read-only state folder: rank without saving
+                save_corpus(path, key(after), corpus)
+    if project.notes:
+        _notes_snapshot(project, corpus)
+    return corpus
+
+
+def _notes_snapshot(project: Project, corpus: Corpus) -> None:
+    """Put the team's notes' corpus on ``corpus``: mapped from their snapshot when the notes
+    (and vocabulary, and code) are those it was saved for, else built and saved."""
+    from .snapshot import NOTES_FILE, items_state, load_corpus, save_corpus, snapshot_key
+
+    notes = project.notes
+    path = project.state_dir / NOTES_FILE
+    key = snapshot_key(items_state([note_item(n) for n in notes]), project.vocabulary, "")
+    found = load_corpus(path, key, corpus.lexicon, alongside=corpus)
+    if found is not None:
+        corpus.extras[notes_key(notes)] = found
+        return
+    built = notes_corpus(notes, corpus)
+    with contextlib.suppress(OSError):
+        save_corpus(path, key, built, vectors=False)
+
+
+def refresh_snapshot(project: Project, store: Store) -> None:
+    """Bring the state folder's corpus snapshot up to date with the store (``kb fetch`` after
+    storing new items, ``kb build`` before starting workers), so the next ``kb digest`` maps it
+    instead of building it."""
+    from .relevance.semantic import Encoder
+
+    snapshot_corpus(project, store, Encoder.load())
 
 
 def run_texts(
@@ -262,6 +334,8 @@ def run_accounts(
     embed_texts(spec.project, store, run_texts(spec.project, accounts, spec.stakeholder))
     workers, chunk = plan(len(accounts), jobs)
     chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
+    if workers > 1:  # the workers map the snapshot: build it once, here, if it is stale
+        refresh_snapshot(spec.project, store)
     if workers == 1:
         with one_blas_thread():
             worker = Worker(spec, store, items)

@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .config import ADHOC_SLUG
-from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
+from .models import ADHOC_SLUG, Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
 from .relevance import Candidate, Corpus, Share, decide, pick_notes, select
 from .relevance.lexicon import lexicon
 from .relevance.meaning import Matrix, TextVectors

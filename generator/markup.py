@@ -51,11 +51,8 @@ def lcfirst(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-@lru_cache(maxsize=65536)
 def wrap(text: str, width: int = 72, indent: str = "") -> str:
-    """Word-wrap plain text for a text email; long words (URLs) are never broken.
-
-    Cached: the same items' titles and reasons recur in many accounts' digests of a run."""
+    """Word-wrap plain text for a text email; long words (URLs) are never broken."""
     return "\n".join(
         textwrap.wrap(
             str(text),
@@ -73,16 +70,20 @@ def note_html(text: str) -> str:
     """A note's Markdown as safe HTML (notes are the team's own, but are sanitized all the same).
 
     Cached: the same notes go to many accounts, and Markdown is the costliest step of a digest.
-    One converter per thread, reset between notes: setting up its extensions costs more than
-    converting a note (``Markdown.reset`` is how Python-Markdown says to reuse one).
     """
-    converter = getattr(_converters, "markdown", None)
+    return clean_html(_note_markdown().reset().convert(text))
+
+
+_markdown = threading.local()
+
+
+def _note_markdown() -> markdown.Markdown:
+    """One converter per thread, reset between notes (``Markdown.reset``): building one loads
+    its extensions, which costs more than converting a note."""
+    converter: markdown.Markdown | None = getattr(_markdown, "notes", None)
     if converter is None:
-        converter = _converters.markdown = markdown.Markdown(extensions=["extra", "sane_lists"])
-    return clean_html(converter.reset().convert(text))
-
-
-_converters = threading.local()
+        converter = _markdown.notes = markdown.Markdown(extensions=["extra", "sane_lists"])
+    return converter
 
 
 def note_block(text: str) -> str:

@@ -60,7 +60,7 @@ class Embeddings:
         none is given)."""
         if vectors is not None and len(vectors) != len(texts):
             raise ValueError(f"{len(vectors)} vectors for {len(texts)} items")
-        self._texts = tuple(texts)
+        self._texts = tuple(texts) if vectors is None else texts  # only read to embed them
         self._vectors = vectors
         self._encoder = encoder if encoder is not None else default_encoder
         self._text_vectors = text_vectors

@@ -140,22 +140,22 @@ def rank(
     a = assess(profile, corpus, feeds, mix)
     ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
     passing = np.flatnonzero(ok)
-    weight, bonus = _feed_arrays(corpus, profile.account, feeds)
-    weights, bonuses = weight[passing], bonus[passing]
+    at = passing.tolist()
+    weights, bonuses = _feed_arrays(corpus, at, profile.account, feeds)
     # The same double-precision operations as candidate(), so the same scores to the last bit.
     gated = ((a.relevance[passing].astype(np.float64) + bonuses) * weights).tolist()
-    fresh = _recency(corpus, now, settings.half_life_days)[passing].tolist()
+    fresh = _recency(corpus, at, now, settings.half_life_days)
     topics = _topic_ids(a, profile.account, passing)
     # The columns found the stemmed phrases; the words as written are checked on what is left.
     account = profile.account
     found = []
-    for j, k in enumerate(passing.tolist()):
-        doc = corpus.docs[k]
-        if account.exclude and excluded_by(account, doc):
+    for j, k in enumerate(at):
+        item = corpus.items[k]  # an item's words are analyzed only for its reasons
+        if account.exclude and excluded_by(account, corpus.docs[k]):
             continue
         found.append(
             Candidate(
-                item=doc.item,
+                item=item,
                 score=round(gated[j] * fresh[j], 6),
                 relevance=round(gated[j], 6),
                 details=partial(
@@ -167,55 +167,42 @@ def rank(
     return sorted(found, key=lambda c: (-c.score, c.item.id))
 
 
-def _recency(corpus: Corpus, now: datetime, half_life_days: float) -> npt.NDArray[np.float64]:
-    """Every item's recency factor at ``now`` (the same for every account: kept for the run),
-    each worked out by :func:`.gate.recency` itself."""
+def _recency(
+    corpus: Corpus, passing: Sequence[int], now: datetime, half_life_days: float
+) -> list[float]:
+    """The recency factor at ``now`` of each passing item, each worked out once per run by
+    :func:`.gate.recency` itself (the same for every account)."""
     key = ("recency", now, half_life_days)
-    cached = corpus.extras.get(key)
-    if not isinstance(cached, np.ndarray):
-        cached = np.asarray(
-            [gate.recency(d.item.published, now, half_life_days) for d in corpus.docs], np.float64
-        )
-        corpus.extras[key] = cached
-    return cached
+    known = corpus.extras.setdefault(key, {})
+    assert isinstance(known, dict)
+    for k in passing:
+        if k not in known:
+            known[k] = gate.recency(corpus.items[k].published, now, half_life_days)
+    return [known[k] for k in passing]
 
 
 def _feed_arrays(
-    corpus: Corpus, account: Account, feeds: Mapping[str, Feed]
+    corpus: Corpus, passing: Sequence[int], account: Account, feeds: Mapping[str, Feed]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Every item's feed weight and feed topic bonus for the account (see
-    :func:`_feed_factors`): the weights and each topic's feeds are worked out once per run (per
-    distinct list of feeds an item came from, not per item); an account ORs its topics' rows."""
+    """Each passing item's feed weight and feed topic bonus for the account (what
+    :func:`_feed_factors` says), the feeds looked up once per run per distinct list of feeds."""
     key = ("feeds", tuple(feeds.items()))
-    cached = corpus.extras.get(key)
-    if not isinstance(cached, _FeedTable):
-        cached = _FeedTable(corpus, feeds)
-        corpus.extras[key] = cached
-    shares = np.zeros(len(cached.weight), bool)
-    for topic_id in dict.fromkeys(account.topics):
-        if topic_id in cached.by_topic:
-            shares |= cached.by_topic[topic_id]
-    bonus = np.where(shares, gate.FEED_TOPIC_BONUS, 0.0)
-    return cached.weight[cached.group], bonus[cached.group]
-
-
-class _FeedTable:
-    """The corpus' distinct lists of feeds (``group`` per item), each one's best feed weight,
-    and per topic which lists hold a feed of that topic (what :func:`_feed_factors` asks)."""
-
-    def __init__(self, corpus: Corpus, feeds: Mapping[str, Feed]) -> None:
-        groups: dict[tuple[str, ...], int] = {}
-        self.group = np.asarray(
-            [groups.setdefault(d.item.sources, len(groups)) for d in corpus.docs], np.int64
-        )
-        known = [[feeds[s] for s in sources if s in feeds] for sources in groups]
-        self.weight = np.asarray(
-            [max((f.weight for f in fs), default=1.0) for fs in known] or [1.0], np.float64
-        )
-        self.by_topic: dict[str, npt.NDArray[np.bool_]] = {}
-        for g, fs in enumerate(known):
-            for topic_id in {t for f in fs for t in f.topics}:
-                self.by_topic.setdefault(topic_id, np.zeros(len(self.weight), bool))[g] = True
+    table = corpus.extras.setdefault(key, {})
+    assert isinstance(table, dict)
+    topics = set(account.topics)
+    weight, bonus = [], []
+    for k in passing:
+        sources = corpus.items[k].sources
+        if sources not in table:
+            known = [feeds[s] for s in sources if s in feeds]
+            table[sources] = (
+                max((f.weight for f in known), default=1.0),
+                frozenset(t for f in known for t in f.topics),
+            )
+        w, feed_topics = table[sources]
+        weight.append(w)
+        bonus.append(gate.FEED_TOPIC_BONUS if feed_topics & topics else 0.0)
+    return np.asarray(weight, np.float64), np.asarray(bonus, np.float64)
 
 
 def _topic_ids(
@@ -277,14 +264,14 @@ def candidate(
 ) -> Candidate:
     """Item ``k``'s candidate alone (``--explain``, a note): its score now, its reasons and
     shares when first read. :func:`rank` makes the same for every passing item from arrays."""
-    profile, doc = a.profile, corpus.docs[k]
-    weight, shares_topic = _feed_factors(doc.item, profile.account, feeds)
+    profile, item = a.profile, corpus.items[k]
+    weight, shares_topic = _feed_factors(item, profile.account, feeds)
     bonus = gate.FEED_TOPIC_BONUS if shares_topic else 0.0
-    why_not = excluded_by(profile.account, doc)
+    why_not = excluded_by(profile.account, corpus.docs[k])
     gated = 0.0 if why_not else (float(a.relevance[k]) + bonus) * weight
-    fresh = gate.recency(doc.item.published, now, settings.half_life_days)
+    fresh = gate.recency(item.published, now, settings.half_life_days)
     return Candidate(
-        item=doc.item,
+        item=item,
         score=round(gated * fresh, 6),
         excluded_by=why_not,
         relevance=round(gated, 6),

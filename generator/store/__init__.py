@@ -63,6 +63,11 @@ class Store(Protocol):
         again while it is older than ``before``.
         """
 
+    def items_state(self, model_id: str) -> tuple[str, str]:
+        """Fingerprints of the stored items with their sources, and of their ``model_id``
+        vectors, cheap to compute: equal fingerprints mean the same items, sources and vectors
+        (what a saved corpus snapshot depends on, see :mod:`generator.snapshot`)."""
+
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
         without one are absent. A vector is the encoder's row as little-endian float32 bytes

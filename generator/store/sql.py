@@ -361,6 +361,27 @@ class SqlStore:
 
     # --- item vectors (sentence embeddings, per model) -------------------------------------
 
+    def items_state(self, model_id: str) -> tuple[str, str]:
+        """Fingerprints of the stored items with their sources, and of their ``model_id``
+        vectors: each changes when a row is added or removed (items and sources are only ever
+        inserted or pruned, never edited). A few aggregates, not a read of every row."""
+        i, src, v = s.items, s.item_sources, s.item_vectors
+        queries = [
+            select(
+                func.count(),
+                func.min(i.c.id),
+                func.max(i.c.id),
+                func.max(i.c.first_seen),
+                func.sum(func.length(i.c.id)),
+                func.sum(func.length(i.c.title)),
+            ),
+            select(func.count(), func.max(src.c.first_seen), func.sum(func.length(src.c.feed))),
+            select(func.count(), func.sum(func.length(v.c.item_id))).where(v.c.model == model_id),
+        ]
+        with self._read() as db:
+            rows = [tuple(db.execute(q).one()) for q in queries]
+        return repr(rows[:2]), repr(rows[2])
+
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         return self._vectors(s.item_vectors.c.item_id, model_id, item_ids)
 
