@@ -35,7 +35,6 @@ class Mix:
 ALL = Mix()
 
 Floats = npt.NDArray[np.float32]
-Bools = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -55,8 +54,6 @@ class Assessment:
     field_ok: npt.NDArray[np.bool_]
     problem_ok: npt.NDArray[np.bool_]
     phrase_hits: Floats
-    other_feeds: npt.NDArray[np.bool_]
-    """Items that reach the account only through feeds the team tagged with other topics."""
 
     @cached_property
     def passed(self) -> npt.NDArray[np.bool_]:
@@ -89,23 +86,11 @@ def assess(
         field_sim = np.zeros(n, np.float32)
         cares_sim = np.zeros((n, len(profile.cares)), np.float32)
     best_sim = _best(problem_sim, n)
-    other = other_fields_only(profile.account, corpus, feeds)
     if mix.semantic:
         field_ok = (field_sim >= gate.FIELD_MIN) | (
             (lex.field_words >= 1) & (field_sim >= gate.FIELD_MIN_WITH_WORDS)
         )
         problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
-        import os
-        variant = os.environ.get("KB_OTHER", "")
-        if variant == "A":
-            strict = field_sim >= gate.FIELD_MIN + float(os.environ["KB_MARGIN"])
-            field_ok = np.where(other, strict, field_ok)
-        elif variant == "B":
-            strict = (field_sim >= gate.FIELD_MIN) & (best_sim >= gate.PROBLEM_MIN)
-            field_ok = np.where(other, strict, field_ok)
-        elif variant == "C":
-            strict = (field_sim >= gate.FIELD_MIN + float(os.environ["KB_MARGIN"])) & (best_sim >= gate.PROBLEM_MIN)
-            field_ok = np.where(other, strict, field_ok)
     else:  # words only: the field in the item's words, the problem met in words
         field_ok = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
         problem_ok = lex.best > 0
@@ -130,12 +115,9 @@ def assess(
         "stakeholder": gate.STAKEHOLDER_WEIGHT * cares,
     }
     relevance = np.sum(list(parts.values()), axis=0).astype(np.float32)
-    import os
-    if os.environ.get("KB_OTHER") == "D":
-        relevance = np.where(other, relevance - float(os.environ["KB_MARGIN"]), relevance).astype(np.float32)
     return Assessment(
         profile, lex, problem_sim, field_sim, cares_lex, cares_sim, parts, relevance, field_ok,
-        problem_ok, phrase_hits, other,
+        problem_ok, phrase_hits,
     )  # fmt: skip
 
 
@@ -199,45 +181,6 @@ def excluded_by(account: Account, doc: Doc) -> str:
         if (plain and f" {plain} " in text) or (stemmed and doc.has(stemmed)):
             return phrase
     return ""
-
-
-def _feed_topics(corpus: Corpus, feeds: Mapping[str, Feed]) -> tuple[Bools, Bools, list[str]]:
-    """Per run: which items come only through tagged feeds, and items x feed topics.
-
-    An item's feed topics are the union of the topics of every feed that carried it; an item
-    that any untagged or unknown feed carried is general news (``tagged`` false). Kept in the
-    corpus' ``extras`` for the run, keyed by the feeds' names and topics.
-    """
-    key = ("feed topics", tuple((f.name, f.topics) for f in feeds.values()))
-    kept = corpus.extras.get(key)
-    if kept is None:
-        names = sorted({t for f in feeds.values() for t in f.topics})
-        column = {t: c for c, t in enumerate(names)}
-        tagged = np.ones(len(corpus), bool)
-        held = np.zeros((len(corpus), len(names)), bool)
-        by_sources: dict[tuple[str, ...], tuple[bool, list[int]]] = {}
-        for k, doc in enumerate(corpus.docs):
-            sources = doc.item.sources
-            if sources not in by_sources:
-                known = [feeds[s] for s in sources if s in feeds]
-                all_tagged = bool(sources) and len(known) == len(sources)
-                all_tagged = all_tagged and all(f.topics for f in known)
-                by_sources[sources] = (
-                    all_tagged, sorted({column[t] for f in known for t in f.topics})
-                )
-            tagged[k], cols = by_sources[sources]
-            held[k, cols] = True
-        kept = (tagged, held, names)
-        corpus.extras[key] = kept
-    return kept  # type: ignore[return-value]
-
-
-def other_fields_only(account: Account, corpus: Corpus, feeds: Mapping[str, Feed]) -> Bools:
-    """Items every feed of which the team tagged with topics, none of them the account's own:
-    by the team's own word, news from another field."""
-    tagged, held, names = _feed_topics(corpus, feeds)
-    own = [c for c, t in enumerate(names) if t in set(account.topics)]
-    return tagged & ~held[:, own].any(axis=1)
 
 
 def _feed_factors(item: Item, account: Account, feeds: Mapping[str, Feed]) -> tuple[float, bool]:
