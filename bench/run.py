@@ -1,6 +1,7 @@
 """The weekly job at a given size, stage by stage, next to a named peer for each stage.
 
     python bench/run.py --size S|M|L [--jobs N] [--no-site] [--shard K/N] [--keep DIR] [--json FILE]
+    python bench/run.py --size L --on-demand [--keep DIR [--fetched]]
 
 Generates a project (``bench/make_project.py``), serves its feeds from 127.0.0.1 in a separate
 process, then runs the real commands in subprocesses, sampling the memory of each command's
@@ -11,9 +12,15 @@ whole process tree (workers included) every 50 ms:
     embed (at ingest)       kb fetch --offline          (the sentence vectors of the new items)
     build, feeds unchanged  kb build --timings          (fetch, rank, render, newsletter, site)
     build, nothing changed  kb build --offline --timings
-    one digest on demand    kb digest ACCOUNT --format md --dry-run
+    start-up                kb --help
+    one digest on demand    kb digest ACCOUNT --format md --dry-run, three accounts, each in a
+                            fresh process after the build (as a rep runs it): the median
     ranking peer            bm25s: index every item, query every account's problems
     site peer               plain mkdocs build (material) of as many small pages as kb's site
+
+``--on-demand`` measures only the last two, after ``kb fetch`` (which, like ``kb build``, leaves
+the corpus snapshot ready): the L row without ranking 10,000 accounts first; ``--fetched`` reuses
+a project ``--keep DIR`` already fetched.
 
 Needs only the test extra: ``pip install -e '.[test]'`` (it holds reader, bm25s and psutil).
 Not a test: it prints figures; results go in bench/RESULTS.md.
@@ -28,6 +35,7 @@ import multiprocessing
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -133,6 +141,35 @@ def measure_fetch(tool: str, root: Path, state: Path) -> tuple[float, float, flo
     return first, second, mib
 
 
+def on_demand(root: Path) -> list[tuple[str, float, float, str, float | None]]:
+    """``kb --help``, then one account's digest for three accounts, each in a fresh process (as
+    a rep runs it), twice: the first run embeds the account's texts if no build did yet (after
+    ``kb build`` it is the same as the second). The median wall time and peak memory of each,
+    and its CPU time (user + system) in the peer column: on a busy machine the wall time says
+    more about the neighbours than about kb."""
+    accounts = sorted(p.stem for p in (root / "content" / "accounts").glob("*.yml"))
+    picked = [accounts[0], accounts[len(accounts) // 2], accounts[-1]]
+
+    def timed(cmd: list[str]) -> tuple[float, float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds, mib, _ = measure(cmd, root)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return seconds, mib, cpu
+
+    helps = sorted(timed([*KB, "--help"]) for _ in range(3))
+    runs: list[list[tuple[float, float, float]]] = [[], []]
+    for attempt in runs:
+        for account in picked:
+            attempt.append(timed([*KB, "digest", account, "--format", "md", "--dry-run"]))
+    first, again = sorted(runs[0]), sorted(runs[1])
+    return [
+        ("start-up (kb --help, median of 3)", *helps[1][:2], "CPU time", helps[1][2]),
+        ("one digest on demand, first", *first[1][:2], "CPU time", first[1][2]),
+        ("one digest on demand, again", *again[1][:2], "CPU time", again[1][2]),
+    ]
+
+
 def bm25_rank(root: Path) -> float:
     """bm25s over kb's stored items: index them, then one query per account (its problems,
     topics' phrases and keywords), top 8 each."""
@@ -189,6 +226,12 @@ def main() -> None:
     parser.add_argument("--no-peers", action="store_true", help="time kb only")
     parser.add_argument("--no-site", action="store_true", help="kb build --no-site (for L)")
     parser.add_argument("--shard", metavar="K/N", help="kb build --shard K/N: one share (for L)")
+    parser.add_argument(
+        "--on-demand", action="store_true", help="only kb fetch, start-up and digests on demand"
+    )
+    parser.add_argument(
+        "--fetched", action="store_true", help="with --on-demand: --keep DIR is fetched already"
+    )
     parser.add_argument("--fetch-only", choices=["kb", "reader"], help=argparse.SUPPRESS)
     parser.add_argument("state", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,51 +251,63 @@ def main() -> None:
     rows: list[tuple[str, float, float, str, float | None]] = []
     try:
         started = time.perf_counter()
-        make_project(root, size, f"http://127.0.0.1:{port}")
+        generate = not (args.on_demand and args.fetched and args.keep)
+        if generate:
+            make_project(root, size, f"http://127.0.0.1:{port}")
         print(
             f"size {args.size}: {size.feeds} feeds x {size.entries} entries, {size.accounts} "
-            f"accounts, {size.notes} notes (generated in {time.perf_counter() - started:.1f} s); "
-            f"{os.cpu_count()} cores, {platform.python_implementation()} "
-            f"{platform.python_version()}, {platform.machine()}"
+            f"accounts, {size.notes} notes (generated in {time.perf_counter() - started:.1f} s);"
+            f" {os.cpu_count()} cores, {platform.python_implementation()} "
+            f"{platform.python_version()}, {platform.machine()}, load {os.getloadavg()[0]:.1f}"
         )
-        peer_first = peer_second = None
-        if not args.no_peers:
-            with tempfile.TemporaryDirectory() as state:
-                peer_first, peer_second, _ = measure_fetch("reader", root, Path(state))
-        first, second, mib = measure_fetch("kb", root, work)
-        rows.append(("fetch, first", first, mib, "reader update_feeds(workers=8)", peer_first))
-        rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
-        s, mib, _ = measure([*KB, "check"], root)
-        rows.append(("check", s, mib, "", None))
-        # The fetch stages above store items without their sentence vectors (the peer has
-        # none); `kb fetch` embeds new items at ingest, so a real weekly build finds them stored.
-        s, mib, out = measure([*KB, "fetch", "--offline"], root)
-        embedded = re.search(r"embedded (\d+) new items", out)
-        rows.append((f"embed at ingest ({embedded[1] if embedded else 0} items)", s, mib, "", None))
-        s, mib, out = measure([*KB, "build", "--timings", *extra], root)
-        stages = timings(out)
-        rows.append(("build, feeds unchanged (whole)", s, mib, "", None))
-        pages = sum(1 for p in (root / "site").rglob("*.html") if p.name != "404.html")
-        bm25 = None if args.no_peers else bm25_rank(root)
-        rows.append(("  rank (in workers, summed)", stages.get("rank", 0), 0, "bm25s", bm25))
-        rows.append(("  render (in workers, summed)", stages.get("render", 0), 0, "", None))
-        rows.append(("  digests (wall)", stages.get("digests", 0), 0, "", None))
-        rows.append(("  newsletter", stages.get("newsletter", 0), 0, "", None))
-        site_peer = None
-        if not args.no_peers and not args.no_site:
-            site_peer, _ = plain_mkdocs(pages, work / "mkdocs")
-        rows.append((f"  site ({pages} pages)", stages.get("site", 0), 0, "mkdocs", site_peer))
-        s, mib, out = measure([*KB, "build", "--offline", "--timings", *extra], root)
-        rows.append(("build, nothing changed", s, mib, "", None))
-        first = sorted((root / "content" / "accounts").glob("*.yml"))[0].stem
-        cmd = [*KB, "digest", first, "--format", "md", "--dry-run"]
-        s, mib, _ = measure(cmd, root)
-        rows.append(("one digest on demand", s, mib, "", None))
+        if args.on_demand:
+            if generate:
+                rows.append(("fetch (and snapshot)", *measure([*KB, "fetch"], root)[:2], "", None))
+            rows += on_demand(root)
+        else:
+            peer_first = peer_second = None
+            if not args.no_peers:
+                with tempfile.TemporaryDirectory() as state:
+                    peer_first, peer_second, _ = measure_fetch("reader", root, Path(state))
+            first, second, mib = measure_fetch("kb", root, work)
+            rows.append(("fetch, first", first, mib, "reader update_feeds(workers=8)", peer_first))
+            rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
+            s, mib, _ = measure([*KB, "check"], root)
+            rows.append(("check", s, mib, "", None))
+            # The fetch stages above store items without their sentence vectors (the peer has
+            # none); `kb fetch` embeds new items at ingest, so a real weekly build finds them
+            # stored.
+            s, mib, out = measure([*KB, "fetch", "--offline"], root)
+            embedded = re.search(r"embedded (\d+) new items", out)
+            count = embedded[1] if embedded else 0
+            rows.append((f"embed at ingest ({count} items)", s, mib, "", None))
+            s, mib, out = measure([*KB, "build", "--timings", *extra], root)
+            stages = timings(out)
+            rows.append(("build, feeds unchanged (whole)", s, mib, "", None))
+            pages = sum(1 for p in (root / "site").rglob("*.html") if p.name != "404.html")
+            bm25 = None if args.no_peers else bm25_rank(root)
+            rows.append(("  rank (in workers, summed)", stages.get("rank", 0), 0, "bm25s", bm25))
+            rows.append(("  render (in workers, summed)", stages.get("render", 0), 0, "", None))
+            rows.append(("  digests (wall)", stages.get("digests", 0), 0, "", None))
+            rows.append(("  newsletter", stages.get("newsletter", 0), 0, "", None))
+            site_peer = None
+            if not args.no_peers and not args.no_site:
+                site_peer, _ = plain_mkdocs(pages, work / "mkdocs")
+            rows.append((f"  site ({pages} pages)", stages.get("site", 0), 0, "mkdocs", site_peer))
+            s, mib, out = measure([*KB, "build", "--offline", "--timings", *extra], root)
+            rows.append(("build, nothing changed", s, mib, "", None))
+            rows += on_demand(root)
     finally:
         server.kill()
         server.join()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    report(args, rows)
+
+
+def report(
+    args: argparse.Namespace, rows: list[tuple[str, float, float, str, float | None]]
+) -> None:
     print(f"{'stage':<34} {'kb s':>8} {'peak MiB':>9}   {'peer':<32} {'peer s':>8}")
     for stage, seconds, mib, peer, peer_s in rows:
         peak = f"{mib:9.0f}" if mib else f"{'':9}"

@@ -13,6 +13,7 @@ accounts for a pool to pay for its start-up) the same code runs in this process.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -23,14 +24,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
 from .relevance import Corpus
+from .relevance.lexicon import lexicon
+from .relevance.meaning import TextVectors
+from .relevance.needs import account_texts
+from .relevance.notes import note_item, note_text, notes_corpus, notes_key
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
 from .views import DigestStyle
+
+if TYPE_CHECKING:
+    from .relevance.semantic import Encoder
 
 AUTO_POOL_MIN = 64
 """Below this many accounts, the default (no ``--jobs``) ranks in this process: starting workers
@@ -49,6 +58,8 @@ class RunSpec:
     record: bool = True
     """Whether the run records what it sends (so whether the account's history counts)."""
     stakeholder: str | None = None
+    news: bool = True
+    """Whether to work out each account's share of the newsletter (not for ``kb digest``)."""
 
 
 @dataclass(frozen=True)
@@ -85,11 +96,20 @@ def digest_path(out_dir: Path, digest: Digest, fmt: str) -> Path:
 class Worker:
     """A run's shared state in one process: the stored items, their corpus, the templates."""
 
-    def __init__(self, spec: RunSpec, store: Store, items: Sequence[Item] | None = None) -> None:
+    def __init__(
+        self,
+        spec: RunSpec,
+        store: Store,
+        items: Sequence[Item] | None = None,
+        *,
+        save_texts: bool = True,
+    ) -> None:
+        """``save_texts``: False in a pool's workers, which only read the text vectors the main
+        process embedded (see :func:`embed_texts`)."""
         self.spec = spec
         self.store = store
-        self.items = store.items() if items is None else items
-        self.corpus = stored_corpus(spec.project, store, self.items)
+        self.corpus = stored_corpus(spec.project, store, items, save_texts=save_texts)
+        self.items = self.corpus.items if items is None else items
         self.env = make_environment(spec.project.templates_dir)
         self.style: DigestStyle = digest_style(spec.project)
         self.window = week_bounds(week_of(spec.now))
@@ -127,17 +147,121 @@ class Worker:
             for fmt, o in outputs.items()
         )
         threshold = project.settings.ranking.threshold
-        news = () if person else newsworthy(candidates, threshold, *self.window)
+        news = () if person or not spec.news else newsworthy(candidates, threshold, *self.window)
         done = time.perf_counter()
         return AccountRun(digest, news, files, (ranked - started, done - ranked))
 
 
-def stored_corpus(project: Project, store: Store, items: Sequence[Item]) -> Corpus:
+def stored_corpus(
+    project: Project, store: Store, items: Sequence[Item] | None = None, *, save_texts: bool = True
+) -> Corpus:
     """The run's corpus of ``items``, with their sentence vectors from the store (items stored
-    before the encoder was, or under another model, are embedded now and saved)."""
-    from .relevance.semantic import Encoder, vectors_for
+    before the encoder was, or under another model, are embedded now and saved), and the
+    store's cache for the vectors of account and note texts.
 
-    return corpus_of(project, items, vectors_for(store, Encoder.load(), items) if items else None)
+    Without ``items``: every stored item, from the snapshot in the state folder when it is
+    current (see :mod:`.snapshot`), else built and saved there for the next run."""
+    from .relevance.semantic import Encoder, StoredTexts, vectors_for
+
+    encoder = Encoder.load()
+    texts = StoredTexts(store, encoder, save=save_texts)
+    if items is None:
+        return snapshot_corpus(project, store, encoder, texts)
+    vectors = vectors_for(store, encoder, items) if items else None
+    return corpus_of(project, items, vectors, texts)
+
+
+def snapshot_corpus(
+    project: Project, store: Store, encoder: Encoder, texts: TextVectors | None = None
+) -> Corpus:
+    """Every stored item's corpus: mapped from the snapshot if its key is current, else built
+    from the store (embedding items that have no vector yet) and saved atomically."""
+    from .relevance.semantic import vectors_for
+    from .snapshot import load_corpus, save_corpus, snapshot_key, snapshot_path
+
+    lex = lexicon(project.vocabulary)
+    path = snapshot_path(project.state_dir)
+
+    def key(state: tuple[str, str]) -> str:
+        return snapshot_key(repr(state), project.vocabulary, encoder.model_id)
+
+    before = store.items_state(encoder.model_id)
+    corpus = load_corpus(path, key(before), lex, texts)
+    if corpus is None:
+        items = store.items()
+        vectors = vectors_for(store, encoder, items) if items else None
+        corpus = corpus_of(project, items, vectors, texts)
+        after = store.items_state(encoder.model_id)  # with the vectors embedded just now
+        # Saved only if no other run stored items meanwhile (a fetch does not wait for a
+        # digest): the snapshot must hold exactly the items its key says.
+        if items and after[0] == before[0]:
+            with contextlib.suppress(OSError):  # a read-only state folder: rank without saving
+                save_corpus(path, key(after), corpus)
+    if project.notes:
+        _notes_snapshot(project, corpus)
+    return corpus
+
+
+def _notes_snapshot(project: Project, corpus: Corpus) -> None:
+    """Put the team's notes' corpus on ``corpus``: mapped from their snapshot when the notes
+    (and vocabulary, and code) are those it was saved for, else built and saved."""
+    from .snapshot import NOTES_FILE, items_state, load_corpus, save_corpus, snapshot_key
+
+    notes = project.notes
+    path = project.state_dir / NOTES_FILE
+    key = snapshot_key(items_state([note_item(n) for n in notes]), project.vocabulary, "")
+    found = load_corpus(path, key, corpus.lexicon, alongside=corpus)
+    if found is not None:
+        corpus.extras[notes_key(notes)] = found
+        return
+    built = notes_corpus(notes, corpus)
+    with contextlib.suppress(OSError):
+        save_corpus(path, key, built, vectors=False)
+
+
+def refresh_snapshot(project: Project, store: Store) -> None:
+    """Bring the state folder's corpus snapshot up to date with the store (``kb fetch`` after
+    storing new items, ``kb build`` before starting workers), so the next ``kb digest`` maps it
+    instead of building it."""
+    from .relevance.semantic import Encoder
+
+    snapshot_corpus(project, store, Encoder.load())
+
+
+def run_texts(
+    project: Project, accounts: Sequence[Account], stakeholder: str | None = None
+) -> list[str]:
+    """Every text that ranking ``accounts`` embeds besides the items, each once: the accounts'
+    problems, fields (and the named stakeholder's concerns), and the team's notes."""
+    topics = {t.id: t for t in project.topics}
+    texts = [
+        text
+        for account in accounts
+        for text in account_texts(
+            account, topics, account.stakeholder(stakeholder) if stakeholder else None
+        )
+    ]
+    if accounts:  # the notes are ranked as one corpus for every account that has any eligible
+        texts.extend(note_text(n) for n in project.notes)
+    return list(dict.fromkeys(texts))
+
+
+def embed_texts(project: Project, store: Store, texts: Sequence[str]) -> None:
+    """Make sure the store has a vector for each of ``texts``: the main process does it before
+    starting workers, so each text is embedded once (not once per worker) and workers only
+    read."""
+    from .relevance.semantic import Encoder, text_vectors
+
+    if texts:
+        text_vectors(store, Encoder.load(), texts)
+
+
+def used_texts(project: Project) -> list[str]:
+    """Every text any run of this project may embed besides items (every stakeholder's
+    concerns included): what ``kb prune`` keeps in the store's text cache."""
+    texts = run_texts(project, project.accounts)
+    cares = (c for a in project.accounts for p in a.stakeholders for c in p.cares_about)
+    return list(dict.fromkeys([*texts, *(note_text(n) for n in project.notes), *cares]))
 
 
 _worker: Worker | None = None
@@ -145,7 +269,7 @@ _worker: Worker | None = None
 
 def _start_worker(spec: RunSpec) -> None:
     global _worker
-    _worker = Worker(spec, open_store(spec.project.state_dir))
+    _worker = Worker(spec, open_store(spec.project.state_dir), save_texts=False)
 
 
 def _run_chunk(accounts: Sequence[Account]) -> list[AccountRun]:
@@ -183,8 +307,11 @@ def run_accounts(
     """
     if not accounts:
         return
+    embed_texts(spec.project, store, run_texts(spec.project, accounts, spec.stakeholder))
     workers, chunk = plan(len(accounts), jobs)
     chunks = [accounts[i : i + chunk] for i in range(0, len(accounts), chunk)]
+    if workers > 1:  # the workers map the snapshot: build it once, here, if it is stale
+        refresh_snapshot(spec.project, store)
     if workers == 1:
         worker = Worker(spec, store, items)
         for part in chunks:

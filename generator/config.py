@@ -20,8 +20,11 @@ Warnings (``path:line: warning: message``) do not stop a project from loading: t
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,8 @@ from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
 from .folders import folder_problem
 from .models import (
+    ADHOC_SLUG,
+    DIGEST_FORMATS,
     NOTE_KINDS,
     SMTP_SECURITY,
     Account,
@@ -49,8 +54,9 @@ from .models import (
     Topic,
     Vocabulary,
 )
+from .outputs import atomic_write
 from .printable import printable
-from .sources.guard import parse_network
+from .sources.networks import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
 from .yamlfile import (
     SLUG,
@@ -70,7 +76,6 @@ TOPICS_FILE = Path("content") / "topics.yml"
 ACCOUNTS_DIR = Path("content") / "accounts"
 NOTES_DIR = Path("content") / "notes"
 LEXICON_FILE = Path("content") / "lexicon.yml"
-DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
 ACCOUNT_KEYS = (
     "crm_id",
     "name",
@@ -84,8 +89,6 @@ ACCOUNT_KEYS = (
     "rep",
 )
 """An account file's fields, in the order ``kb import accounts`` writes them."""
-ADHOC_SLUG = "adhoc"
-"""The slug of the transient account of ``kb digest --problem``; no account file may use it."""
 
 
 def is_email(text: str) -> bool:
@@ -93,8 +96,13 @@ def is_email(text: str) -> bool:
     return email_problem(text) is None
 
 
-def load_project(root: Path) -> Project:
-    """Read every project file; raise :class:`ConfigErrors` listing every problem found."""
+def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
+    """Read every project file; raise :class:`ConfigErrors` listing every problem found.
+
+    ``only``: read just these accounts' files (``kb digest ACCOUNT`` on demand: one file, not
+    ten thousand); the other account files are then not validated (``kb check`` does that), but
+    their slugs (file names) still count for the notes' ``accounts:``.
+    """
     errors: list[ConfigError] = []
     if not (root / FEEDS_FILE).exists() and not (root / "content").is_dir():
         raise ConfigErrors(
@@ -108,8 +116,17 @@ def load_project(root: Path) -> Project:
     topic_ids = [t.id for t in topics]
     feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
     warnings: list[ConfigError] = []
-    accounts = _accounts(root / ACCOUNTS_DIR, topic_ids, errors, warnings)
-    notes = _notes(root / NOTES_DIR, topic_ids, [a.slug for a in accounts], errors)
+    folder = root / ACCOUNTS_DIR
+    account_files = _account_files(folder)
+    accounts = _accounts(folder, account_files, topic_ids, errors, warnings, only)
+    slugs = (
+        [a.slug for a in accounts]
+        if only is None
+        else list(dict.fromkeys(stem for _, stem in account_files))  # the files' names: unread
+    )
+    notes = _notes(
+        root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors, root / settings.state_dir
+    )
     newsletters = load_archive(root, errors)
     vocabulary = _vocabulary(root / LEXICON_FILE, errors)
     if errors:
@@ -139,7 +156,7 @@ def outside_links(root: Path) -> list[ConfigError]:
     found: list[ConfigError] = []
     for name in (SETTINGS_FILE, *LINKED_FOLDERS):
         top = root / name
-        for path in [top, *_walk(top)]:
+        for path in [top, *_links(top)]:
             if path.is_symlink() and not path.resolve().is_relative_to(project):
                 found.append(
                     ConfigError(
@@ -152,13 +169,19 @@ def outside_links(root: Path) -> list[ConfigError]:
     return found
 
 
-def _walk(top: Path) -> list[Path]:
-    """Everything under ``top``, not following links (a linked folder is reported, not read)."""
+def _links(top: Path) -> list[Path]:
+    """The symbolic links under ``top``, not following them (a linked folder is reported, not
+    read). The directory entries say which are links: no file is stat'ed (a team's 10,000
+    account files cost a listing, not 10,000 system calls)."""
     if top.is_symlink() or not top.is_dir():
         return []
     found: list[Path] = []
-    for folder, dirs, files in os.walk(top):
-        found.extend(Path(folder, name) for name in sorted([*dirs, *files]))
+    folders = [str(top)]
+    while folders:
+        with os.scandir(folders.pop()) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        found.extend(Path(e.path) for e in entries if e.is_symlink())
+        folders.extend(e.path for e in reversed(entries) if e.is_dir(follow_symlinks=False))
     return found
 
 
@@ -267,13 +290,35 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
     return tuple(feeds)
 
 
+def _account_files(folder: Path) -> list[tuple[str, str]]:
+    """The account files' (name, stem), by name: plain strings, as 10,000 ``Path`` objects
+    cost a rep's ``kb digest`` a quarter of a second to make, sort and take apart."""
+    if not folder.is_dir():
+        return []
+    with os.scandir(folder) as listing:
+        names = sorted(e.name for e in listing)
+    split = (os.path.splitext(name) for name in names)
+    return [(stem + suffix, stem) for stem, suffix in split if suffix in (".yml", ".yaml")]
+
+
+def _name(path: Path) -> str:
+    return path.name
+
+
 def _accounts(
-    folder: Path, topic_ids: list[str], errors: list[ConfigError], warnings: list[ConfigError]
+    folder: Path,
+    files: list[tuple[str, str]],
+    topic_ids: list[str],
+    errors: list[ConfigError],
+    warnings: list[ConfigError],
+    only: Sequence[str] | None = None,
 ) -> tuple[Account, ...]:
     accounts: dict[str, Account] = {}
-    if not folder.is_dir():
-        return ()
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")):
+    wanted = None if only is None else set(only)
+    for name, stem in files:
+        if wanted is not None and stem not in wanted:
+            continue
+        path = folder / name
         check = Checker(path)
         before = len(errors)
         raw = _load(path, errors)
@@ -378,14 +423,38 @@ NOTE_MAX_BYTES = 1 * MB
 gigabyte to build. Bigger notes are refused (with their size), unread."""
 
 
+NOTES_CACHE = "notes-read.json"
+"""In the state folder: the notes as last read, each with its file's size and times."""
+
+
 def _notes(
-    folder: Path, topic_ids: list[str], slugs: list[str], errors: list[ConfigError]
+    folder: Path,
+    topic_ids: list[str],
+    slugs: Collection[str],
+    errors: list[ConfigError],
+    state_dir: Path | None = None,
 ) -> tuple[Note, ...]:
+    """Every note, read and checked; a note whose file is unchanged since it was last read
+    without a problem (same size and times, same topics and account names to check it
+    against) is taken from ``state_dir``'s cache instead: 2,000 notes' front matter cost a
+    rep's ``kb digest`` more than ranking does."""
     if not folder.is_dir():
         return ()
+    cache_path = state_dir / NOTES_CACHE if state_dir is not None else None
+    key = _notes_key(topic_ids, slugs)
+    cached = _read_notes_cache(cache_path, key)
+    fresh: dict[str, list[Any]] = {}
     notes: list[Note] = []
-    for path in sorted(folder.glob("*.md")):
-        size = path.stat().st_size
+    for path in sorted(folder.glob("*.md"), key=_name):
+        stat = path.stat()
+        size = stat.st_size
+        stamp = [size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+        known = cached.get(path.name)
+        if known is not None and known[0] == stamp:
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                notes.append(_note_from_json(known[1], path))
+                fresh[path.name] = known
+                continue
         if size > NOTE_MAX_BYTES:
             errors.append(
                 ConfigError(
@@ -400,18 +469,70 @@ def _notes(
         if text is None:
             continue
         check = Checker(path)
+        before = len(errors)
         note = _note(path, text, topic_ids, slugs, check, errors)
         errors.extend(check.errors)
         if note is not None:
             notes.append(note)
+            if len(errors) == before:  # only a note without a problem is kept
+                fresh[path.name] = [stamp, _note_json(note)]
+    if cache_path is not None and fresh != cached and not errors:
+        with contextlib.suppress(OSError):  # no state folder yet, or read-only: read them all
+            if cache_path.parent.is_dir():
+                atomic_write(cache_path, json.dumps({"key": key, "notes": fresh}))
     return tuple(notes)
+
+
+def _notes_key(topic_ids: list[str], slugs: Collection[str]) -> str:
+    """What a cached note was checked against: the topics, the account names, this code."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(json.dumps([topic_ids, sorted(slugs)]).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _read_notes_cache(path: Path | None, key: str) -> dict[str, list[Any]]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    notes = data.get("notes") if isinstance(data, dict) and data.get("key") == key else None
+    return notes if isinstance(notes, dict) else {}
+
+
+def _note_json(note: Note) -> dict[str, Any]:
+    return {
+        "title": note.title,
+        "date": note.date.isoformat(),
+        "body": note.body,
+        "topics": list(note.topics),
+        "accounts": list(note.accounts),
+        "kind": note.kind,
+        "expires": note.expires.isoformat() if note.expires else None,
+    }
+
+
+def _note_from_json(data: dict[str, Any], path: Path) -> Note:
+    expires = data["expires"]
+    return Note(
+        slug=path.stem,
+        title=data["title"],
+        date=date.fromisoformat(data["date"]),
+        body=data["body"],
+        topics=tuple(data["topics"]),
+        accounts=tuple(data["accounts"]),
+        kind=data["kind"],
+        expires=date.fromisoformat(expires) if expires else None,
+        path=path,
+    )
 
 
 def _note(
     path: Path,
     text: str,
     topic_ids: list[str],
-    slugs: list[str],
+    slugs: Collection[str],
     check: Checker,
     errors: list[ConfigError],
 ) -> Note | None:

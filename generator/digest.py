@@ -11,11 +11,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .config import ADHOC_SLUG
-from .models import Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
+from .models import ADHOC_SLUG, Account, Digest, Item, Pick, Project, SentRecord, Stakeholder
 from .relevance import Candidate, Corpus, Share, decide, pick_notes, select
 from .relevance.lexicon import lexicon
-from .relevance.meaning import Matrix
+from .relevance.meaning import Matrix, TextVectors
 from .relevance.needs import make_profile
 from .relevance.score import assess, candidate, score_items
 
@@ -58,10 +57,16 @@ def candidates_for(
     )
 
 
-def corpus_of(project: Project, items: Sequence[Item], vectors: Matrix | None = None) -> Corpus:
+def corpus_of(
+    project: Project,
+    items: Sequence[Item],
+    vectors: Matrix | None = None,
+    texts: TextVectors | None = None,
+) -> Corpus:
     """The run's corpus of ``items`` with the project's vocabulary (and the items' stored
-    vectors, in the same order, when the caller has them)."""
-    return Corpus(items, lexicon(project.vocabulary), vectors=vectors)
+    vectors, in the same order, and the store's cache of account and note texts' vectors, when
+    the caller has them)."""
+    return Corpus(items, lexicon(project.vocabulary), vectors=vectors, text_vectors=texts)
 
 
 def _sent_before(history: Iterable[SentRecord], now: datetime) -> dict[str, datetime]:

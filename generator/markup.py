@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+import threading
 from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -70,7 +71,19 @@ def note_html(text: str) -> str:
 
     Cached: the same notes go to many accounts, and Markdown is the costliest step of a digest.
     """
-    return clean_html(markdown.markdown(text, extensions=["extra", "sane_lists"]))
+    return clean_html(_note_markdown().reset().convert(text))
+
+
+_markdown = threading.local()
+
+
+def _note_markdown() -> markdown.Markdown:
+    """One converter per thread, reset between notes (``Markdown.reset``): building one loads
+    its extensions, which costs more than converting a note."""
+    converter: markdown.Markdown | None = getattr(_markdown, "notes", None)
+    if converter is None:
+        converter = _markdown.notes = markdown.Markdown(extensions=["extra", "sane_lists"])
+    return converter
 
 
 def note_block(text: str) -> str:

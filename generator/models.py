@@ -112,6 +112,9 @@ class Vocabulary:
 
 
 NOTE_KINDS = ("insight", "question", "case-study", "product")
+DIGEST_FORMATS = ("md", "html", "txt", "json", "eml", "note", "call")
+ADHOC_SLUG = "adhoc"
+"""The slug of the transient account of ``kb digest --problem``; no account file may use it."""
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,20 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import folders
 from .archive import archive_path, archive_text, load_archive
-from .batch import AccountRun, OutFile, RunSpec, digest_path, run_accounts, stored_corpus
+from .batch import (
+    AccountRun,
+    OutFile,
+    RunSpec,
+    digest_path,
+    run_accounts,
+    stored_corpus,
+    used_texts,
+)
+from .batch import refresh_snapshot as refresh_snapshot  # for the CLI: kb fetch calls it
 from .config import load_project
 from .delivery import (
     Credentials,
@@ -34,7 +44,6 @@ from .delivery import (
 from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
 from .exceptions import ConfigErrors, KbError, StoreError, UsageError
-from .ingest import FetchReport, Progress, fetch_feeds, wall_clock
 from .models import (
     Account,
     ArchivedIssue,
@@ -64,19 +73,20 @@ from .render import (
     render_newsletter,
 )
 from .runstate import AccountRecord, Manifest, account_key, file_sha, sendable
-from .site.build import build_site as mkdocs_build
-from .site.build import site_config
-from .site.manifest import manifest_path, write_manifest
-from .site.pages import SiteLinks, site_pages
 from .store import Store, StoreLocation, open_store, parse_location
 from .store.location import shown_url, sqlite_location
 
+if TYPE_CHECKING:  # the fetching and site stacks (httpx, MkDocs) are imported when used
+    from .ingest import FetchReport, Progress
+    from .site.pages import SiteLinks
 
-def open_project(root: Path) -> Project:
-    """Load and validate the project files and the project's templates, reporting all at once."""
+
+def open_project(root: Path, only: Sequence[str] | None = None) -> Project:
+    """Load and validate the project files and the project's templates, reporting all at once
+    (``only``: just these accounts' files, see :func:`generator.config.load_project`)."""
     template_errors = check_templates(root / "templates")
     try:
-        project = load_project(root)
+        project = load_project(root, only)
     except ConfigErrors as e:
         raise ConfigErrors([*e.errors, *template_errors]) from None
     if template_errors:
@@ -126,10 +136,17 @@ def opened_store(project: Project) -> Iterator[Store]:
 
 
 def resolve_now(
-    project: Project, override: datetime | None, clock: Callable[[], datetime] = wall_clock
+    project: Project, override: datetime | None, clock: Callable[[], datetime] | None = None
 ) -> datetime:
     """``--now`` first, then the project's pinned ``now`` (kb.yml), then the clock."""
-    return override or project.settings.now or clock()
+    chosen = override or project.settings.now
+    if chosen is not None:
+        return chosen
+    if clock is not None:
+        return clock()
+    from .ingest import wall_clock
+
+    return wall_clock()
 
 
 def fetch(
@@ -144,6 +161,8 @@ def fetch(
     if unknown:
         raise UsageError(f"no such feed: {', '.join(unknown)}")
     feeds = [f for f in project.feeds if not only or f.name in only]
+    from .ingest import fetch_feeds
+
     return fetch_feeds(
         feeds, store, project.feeds_dir, project.settings.fetch, force=force, progress=progress
     )
@@ -155,6 +174,14 @@ def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
     from .relevance.semantic import Encoder, embed_missing
 
     return embed_missing(store, Encoder.load(), store.items() if items is None else items)
+
+
+def prune_texts(project: Project, store: Store) -> int:
+    """Drop the stored vectors of texts no account, stakeholder or note of the project uses any
+    more (``kb prune``); return how many rows went."""
+    from .relevance.semantic import text_hash
+
+    return store.prune_text_vectors({text_hash(t) for t in used_texts(project)})
 
 
 def in_shard(slug: str, shard: tuple[int, int]) -> bool:
@@ -408,7 +435,9 @@ def run_digests(
     fresh: dict[str, AccountRecord] = {}
     skipped: list[str] = []
     rank = render = 0.0
-    for chunk in run_accounts(spec, stale, store, jobs=jobs, items=items):
+    # ``items`` are every stored item: ranking maps them from the snapshot (built and saved
+    # here when the store changed), rather than analyzing them again in every process.
+    for chunk in run_accounts(spec, stale, store, jobs=jobs):
         writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
         for r in chunk:
             rank, render = rank + r.seconds[0], render + r.seconds[1]
@@ -585,6 +614,9 @@ def send_newsletter(
 def check_site(project: Project) -> SiteLinks:
     """Fail now, before anything is written, if the site could not be built; return how the
     site addresses its pages (the Atom feeds' links need it)."""
+    from .site.build import site_config
+    from .site.pages import SiteLinks
+
     config, _ = site_config(project)
     return SiteLinks(config.site_url or "", bool(config.use_directory_urls))
 
@@ -604,6 +636,10 @@ def build_site(
     The pages are also left in the state folder, so a plain ``mkdocs build`` or ``mkdocs
     serve`` shows the same site without ranking again.
     """
+    from .site.build import build_site as mkdocs_build
+    from .site.manifest import manifest_path, write_manifest
+    from .site.pages import site_pages
+
     pages = site_pages(
         project,
         items,

@@ -59,9 +59,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from .config import ADHOC_SLUG
 from .markup import lcfirst, note_html, safe_link
-from .models import Digest, NotePick, Pick, SentRecord, Stakeholder, address_name
+from .models import ADHOC_SLUG, Digest, NotePick, Pick, SentRecord, Stakeholder, address_name
 from .parse.normalize import plain_text, shorten
 
 EXCERPT_CHARS = 280

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -270,13 +270,15 @@ class Checker:
         self,
         data: LineDict,
         key: str,
-        known: Iterable[str],
+        known: Collection[str],
         kind: str,
         extra: Callable[[str], bool] = lambda _: False,
     ) -> tuple[str, ...]:
-        """A list of references that must name existing things (topic ids, account slugs)."""
+        """A list of references that must name existing things (topic ids, account slugs).
+
+        ``known``: in the order to suggest from; a dict (``dict.fromkeys``) when it is long, so
+        a look-up does not scan 10,000 account slugs for each of 2,000 notes."""
         values = self.text_list(data, key)
-        known = list(known)
         raw = data.get(key)
         for index, value in enumerate(values):
             if value not in known and not extra(value):

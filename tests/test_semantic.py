@@ -312,3 +312,96 @@ def _count_vectors(path: Path) -> int:
 
 def _eval_items() -> list[Item]:
     return list(load_eval("near").items)
+
+
+# --- the vectors of account and note texts ---------------------------------------------------
+
+
+def _text_rows(project: Path) -> dict[str, bytes]:
+    with sqlite3.connect(project / ".kb" / "kb.sqlite") as db:
+        rows = db.execute("SELECT model, text_hash, vector FROM text_vectors").fetchall()
+    assert {model for model, _, _ in rows} <= {Encoder.load().model_id}
+    return {key: vector for _, key, vector in rows}
+
+
+def test_account_and_note_texts_are_embedded_once_ever(
+    fetched_example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first digest run stores every account's and note's text vector; later runs (another
+    account, another process) read them: the encoder is not run again for any of them."""
+    from generator.batch import run_texts
+    from generator.config import load_project
+
+    project = load_project(fetched_example)
+    asked: list[str] = []
+    original = Encoder.encode
+
+    def counting(self: Encoder, texts: Sequence[str]) -> Vectors:
+        asked.extend(texts)
+        return original(self, texts)
+
+    monkeypatch.setattr(Encoder, "encode", counting)
+    first = run_kb("--project", fetched_example, "digest", "--all", "--jobs", "1",
+                   "--now", "2026-11-16T09:00:00Z", "--out", fetched_example / "one")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    texts = run_texts(project, project.accounts)
+    assert any(t.startswith(project.notes[0].title) for t in texts)
+    assert sorted(asked) == sorted(texts)  # each text once, items not at all (stored already)
+    rows = _text_rows(fetched_example)
+    assert set(rows) == {semantic.text_hash(t) for t in texts}
+    assert rows[semantic.text_hash(texts[0])] == Encoder.load().encode(texts[:1]).tobytes()
+    asked.clear()
+    again = run_kb("--project", fetched_example, "digest", "--all", "--jobs", "1",
+                   "--now", "2026-11-16T09:00:00Z", "--out", fetched_example / "two")  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert asked == []
+    for path in (fetched_example / "one").rglob("*.*"):
+        assert (fetched_example / "two" / path.relative_to(fetched_example / "one")).read_bytes() \
+            == path.read_bytes()  # fmt: skip
+
+
+def test_a_pool_gives_the_bytes_of_one_process_from_the_stored_text_vectors(
+    fetched_example: Path,
+) -> None:
+    """With a pool, the main process embeds and stores the run's texts before starting the
+    workers, which read them; the outputs are the bytes of a run in one process that reads the
+    same vectors, and of one that embeds them afresh."""
+    from generator.batch import run_texts
+    from generator.config import load_project
+
+    def digests(folder: str, jobs: str) -> dict[str, bytes]:
+        now = "2026-11-16T09:00:00Z"
+        result = run_kb("--project", fetched_example, "digest", "--all", "--jobs", jobs,
+                        "--now", now, "--out", fetched_example / folder)  # fmt: skip
+        assert result.exit_code == 0, result.output
+        out = fetched_example / folder
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*.*"))}
+
+    pooled = digests("pooled", "2")
+    project = load_project(fetched_example)
+    texts = run_texts(project, project.accounts)
+    assert set(_text_rows(fetched_example)) == {semantic.text_hash(t) for t in texts}
+    assert digests("alone", "1") == pooled
+    with sqlite3.connect(fetched_example / ".kb" / "kb.sqlite") as db:
+        db.execute("DELETE FROM text_vectors")
+    assert digests("afresh", "1") == pooled
+
+
+def test_prune_drops_the_vectors_of_texts_no_account_or_note_uses(fetched_example: Path) -> None:
+    now = "2026-11-16T09:00:00Z"
+    assert run_kb("--project", fetched_example, "digest", "--all", "--jobs", "1", "--now", now,
+                  "--out", fetched_example / "out").exit_code == 0  # fmt: skip
+    account = fetched_example / "content" / "accounts" / "ridgeline-freight.yml"
+    old = "Finding and keeping qualified truck drivers"
+    account.write_text(account.read_text().replace(old, "Keeping drivers past 90 days"))
+    before = _text_rows(fetched_example)
+    assert semantic.text_hash(old) in before
+    result = run_kb("--project", fetched_example, "prune", "--older-than", "9999d", "--now", now)
+    assert result.exit_code == 0, result.output
+    assert "removed 1 vectors of texts no account or note uses any more" in result.output
+    after = _text_rows(fetched_example)
+    assert set(before) - set(after) == {semantic.text_hash(old)}
+    assert (
+        before[semantic.text_hash("Trucks waiting hours at shipper docks (detention)")]
+        == after[semantic.text_hash("Trucks waiting hours at shipper docks (detention)")]
+    )

@@ -502,6 +502,8 @@ def test_a_store_from_the_first_schema_upgrades_in_place(tmp_path: Path) -> None
     assert upgraded.save_update(update("a", entry("a", 1, days_ago=100))) == 0
     assert [i.id for i in upgraded.items()] == ["a-2"]
     assert [h.item_id for h in upgraded.history("acme")] == ["a-1"]
+    upgraded.save_text_vectors("m", {"h": b"v"})  # schema 7's table came with the upgrade
+    assert upgraded.text_vectors("m", ["h"]) == {"h": b"v"}
     upgraded.close()
     db = sqlite3.connect(tmp_path / "kb.sqlite")
     assert db.execute("PRAGMA user_version").fetchone() == (schema.VERSION,)
@@ -578,6 +580,30 @@ def test_item_vectors_are_kept_per_model_and_pruned_with_their_item(store: SqlSt
     assert store.prune(NOW - timedelta(days=90)) == 1
     assert store.item_vectors("m1", ["a-1", "a-2"]) == {"a-2": b"new"}
     assert store.info().counts["item_vectors"] == 2
+
+
+# --- text vectors (account and note texts) ------------------------------------------------------
+
+
+def test_text_vectors_are_kept_per_model_and_pruned_when_no_text_uses_them(
+    store: SqlStore,
+) -> None:
+    store.save_text_vectors("m1", {"h-problem": b"\x00\x01", "h-note": b"\xff" * 8})
+    store.save_text_vectors("m2", {"h-problem": b"two"})
+    assert store.text_vectors("m1", ["h-note", "h-problem", "h-unknown", "h-note"]) == {
+        "h-problem": b"\x00\x01",
+        "h-note": b"\xff" * 8,
+    }
+    store.save_text_vectors("m1", {"h-note": b"new"})
+    assert store.text_vectors("m1", ["h-note"]) == {"h-note": b"new"}
+    assert store.text_vectors("m2", ["h-problem", "h-note"]) == {"h-problem": b"two"}
+    assert store.text_vectors("m1", []) == {}
+    assert store.info().counts["text_vectors"] == 3
+    assert store.prune_text_vectors({"h-problem", "h-elsewhere"}) == 1
+    assert store.text_vectors("m1", ["h-note", "h-problem"]) == {"h-problem": b"\x00\x01"}
+    assert store.text_vectors("m2", ["h-problem"]) == {"h-problem": b"two"}
+    assert store.prune_text_vectors(set()) == 2
+    assert store.info().counts["text_vectors"] == 0
 
 
 # --- the newsletter's delivery ledger ------------------------------------------------------------

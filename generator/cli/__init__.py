@@ -15,7 +15,6 @@ from click.core import ParameterSource
 
 from .. import __version__
 from ..exceptions import UsageError
-from ..store.location import has_password
 from .common import Context, handle_errors
 from .digests import digest, due, history
 from .feeds import feeds, fetch, items, prune
@@ -48,12 +47,18 @@ from .store import store_group
 def main(ctx: click.Context, project: Path, store: str | None) -> None:
     """Knowledge Broker: insight for every customer, from industry news and your team's notes."""
     typed = ctx.get_parameter_source("store") == ParameterSource.COMMANDLINE
-    if store and typed and has_password(store):
+    if store and typed and _has_password(store):
         raise UsageError(
             "--store: a password on the command line is visible to every user of this machine;"
             " set PGPASSWORD or a ~/.pgpass line instead"
         )
     ctx.obj = Context(project, store)
+
+
+def _has_password(url: str) -> bool:
+    from ..store.location import has_password  # SQLAlchemy parses the URL: import it only then
+
+    return has_password(url)
 
 
 for command in (

@@ -10,18 +10,21 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.text import Text
 
-from .. import pipeline
-from ..config import parse_instant
 from ..exceptions import ConfigErrors, KbError, UsageError
-from ..models import Project
+from ..lazy import lazy_module
 from ..printable import printable
-from ..views import iso_z
+
+if TYPE_CHECKING:
+    from .. import pipeline
+    from ..models import Project
+else:
+    pipeline = lazy_module("generator.pipeline")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,8 +51,10 @@ class Context:
         self.root = root
         self.store = store
 
-    def project(self) -> Project:
-        return pipeline.with_store(pipeline.open_project(self.root), self.store)
+    def project(self, only: Sequence[str] | None = None) -> Project:
+        """The project; ``only``: with just these accounts read (a command about a few named
+        accounts needs neither the others' files nor their validation)."""
+        return pipeline.with_store(pipeline.open_project(self.root, only), self.store)
 
 
 def warn_sent_first(lost: Sequence[pipeline.SentFirst]) -> None:
@@ -99,6 +104,8 @@ def handle_errors(func: F) -> F:
 def parse_now(value: str | None) -> datetime | None:
     if value is None:
         return None
+    from ..config import parse_instant
+
     try:
         return parse_instant(value)
     except ValueError as e:
@@ -127,6 +134,8 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     moment = parse_age(value, now)
     if moment is not None:
         return moment
+    from ..config import parse_instant
+
     try:
         return parse_instant(value)
     except ValueError as e:
@@ -145,6 +154,8 @@ def parse_shard(value: str | None) -> tuple[int, int]:
 
 
 def iso(moment: datetime | None) -> str | None:
+    from ..views import iso_z
+
     return iso_z(moment) if moment is not None else None
 
 

@@ -7,16 +7,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import pipeline
-from ..batch import OutFile, RunSpec, run_accounts
-from ..config import ADHOC_SLUG, DIGEST_FORMATS
-from ..digest import Due, adhoc_account, due_accounts, explain
 from ..exceptions import UsageError
-from ..models import Account, Project
+from ..lazy import lazy_module
+from ..models import ADHOC_SLUG, DIGEST_FORMATS, Account, Project
+
+if TYPE_CHECKING:
+    from .. import pipeline
+    from ..batch import OutFile
+    from ..digest import Due
+else:
+    pipeline = lazy_module("generator.pipeline")
 from .common import (
     Context,
     format_option,
@@ -90,7 +94,7 @@ def digest(
     --dry-run every output is printed, each under a "==> path <==" line, and nothing is written
     or recorded. An ad-hoc digest (--problem) records nothing as sent.
     """
-    project = obj.project()
+    project = _project_for(obj, accounts, everyone or bool(problems))
     now = pipeline.resolve_now(project, parse_now(now_text))
     adhoc = _adhoc(problems, industry, accounts, everyone)
     if adhoc:
@@ -103,6 +107,8 @@ def digest(
         return
     for account in chosen:
         pipeline.stakeholder_of(account, for_person)  # a usage error before any work
+    from ..batch import RunSpec, run_accounts
+
     spec = RunSpec(
         project,
         now,
@@ -110,6 +116,7 @@ def digest(
         out_dir or project.out_dir / "digests",
         record=not include_sent,
         stakeholder=for_person,
+        news=False,
     )
     single = len(chosen) == 1 and len(formats) == 1
     writer = pipeline.output_writer(project)
@@ -135,6 +142,18 @@ def digest(
     warn_sent_first(lost)
 
 
+def _project_for(obj: Context, accounts: Sequence[str], whole: bool) -> Project:
+    """The project with only the named accounts' files read (a rep's digest on demand reads one
+    account file, not the team's thousands), or all of them when the command needs them or a
+    name is unknown (so the usual message lists the accounts there are)."""
+    if whole or not accounts:
+        return obj.project()
+    project = obj.project(only=accounts)
+    if any(project.account(slug) is None for slug in accounts):
+        return obj.project()
+    return project
+
+
 def _adhoc(
     problems: tuple[str, ...], industry: str, accounts: tuple[str, ...], everyone: bool
 ) -> Account | None:
@@ -145,6 +164,8 @@ def _adhoc(
         return None
     if accounts or everyone:
         raise UsageError("--problem ranks for a caller with no account file: name no account")
+    from ..digest import adhoc_account
+
     account = adhoc_account(problems, industry)
     if not account.problems:
         raise UsageError("--problem needs some text")
@@ -169,9 +190,11 @@ def _explain(
         skip_history = include_sent or account.slug == ADHOC_SLUG
         history = () if skip_history else store.history(account.slug)
         corpus = pipeline.corpus_of(project, store, items)
-    found = explain(
-        project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
-    )
+        from ..digest import explain
+
+        found = explain(  # in the store's block: the corpus reads its text vectors from it
+            project, account, items, url, now, history=history, stakeholder=person, corpus=corpus
+        )
     if as_json:
         print_json(
             {
@@ -244,6 +267,8 @@ def due(obj: Context, days: int, fmt: str, now_text: str | None) -> None:
     with pipeline.opened_store(project) as store:
         digests = pipeline.digests_for(project, store, project.accounts, now)
         histories = {a.slug: store.history(a.slug) for a in project.accounts}
+    from ..digest import due_accounts
+
     rows = [_due_row(d) for d in due_accounts(digests, histories, now, days)]
     if fmt == "json":
         print_json(rows)

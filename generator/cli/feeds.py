@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .. import pipeline
 from ..exceptions import UsageError
-from ..ingest import FetchReport
+from ..lazy import lazy_module
 from ..models import FeedState, Item, Project
-from ..store import Store
+
+if TYPE_CHECKING:
+    from .. import pipeline
+    from ..ingest import FetchReport
+    from ..store import Store
+else:
+    pipeline = lazy_module("generator.pipeline")
 from .common import (
     Context,
     err,
@@ -37,6 +41,14 @@ def fetch_with_progress(
     """Fetch, with a progress bar (feeds done / total) when stderr is a terminal."""
     if not err.is_terminal:
         return pipeline.fetch(project, store, only=only, force=force)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task("feeds", total=len(only) if only else len(project.feeds))
@@ -100,9 +112,12 @@ def fetch(obj: Context, feeds: tuple[str, ...], strict: bool, offline: bool, for
             stored = len(store.items(feeds=configured))
             click.echo(f"offline: {stored} stored items from {len(configured)} feeds", err=True)
             report_embedded(pipeline.embed_stored(store))
+            pipeline.refresh_snapshot(project, store)
             return
         failed = report_fetch(fetch_with_progress(project, store, feeds, force))
         report_embedded(pipeline.embed_stored(store))
+        # analyze the new items now, so a rep's next ``kb digest`` maps them ready-made
+        pipeline.refresh_snapshot(project, store)
     if strict and failed:
         sys.exit(1)
 
@@ -206,4 +221,7 @@ def prune(obj: Context, age: str, now_text: str | None) -> None:
         raise UsageError(f"--older-than takes an age such as 90d or 12w, got '{age}'")
     with pipeline.project_lock(project), pipeline.opened_store(project) as store:
         removed = store.prune(cutoff)
+        texts = pipeline.prune_texts(project, store)
     click.echo(f"removed {removed} items published before {iso(cutoff)}")
+    if texts:
+        click.echo(f"removed {texts} vectors of texts no account or note uses any more")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from ..crm import apply_plan, plan_accounts_import, state_dir_of
-from ..crm.accounts import Change
-from ..folders import project_lock
+if TYPE_CHECKING:
+    from ..crm.accounts import Change
 from .common import Context, echo, handle_errors
 
 csv_file = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -47,6 +47,9 @@ def accounts(
     the export are reported, never deleted.
     """
     root = obj.root
+    from ..crm import apply_plan, plan_accounts_import, state_dir_of
+    from ..folders import project_lock
+
     result = plan_accounts_import(
         root, accounts_file, contacts_file, mapping_file, skip_invalid=skip_invalid
     )

@@ -6,15 +6,18 @@ import contextlib
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import pipeline
-from ..archive import archive_path
-from ..delivery import credentials
 from ..exceptions import UsageError
+from ..lazy import lazy_module
 from ..models import Project
-from ..newsletter import week_monday, week_of
+
+if TYPE_CHECKING:
+    from .. import pipeline
+else:
+    pipeline = lazy_module("generator.pipeline")
 from .common import (
     Context,
     echo,
@@ -65,6 +68,8 @@ def newsletter(
     """
     project = obj.project()
     now = pipeline.resolve_now(project, parse_now(now_text))
+    from ..newsletter import week_monday, week_of
+
     week = week or week_of(now)
     week_monday(week)  # a usage error for a malformed week, before anything else
     if resend and not send:
@@ -104,6 +109,8 @@ def report_issue(outcome: pipeline.IssueOutcome) -> None:
 
 
 def _send(project: Project, week: str, now: datetime, *, resend: bool, dry_run: bool) -> None:
+    from ..delivery import credentials
+
     login = None if dry_run else credentials(project.settings.newsletter.smtp, os.environ)
     lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
     with lock, pipeline.opened_store(project) as store:
@@ -140,6 +147,8 @@ def _status(project: Project, week: str, fmt: str) -> None:
     settings = project.settings.newsletter
     with pipeline.opened_store(project) as store:
         sent = store.newsletter_sent(week)
+    from ..archive import archive_path
+
     archive = archive_path(Path(), week).as_posix()
     row = {
         "week": week,

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import pipeline, weekly
 from ..exceptions import UsageError
+from ..lazy import lazy_module
 from .common import (
     Context,
     handle_errors,
@@ -24,6 +25,12 @@ from .common import (
 )
 from .feeds import fetch_with_progress, report_embedded, report_fetch
 from .newsletter import report_issue
+
+if TYPE_CHECKING:
+    from .. import pipeline, weekly
+else:
+    pipeline = lazy_module("generator.pipeline")
+    weekly = lazy_module("generator.weekly")
 
 
 @click.command()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
-from .. import pipeline
-from ..store.transfer import read_export, write_export
+from ..lazy import lazy_module
 from .common import Context, format_option, handle_errors, out, print_json
+
+if TYPE_CHECKING:
+    from .. import pipeline
+else:
+    pipeline = lazy_module("generator.pipeline")
 
 file_argument = click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -48,6 +53,8 @@ def export(obj: Context, file: Path) -> None:
     """Write the whole store to FILE as JSON Lines (every table; stable order)."""
     project = obj.project()
     with pipeline.opened_store(project) as store:
+        from ..store.transfer import write_export
+
         count = write_export(store, file)
     click.echo(f"exported {count} rows from {pipeline.store_location(project).shown} to {file}",
                err=True)  # fmt: skip
@@ -69,6 +76,8 @@ def import_(obj: Context, file: Path, merge: bool) -> None:
     """
     project = obj.project()
     with pipeline.opened_store(project) as store:
+        from ..store.transfer import read_export
+
         count = store.load(read_export(file), merge=merge)
     click.echo(f"imported {count} rows from {file} into {pipeline.store_location(project).shown}",
                err=True)  # fmt: skip

@@ -9,20 +9,22 @@ those matrices, not a loop over items. Pure: no I/O.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from ..models import Item
 from .lexicon import Lexicon, Phrase, lexicon
-from .meaning import Embeddings, Matrix, TextEncoder
+from .meaning import Embeddings, Matrix, TextEncoder, TextVectors
 from .semantic import item_text
 from .text import phrase_in, surface_words, terms
 
+T = TypeVar("T")
 TITLE_CREDIT = 1.0
 BODY_CREDIT = 0.7
 
@@ -63,13 +65,26 @@ Bools = npt.NDArray[np.bool_]
 HOLDING_CACHE = 20_000
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A sparse matrix by columns (scipy's CSC arrays): all ranking reads of one. Kept as plain
+    arrays so a corpus restored from a snapshot needs no scipy (0.15 s to import)."""
+
+    data: Floats
+    indices: npt.NDArray[np.integer[Any]]
+    indptr: npt.NDArray[np.integer[Any]]
+    shape: tuple[int, int]
+
+
 def _matrix(
     n: int, rows: list[dict[Any, float]], columns: dict[Any, int], width: int | None = None
-) -> sparse.csc_matrix:
+) -> Columns:
     """A CSC matrix from each row's {key: value}, numbering new keys in ``columns`` as met.
 
     Built as CSR straight from its arrays (no per-cell Python append), then converted once.
     """
+    from scipy import sparse
+
     indptr = np.zeros(n + 1, np.int64)
     indices: list[int] = []
     data: list[float] = []
@@ -81,10 +96,11 @@ def _matrix(
     matrix = sparse.csr_matrix(
         (np.asarray(data, np.float32), np.asarray(indices, np.int64), indptr), shape=shape
     )
-    return matrix.tocsc()
+    by_column = matrix.tocsc()
+    return Columns(by_column.data, by_column.indices, by_column.indptr, by_column.shape)
 
 
-def _dense(matrix: sparse.csc_matrix, column: int | None, n: int) -> Floats:
+def _dense(matrix: Columns, column: int | None, n: int) -> Floats:
     """One column of a CSC matrix as a dense array (straight from its arrays: no scipy
     indexing, which costs a hundred times more for one column)."""
     out = np.zeros(n, np.float32)
@@ -94,8 +110,104 @@ def _dense(matrix: sparse.csc_matrix, column: int | None, n: int) -> Floats:
     return out
 
 
+@dataclass(frozen=True)
+class Tokens:
+    """Every item's title and body as term numbers (columns of :attr:`Corpus.terms`), end to
+    end: item ``k``'s title is ``title[title_at[k]:title_at[k + 1]]``. What a corpus restored
+    from a snapshot checks word order with, instead of analyzing the items' text again."""
+
+    title: npt.NDArray[np.int32]
+    title_at: npt.NDArray[np.int64]
+    body: npt.NDArray[np.int32]
+    body_at: npt.NDArray[np.int64]
+
+    def has(self, k: int, phrase: tuple[int, ...]) -> bool:
+        """Whether item ``k`` says the words of ``phrase`` in order, in its title or body."""
+        title = self.title[self.title_at[k] : self.title_at[k + 1]].tolist()
+        if phrase_in(phrase, title):
+            return True
+        return phrase_in(phrase, self.body[self.body_at[k] : self.body_at[k + 1]].tolist())
+
+
+def tokens_of(docs: Sequence[Doc], columns: Mapping[str, int]) -> Tokens:
+    """The :class:`Tokens` of analyzed ``docs`` (every term of theirs has a column)."""
+
+    def flat(parts: list[Phrase]) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        at = np.zeros(len(parts) + 1, np.int64)
+        at[1:] = np.cumsum([len(p) for p in parts])
+        ids = np.fromiter((columns[t] for p in parts for t in p), np.int32, int(at[-1]))
+        return ids, at
+
+    title, title_at = flat([d.title for d in docs])
+    body, body_at = flat([d.body for d in docs])
+    return Tokens(title, title_at, body, body_at)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What analyzing the items gives, as arrays: what a snapshot saves and restores."""
+
+    terms: Columns
+    groups: Columns
+    columns: dict[str, int]
+    published: npt.NDArray[np.float64]
+
+
+def analysis(docs: Sequence[Doc]) -> Analysis:
+    """The term and group matrices of analyzed ``docs`` (see :class:`Corpus`)."""
+    n = len(docs)
+    columns: dict[str, int] = {}
+    terms = _matrix(
+        n,
+        [{t: TITLE_CREDIT if t in d.title_set else BODY_CREDIT for t in d.all_set} for d in docs],
+        columns,
+    )
+    groups = {g: g for d in docs for g in d.groups}
+    group_matrix = _matrix(
+        n,
+        [
+            {g: TITLE_CREDIT if in_title else BODY_CREDIT for g, (_, in_title) in d.groups.items()}
+            for d in docs
+        ],
+        groups,
+        width=max(groups, default=-1) + 1,
+    )
+    published = np.asarray([d.item.published.timestamp() for d in docs], np.float64)
+    return Analysis(terms, group_matrix, columns, published)
+
+
+class Lazy(Sequence[T]):
+    """A sequence whose elements are made when first read, and kept: a restored corpus' items
+    (read from the snapshot) and docs (analyzed), of which ranking reads a few hundred."""
+
+    def __init__(self, count: int, make: Callable[[int], T]) -> None:
+        self._count = count
+        self._make = make
+        self._made: dict[int, T] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, k: int) -> T: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, k: int | slice) -> T | Sequence[T]:
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._count))]
+        if not -self._count <= k < self._count:
+            raise IndexError(k)
+        k = int(k) % self._count
+        if k not in self._made:
+            self._made[k] = self._make(k)
+        return self._made[k]
+
+
 class Corpus:
-    """The stored items with their term statistics and vectors, built once per run."""
+    """The stored items with their term statistics and vectors, built once per run (or restored
+    from a snapshot, see :meth:`restored`)."""
 
     def __init__(
         self,
@@ -105,58 +217,79 @@ class Corpus:
         vectors: Matrix | None = None,
         encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
         alongside: Corpus | None = None,
+        text_vectors: TextVectors | None = None,
     ) -> None:
-        """``alongside``: a run's corpus whose encoder and embedded account texts to share."""
-        self.lexicon = lex or lexicon()
-        self.docs: tuple[Doc, ...] = tuple(Doc(i, self.lexicon) for i in items)
-        self.position = {d.item.id: k for k, d in enumerate(self.docs)}
-        texts = [item_text(d.item) for d in self.docs]
-        self.embeddings: Embeddings = (
+        """``alongside``: a run's corpus whose encoder and embedded account texts to share;
+        ``text_vectors``: where account texts' vectors come from (the store's cache in a run)."""
+        lex = lex or lexicon()
+        docs = tuple(Doc(i, lex) for i in items)
+        texts = [item_text(d.item) for d in docs]
+        embeddings = (
             alongside.embeddings.alongside(texts)
             if alongside is not None
-            else Embeddings(texts, vectors, encoder)
+            else Embeddings(texts, vectors, encoder, text_vectors)
         )
-        n = len(self.docs)
-        self.columns: dict[str, int] = {}
-        self.terms = _matrix(
-            n,
-            [
-                {t: TITLE_CREDIT if t in d.title_set else BODY_CREDIT for t in d.all_set}
-                for d in self.docs
-            ],
-            self.columns,
-        )
-        groups = {g: g for d in self.docs for g in d.groups}
-        self.groups = _matrix(
-            n,
-            [
-                {
-                    g: TITLE_CREDIT if in_title else BODY_CREDIT
-                    for g, (_, in_title) in d.groups.items()
-                }
-                for d in self.docs
-            ],
-            groups,
-            width=max(groups, default=-1) + 1,
-        )
-        df = np.diff(self.terms.indptr)
-        total = n or 1
-        self._idf = {
-            t: math.log(1 + (total - df[c] + 0.5) / (df[c] + 0.5)) for t, c in self.columns.items()
-        }
-        self.default_idf = math.log(1 + (total + 0.5) / 0.5)
+        self._setup(lex, docs, analysis(docs), embeddings, None)
+
+    @classmethod
+    def restored(
+        cls,
+        lex: Lexicon,
+        parts: Analysis,
+        tokens: Tokens,
+        items: Sequence[Item],
+        embeddings: Embeddings,
+    ) -> Corpus:
+        """A corpus from saved arrays (:mod:`generator.snapshot`): nothing is analyzed again
+        but the items ranking picks (for their reasons); ``items`` may be read on demand."""
+        corpus = cls.__new__(cls)
+        docs = Lazy(len(items), lambda k: Doc(items[k], lex))
+        corpus._setup(lex, docs, parts, embeddings, tokens)
+        corpus.items = items  # read without being analyzed
+        return corpus
+
+    def _setup(
+        self,
+        lex: Lexicon,
+        docs: Sequence[Doc],
+        parts: Analysis,
+        embeddings: Embeddings,
+        tokens: Tokens | None,
+    ) -> None:
+        self.lexicon = lex
+        self.docs = docs
+        self.items: Sequence[Item] = Lazy(len(docs), lambda k: docs[k].item)
+        """The corpus' items, in its order."""
+        self.embeddings = embeddings
+        self.analysis = parts
+        self.columns = parts.columns
+        self.terms = parts.terms
+        self.groups = parts.groups
+        self.published = parts.published
+        self.tokens = tokens
+        self._df = np.diff(self.terms.indptr)
+        self._total = len(docs) or 1
+        self.default_idf = math.log(1 + (self._total + 0.5) / 0.5)
         """The weight of a word no stored item uses: the rarest there is."""
-        self.published = np.asarray([d.item.published.timestamp() for d in self.docs], np.float64)
         self._shown: dict[str, dict[str, str]] = {}
         self._holding: dict[Phrase, Bools] = {}
         self.extras: dict[object, object] = {}
         """What other parts derive from the run's corpus and keep for the run (the notes')."""
 
+    @functools.cached_property
+    def position(self) -> dict[str, int]:
+        """Item id -> row (for explaining one item: reads every item of a restored corpus)."""
+        return {item.id: k for k, item in enumerate(self.items)}
+
     def __len__(self) -> int:
         return len(self.docs)
 
     def idf(self, term: str) -> float:
-        return self._idf.get(term, self.default_idf)
+        c = self.columns.get(term)
+        if c is None:
+            return self.default_idf
+        df = self._df[c]
+        return math.log(1 + (self._total - df + 0.5) / (df + 0.5))
 
     def column(self, term: str) -> Floats:
         """Each item's credit for ``term`` (0 where it does not use it), dense."""
@@ -184,8 +317,13 @@ class Corpus:
         for term in phrase:
             present &= self.column(term) > 0
         if len(phrase) > 1:
-            for k in np.flatnonzero(present):
-                present[k] = self.docs[k].has(phrase)
+            if self.tokens is not None:  # every term has a column: the item holds it
+                ids = tuple(self.columns[t] for t in phrase) if present.any() else ()
+                for k in np.flatnonzero(present):
+                    present[k] = self.tokens.has(int(k), ids)
+            else:
+                for k in np.flatnonzero(present):
+                    present[k] = self.docs[int(k)].has(phrase)
         if len(self._holding) < HOLDING_CACHE:
             self._holding[phrase] = present
         return present

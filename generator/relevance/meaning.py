@@ -30,6 +30,11 @@ class TextEncoder(Protocol):
     def encode(self, texts: Sequence[str]) -> Matrix: ...
 
 
+TextVectors = Callable[[Sequence[str]], Matrix]
+"""Where a run gets the vectors of texts that are not stored items (one row per text, in
+order): the store's text cache (:class:`.semantic.StoredTexts`), or the encoder itself."""
+
+
 def default_encoder() -> TextEncoder:
     """The packaged encoder, loaded once per process (imported here: loading it is costly)."""
     from .semantic import Encoder
@@ -49,18 +54,22 @@ class Embeddings:
         texts: Sequence[str],
         vectors: Matrix | None = None,
         encoder: TextEncoder | Callable[[], TextEncoder] | None = None,
+        text_vectors: TextVectors | None = None,
     ) -> None:
+        """``text_vectors``: how to embed texts not given as ``vectors`` (the encoder when
+        none is given)."""
         if vectors is not None and len(vectors) != len(texts):
             raise ValueError(f"{len(vectors)} vectors for {len(texts)} items")
-        self._texts = tuple(texts)
+        self._texts = tuple(texts) if vectors is None else texts  # only read to embed them
         self._vectors = vectors
         self._encoder = encoder if encoder is not None else default_encoder
+        self._text_vectors = text_vectors
         self._cache: dict[str, npt.NDArray[np.float32]] = {}
 
     def alongside(self, texts: Sequence[str]) -> Embeddings:
         """Embeddings of other items (the team's notes) sharing this run's encoder and the
         account texts it embedded already."""
-        other = Embeddings(texts, None, self._encoder)
+        other = Embeddings(texts, None, self._encoder, self._text_vectors)
         other._cache = self._cache
         return other
 
@@ -73,18 +82,23 @@ class Embeddings:
     @property
     def items(self) -> Matrix:
         if self._vectors is None:
-            self._vectors = self._as_matrix(self.encoder.encode(self._texts), len(self._texts))
+            self._vectors = self._as_matrix(self._embed(self._texts), len(self._texts))
         return self._vectors
 
     def texts(self, texts: Sequence[str]) -> Matrix:
         """The vectors of ``texts`` (one row each), embedding only those not seen this run."""
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
-            rows = self._as_matrix(self.encoder.encode(missing), len(missing))
+            rows = self._as_matrix(self._embed(missing), len(missing))
             self._cache.update(zip(missing, rows, strict=True))
         if not texts:
             return np.zeros((0, self.items.shape[1] if len(self._texts) else 0), np.float32)
         return np.stack([self._cache[t] for t in texts]).astype(np.float32, copy=False)
+
+    def _embed(self, texts: Sequence[str]) -> Matrix:
+        if self._text_vectors is not None:
+            return self._text_vectors(texts)
+        return self.encoder.encode(texts)
 
     @staticmethod
     def _as_matrix(rows: npt.ArrayLike, n: int) -> Matrix:

@@ -92,6 +92,16 @@ def field_text(account: Account, topics: Mapping[str, Topic]) -> str:
     return ". ".join(parts) if parts else ". ".join(account.problems)
 
 
+def account_texts(
+    account: Account, topics: Mapping[str, Topic], stakeholder: Stakeholder | None = None
+) -> tuple[str, ...]:
+    """The texts of the account that are embedded (in this order, see
+    :func:`generator.relevance.score.assess`): its problems, its field, the stakeholder's
+    concerns."""
+    cares = stakeholder.cares_about if stakeholder else ()
+    return (*account.problems, field_text(account, topics), *cares)
+
+
 def make_profile(
     account: Account,
     topics: Mapping[str, Topic],

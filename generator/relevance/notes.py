@@ -20,6 +20,7 @@ from .gate import PROBLEM_MIN
 from .index import Corpus
 from .needs import make_profile
 from .score import assess, candidate
+from .semantic import item_text
 from .text import terms
 
 MAX_NOTES = 3
@@ -36,16 +37,26 @@ def note_item(note: Note) -> Item:
     return Item(note_id(note), "", note.title, note.body, "", moment, moment, ())
 
 
+def note_text(note: Note) -> str:
+    """What is embedded for a note (as for an item: its title, then its body)."""
+    return item_text(note_item(note))
+
+
 def notes_corpus(notes: Sequence[Note], corpus: Corpus) -> Corpus:
     """All the team's notes as a corpus of their own, built once per run and kept on ``corpus``
     (every account ranks the same notes), embedded through the run's encoder."""
-    key = ("notes", tuple(n.slug for n in notes))
-    cached = corpus.extras.get(key)
+    cached = corpus.extras.get(notes_key(notes))
     if isinstance(cached, Corpus):
         return cached
     built = Corpus([note_item(n) for n in notes], corpus.lexicon, alongside=corpus)
-    corpus.extras[key] = built
+    corpus.extras[notes_key(notes)] = built
     return built
+
+
+def notes_key(notes: Sequence[Note]) -> tuple[str, tuple[str, ...]]:
+    """Where :func:`notes_corpus` keeps the notes' corpus on the run's corpus (a caller that
+    restored it from a snapshot puts it there)."""
+    return ("notes", tuple(n.slug for n in notes))
 
 
 def pick_notes(

@@ -144,12 +144,12 @@ def rank(
     check = None if profile.account.exclude else False
     found = []
     for k in np.flatnonzero(ok).tolist():
-        sources = corpus.docs[k].item.sources
-        if sources not in by_sources:
-            by_sources[sources] = _feed_factors(corpus.docs[k].item, profile.account, feeds)
+        item = corpus.items[k]  # an item's words are analyzed only for its reasons
+        if item.sources not in by_sources:
+            by_sources[item.sources] = _feed_factors(item, profile.account, feeds)
         found.append(
             candidate(
-                a, corpus, k, feeds, now, settings, excluded=check, factors=by_sources[sources]
+                a, corpus, k, feeds, now, settings, excluded=check, factors=by_sources[item.sources]
             )
         )
     return sorted((c for c in found if not c.excluded_by), key=lambda c: (-c.score, c.item.id))
@@ -207,14 +207,14 @@ def candidate(
     ``excluded``: whether an ``exclude`` phrase names it, when the caller checked already;
     ``factors``: its feeds' weight and topic match (see :func:`_feed_factors`), likewise.
     """
-    profile, doc = a.profile, corpus.docs[k]
-    weight, shares_topic = factors or _feed_factors(doc.item, profile.account, feeds)
+    profile, item = a.profile, corpus.items[k]
+    weight, shares_topic = factors or _feed_factors(item, profile.account, feeds)
     bonus = gate.FEED_TOPIC_BONUS if shares_topic else 0.0
-    why_not = excluded_by(profile.account, doc) if excluded is None else ""
+    why_not = excluded_by(profile.account, corpus.docs[k]) if excluded is None else ""
     gated = 0.0 if why_not else (float(a.relevance[k]) + bonus) * weight
-    fresh = gate.recency(doc.item.published, now, settings.half_life_days)
+    fresh = gate.recency(item.published, now, settings.half_life_days)
     return Candidate(
-        item=doc.item,
+        item=item,
         score=round(gated * fresh, 6),
         excluded_by=why_not,
         relevance=round(gated, 6),

@@ -21,6 +21,7 @@ encoded with it, in whatever order, on every run.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -212,6 +213,57 @@ def _stored_or_embedded(
     return vectors, len(missing)
 
 
+def text_hash(text: str) -> str:
+    """What a text's vector is stored under: the SHA-256 of its exact UTF-8 bytes (hex)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def text_vectors(
+    store: Store, encoder: Encoder, texts: Sequence[str], *, save: bool = True
+) -> dict[str, Vectors]:
+    """The vectors of ``texts`` (not items: account texts, notes), read from the store; those
+    missing are embedded (longest first, through the encoder's threads) and, with ``save``,
+    saved in one transaction per :data:`SAVE_EVERY` texts, so a killed run keeps what it had.
+
+    A text is embedded once ever, whatever account, worker or run needs it: its vector depends
+    on its text only (see the module docstring), so the stored bytes are the ones a fresh
+    encoding would give.
+    """
+    wanted = {text: text_hash(text) for text in dict.fromkeys(texts)}
+    size = encoder.dim * VECTOR_DTYPE.itemsize
+    found = store.text_vectors(encoder.model_id, list(wanted.values()))
+    out = {t: from_bytes(found[h]) for t, h in wanted.items() if len(found.get(h, b"")) == size}
+    missing = sorted((t for t in wanted if t not in out), key=lambda t: (-len(t), t))
+    for start in range(0, len(missing), SAVE_EVERY):
+        chunk = missing[start : start + SAVE_EVERY]
+        rows = encoder.encode(chunk)
+        if save:
+            store.save_text_vectors(
+                encoder.model_id,
+                {wanted[t]: to_bytes(row) for t, row in zip(chunk, rows, strict=True)},
+            )
+        out.update(zip(chunk, (from_bytes(to_bytes(row)) for row in rows), strict=True))
+    return out
+
+
+class StoredTexts:
+    """Texts' vectors through the store's cache (see :func:`text_vectors`): what a run's
+    :class:`~generator.relevance.meaning.Embeddings` embeds its account texts and notes with.
+    ``save``: False in worker processes, which only read (the main process embedded the run's
+    texts before starting them)."""
+
+    def __init__(self, store: Store, encoder: Encoder, *, save: bool = True) -> None:
+        self.store = store
+        self.encoder = encoder
+        self.save = save
+
+    def __call__(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.encoder.dim), dtype=np.float32)
+        found = text_vectors(self.store, self.encoder, texts, save=self.save)
+        return np.stack([found[t] for t in texts])
+
+
 def to_bytes(vector: Vectors) -> bytes:
     """A vector as the store keeps it: little-endian float32."""
     return np.ascontiguousarray(vector, dtype=VECTOR_DTYPE).tobytes()
@@ -221,4 +273,12 @@ def from_bytes(blob: bytes) -> Vectors:
     return np.frombuffer(blob, dtype=VECTOR_DTYPE).astype(np.float32)
 
 
-__all__ = ["Encoder", "embed_missing", "item_text", "vectors_for"]
+__all__ = [
+    "Encoder",
+    "StoredTexts",
+    "embed_missing",
+    "item_text",
+    "text_hash",
+    "text_vectors",
+    "vectors_for",
+]

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -70,7 +70,7 @@ def _content_words(text: str) -> list[str]:
 def lexicon_data() -> Mapping[str, Any]:
     """The packaged lexicon (``generator/data/lexicon.yml``), read once per process."""
     text = (resources.files("generator") / "data" / LEXICON_FILE).read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 10x
     return data if isinstance(data, dict) else {}
 
 
@@ -113,8 +113,12 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in _rewrite(_content_words(text))]
 
 
-def phrase_in(phrase_terms: tuple[str, ...], text_terms: Sequence[str]) -> bool:
-    """Whether the stemmed phrase occurs as a contiguous run in the stemmed text."""
+T = TypeVar("T", str, int)
+
+
+def phrase_in(phrase_terms: tuple[T, ...], text_terms: Sequence[T]) -> bool:
+    """Whether the stemmed phrase occurs as a contiguous run in the stemmed text (terms, or
+    their numbers in a corpus)."""
     n = len(phrase_terms)
     if n == 0:
         return False

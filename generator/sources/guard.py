@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import httpcore
 import httpx
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from .networks import Address, Network, parse_network
 
 
 class RefusedAddress(Exception):
@@ -101,14 +100,6 @@ class AddressPolicy:
             f"refused to connect to {shown}: {kind}; if this is an intranet feed, add"
             f" '{host.strip('[]')}' to fetch: allow_private in kb.yml"
         )
-
-
-def parse_network(entry: str) -> Network | None:
-    """An IP address or network, or None when ``entry`` is a host name."""
-    try:
-        return ipaddress.ip_network(entry.strip().strip("[]"), strict=False)
-    except ValueError:
-        return None
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

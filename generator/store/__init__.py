@@ -12,7 +12,7 @@ run sent first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,6 +63,11 @@ class Store(Protocol):
         again while it is older than ``before``.
         """
 
+    def items_state(self, model_id: str) -> tuple[str, str]:
+        """Fingerprints of the stored items with their sources, and of their ``model_id``
+        vectors, cheap to compute: equal fingerprints mean the same items, sources and vectors
+        (what a saved corpus snapshot depends on, see :mod:`generator.snapshot`)."""
+
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         """The stored vectors of ``item_ids`` made by encoder ``model_id`` (name@version); items
         without one are absent. A vector is the encoder's row as little-endian float32 bytes
@@ -74,6 +79,19 @@ class Store(Protocol):
         A vector whose item is not stored (pruned meanwhile) is dropped; pruning an item deletes
         its vectors in the same transaction.
         """
+
+    def text_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """The stored vectors made by encoder ``model_id`` of the texts whose SHA-256 (hex) is in
+        ``hashes``: texts that are not items (an account's problems, field and stakeholders'
+        concerns, the team's notes). Texts without one are absent."""
+
+    def save_text_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        """Save text hash -> vector bytes for ``model_id`` in one transaction, replacing older
+        ones (the bytes of a text are the same whoever embeds it, so a race is harmless)."""
+
+    def prune_text_vectors(self, keep: Collection[str]) -> int:
+        """Delete the text vectors (of every model) whose hash is not in ``keep``: texts no
+        account or note uses any more. Return how many rows were deleted."""
 
     def newsletter_sent(self, week: str) -> set[str]:
         """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""

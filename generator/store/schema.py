@@ -147,6 +147,19 @@ item_vectors = Table(
     Index("item_vectors_item", "item_id"),
 )
 
+# Sentence vectors of texts that are not items (an account's problems, field and stakeholders'
+# concerns, the team's notes), per encoder, keyed by the SHA-256 of the exact text: embedded once
+# ever, whatever account or run needs them; ``kb prune`` drops those no account or note uses.
+text_vectors = Table(
+    "text_vectors",
+    metadata,
+    _text("model", default=None),
+    _text("text_hash", default=None),
+    Column("vector", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("model", "text_hash"),
+    Index("text_vectors_hash", "text_hash"),
+)
+
 # The newsletter's delivery ledger: one row per message the SMTP server accepted, so a failed
 # send resumes where it stopped and a second send sends nothing (a resend has its own Message-ID).
 newsletter_sent = Table(
@@ -165,7 +178,17 @@ newsletter_sent = Table(
 ITEM_CHILDREN = (item_sources, item_vectors)
 
 # Tables in the order an export lists them and an import fills them; each sorted by its key.
-TABLES = (feeds, items, item_sources, item_vectors, pruned, sent_first, sent, newsletter_sent)
+TABLES = (
+    feeds,
+    items,
+    item_sources,
+    item_vectors,
+    text_vectors,
+    pruned,
+    sent_first,
+    sent,
+    newsletter_sent,
+)
 
 
 def _v1(conn: Connection) -> None:
@@ -205,6 +228,11 @@ def _v6_first_sends(conn: Connection) -> None:
     )
 
 
+def _v7_text_vectors(conn: Connection) -> None:
+    """7: sentence vectors of account and note texts, per encoder, by the text's SHA-256."""
+    text_vectors.create(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1,
     _v2_tombstones,
@@ -212,6 +240,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v4_newsletter,
     _v5_vectors,
     _v6_first_sends,
+    _v7_text_vectors,
 )
 VERSION = len(MIGRATIONS)
 

@@ -18,7 +18,7 @@ one :class:`StoreError` naming the store (never its password).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -361,6 +361,27 @@ class SqlStore:
 
     # --- item vectors (sentence embeddings, per model) -------------------------------------
 
+    def items_state(self, model_id: str) -> tuple[str, str]:
+        """Fingerprints of the stored items with their sources, and of their ``model_id``
+        vectors: each changes when a row is added or removed (items and sources are only ever
+        inserted or pruned, never edited). A few aggregates, not a read of every row."""
+        i, src, v = s.items, s.item_sources, s.item_vectors
+        queries = [
+            select(
+                func.count(),
+                func.min(i.c.id),
+                func.max(i.c.id),
+                func.max(i.c.first_seen),
+                func.sum(func.length(i.c.id)),
+                func.sum(func.length(i.c.title)),
+            ),
+            select(func.count(), func.max(src.c.first_seen), func.sum(func.length(src.c.feed))),
+            select(func.count(), func.sum(func.length(v.c.item_id))).where(v.c.model == model_id),
+        ]
+        with self._read() as db:
+            rows = [tuple(db.execute(q).one()) for q in queries]
+        return repr(rows[:2]), repr(rows[2])
+
     def item_vectors(self, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
         v = s.item_vectors
         found: dict[str, bytes] = {}
@@ -389,6 +410,43 @@ class SqlStore:
             ]
             if rows:
                 db.execute(upsert, rows)
+
+    # --- text vectors (account and note texts, per model, by the text's SHA-256) ----------
+
+    def text_vectors(self, model_id: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        t = s.text_vectors
+        found: dict[str, bytes] = {}
+        with self._read() as db:
+            for chunk in chunks(list(dict.fromkeys(hashes))):
+                query = select(t.c.text_hash, t.c.vector).where(
+                    t.c.model == model_id, t.c.text_hash.in_(chunk)
+                )
+                found.update((key, bytes(vector)) for key, vector in db.execute(query))
+        return found
+
+    def save_text_vectors(self, model_id: str, vectors: Mapping[str, bytes]) -> None:
+        if not vectors:
+            return
+        insert = self._insert(s.text_vectors)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[s.text_vectors.c.model, s.text_vectors.c.text_hash],
+            set_={"vector": insert.excluded.vector},
+        )
+        rows = [{"model": model_id, "text_hash": k, "vector": vectors[k]} for k in sorted(vectors)]
+        with self._write("cannot save text vectors in") as db:
+            db.execute(upsert, rows)
+
+    def prune_text_vectors(self, keep: Collection[str]) -> int:
+        """Delete the vectors of every text whose hash is not in ``keep`` (any model)."""
+        t = s.text_vectors
+        wanted = set(keep)
+        with self._write("cannot prune text vectors in") as db:
+            stored = set(db.execute(select(t.c.text_hash).distinct()).scalars())
+            gone = sorted(stored - wanted)
+            removed = 0
+            for chunk in chunks(gone):
+                removed += db.execute(delete(t).where(t.c.text_hash.in_(chunk))).rowcount
+            return removed
 
     # --- what was sent -----------------------------------------------------------------
 
