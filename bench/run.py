@@ -2,6 +2,7 @@
 
     python bench/run.py --size S|M|L [--jobs N] [--no-site] [--shard K/N] [--keep DIR] [--json FILE]
     python bench/run.py --size L --on-demand [--keep DIR [--fetched]]
+    python bench/run.py --size L --keep DIR --stages ingest; then ... --stages build
 
 Generates a project (``bench/make_project.py``), serves its feeds from 127.0.0.1 in a separate
 process, then runs the real commands in subprocesses, sampling the memory of each command's
@@ -62,21 +63,30 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def _serve(folder: str, ready: Connection) -> None:
+def _serve(folder: str, ready: Connection, port: int = 0) -> None:
     handler = functools.partial(QuietHandler, directory=folder)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     ready.send(server.server_address[1])
     server.serve_forever()
 
 
-def start_server(folder: Path) -> tuple[multiprocessing.Process, int]:
+def start_server(folder: Path, port: int = 0) -> tuple[multiprocessing.Process, int]:
+    """Serve ``folder`` on 127.0.0.1 (on ``port``, else a free one) from a process of its own."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_serve, args=(str(folder), child), daemon=True)
+    process = context.Process(target=_serve, args=(str(folder), child, port), daemon=True)
     process.start()
-    port: int = parent.recv()
-    return process, port
+    bound: int = parent.recv()
+    return process, bound
+
+
+def served_port(root: Path) -> int:
+    """The port a kept project's feeds were served on (its feeds.yml names it)."""
+    found = re.search(r"http://127\.0\.0\.1:(\d+)/", (root / "feeds" / "feeds.yml").read_text())
+    if not found:
+        raise SystemExit(f"{root}: no feed served from 127.0.0.1 in feeds/feeds.yml")
+    return int(found[1])
 
 
 def measure(cmd: Sequence[str], cwd: Path) -> tuple[float, float, str]:
@@ -141,7 +151,11 @@ def measure_fetch(tool: str, root: Path, state: Path) -> tuple[float, float, flo
     return first, second, mib
 
 
-def on_demand(root: Path) -> list[tuple[str, float, float, str, float | None]]:
+Row = tuple[str, float, float, str, float | None]
+"""A table row: stage, kb seconds, kb peak MiB, peer, peer seconds."""
+
+
+def on_demand(root: Path) -> list[Row]:
     """``kb --help``, then one account's digest for three accounts, each in a fresh process (as
     a rep runs it), twice: the first run embeds the account's texts if no build did yet (after
     ``kb build`` it is the same as the second). The median wall time and peak memory of each,
@@ -217,6 +231,47 @@ def plain_mkdocs(pages: int, work: Path) -> tuple[float, float]:
     return seconds, peak
 
 
+def ingest(root: Path, work: Path, no_peers: bool) -> list[Row]:
+    """Fetch twice (next to reader), check, and embed the new items as ``kb fetch`` does."""
+    rows: list[Row] = []
+    peer_first = peer_second = None
+    if not no_peers:
+        with tempfile.TemporaryDirectory() as state:
+            peer_first, peer_second, _ = measure_fetch("reader", root, Path(state))
+    first, second, mib = measure_fetch("kb", root, work)
+    rows.append(("fetch, first", first, mib, "reader update_feeds(workers=8)", peer_first))
+    rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
+    s, mib, _ = measure([*KB, "check"], root)
+    rows.append(("check", s, mib, "", None))
+    # The fetch stages above store items without their sentence vectors (the peer has none);
+    # `kb fetch` embeds new items at ingest, so a real weekly build finds them stored.
+    s, mib, out = measure([*KB, "fetch", "--offline"], root)
+    embedded = re.search(r"embedded (\d+) new items", out)
+    rows.append((f"embed at ingest ({embedded[1] if embedded else 0} items)", s, mib, "", None))
+    return rows
+
+
+def build(root: Path, work: Path, args: argparse.Namespace, extra: list[str]) -> list[Row]:
+    """The weekly build with the feeds unchanged, again with nothing changed, then on demand."""
+    rows: list[Row] = []
+    s, mib, out = measure([*KB, "build", "--timings", *extra], root)
+    stages = timings(out)
+    rows.append(("build, feeds unchanged (whole)", s, mib, "", None))
+    pages = sum(1 for p in (root / "site").rglob("*.html") if p.name != "404.html")
+    bm25 = None if args.no_peers else bm25_rank(root)
+    rows.append(("  rank (in workers, summed)", stages.get("rank", 0), 0, "bm25s", bm25))
+    rows.append(("  render (in workers, summed)", stages.get("render", 0), 0, "", None))
+    rows.append(("  digests (wall)", stages.get("digests", 0), 0, "", None))
+    rows.append(("  newsletter", stages.get("newsletter", 0), 0, "", None))
+    site_peer = None
+    if not args.no_peers and not args.no_site:
+        site_peer, _ = plain_mkdocs(pages, work / "mkdocs")
+    rows.append((f"  site ({pages} pages)", stages.get("site", 0), 0, "mkdocs", site_peer))
+    s, mib, out = measure([*KB, "build", "--offline", "--timings", *extra], root)
+    rows.append(("build, nothing changed", s, mib, "", None))
+    return rows + on_demand(root)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="S")
@@ -228,6 +283,13 @@ def main() -> None:
     parser.add_argument("--shard", metavar="K/N", help="kb build --shard K/N: one share (for L)")
     parser.add_argument(
         "--on-demand", action="store_true", help="only kb fetch, start-up and digests on demand"
+    )
+    parser.add_argument(
+        "--stages",
+        choices=["all", "ingest", "build"],
+        default="all",
+        help="ingest: generate, fetch, check, embed; build: the build stages on --keep DIR "
+        "ingested already (a long L run in two steps)",
     )
     parser.add_argument(
         "--fetched", action="store_true", help="with --on-demand: --keep DIR is fetched already"
@@ -244,14 +306,15 @@ def main() -> None:
     root = args.keep or work / "project"
     served = root / "served"
     served.mkdir(parents=True, exist_ok=True)
-    server, port = start_server(served)
+    kept = bool(args.keep) and (args.fetched or args.stages == "build")
+    server, port = start_server(served, served_port(root) if kept else 0)
     extra = ["--jobs", str(args.jobs)] if args.jobs else []
     extra += ["--no-site"] if args.no_site else []
     extra += ["--shard", args.shard] if args.shard else []
-    rows: list[tuple[str, float, float, str, float | None]] = []
+    rows: list[Row] = []
     try:
         started = time.perf_counter()
-        generate = not (args.on_demand and args.fetched and args.keep)
+        generate = not kept
         if generate:
             make_project(root, size, f"http://127.0.0.1:{port}")
         print(
@@ -265,38 +328,10 @@ def main() -> None:
                 rows.append(("fetch (and snapshot)", *measure([*KB, "fetch"], root)[:2], "", None))
             rows += on_demand(root)
         else:
-            peer_first = peer_second = None
-            if not args.no_peers:
-                with tempfile.TemporaryDirectory() as state:
-                    peer_first, peer_second, _ = measure_fetch("reader", root, Path(state))
-            first, second, mib = measure_fetch("kb", root, work)
-            rows.append(("fetch, first", first, mib, "reader update_feeds(workers=8)", peer_first))
-            rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
-            s, mib, _ = measure([*KB, "check"], root)
-            rows.append(("check", s, mib, "", None))
-            # The fetch stages above store items without their sentence vectors (the peer has
-            # none); `kb fetch` embeds new items at ingest, so a real weekly build finds them
-            # stored.
-            s, mib, out = measure([*KB, "fetch", "--offline"], root)
-            embedded = re.search(r"embedded (\d+) new items", out)
-            count = embedded[1] if embedded else 0
-            rows.append((f"embed at ingest ({count} items)", s, mib, "", None))
-            s, mib, out = measure([*KB, "build", "--timings", *extra], root)
-            stages = timings(out)
-            rows.append(("build, feeds unchanged (whole)", s, mib, "", None))
-            pages = sum(1 for p in (root / "site").rglob("*.html") if p.name != "404.html")
-            bm25 = None if args.no_peers else bm25_rank(root)
-            rows.append(("  rank (in workers, summed)", stages.get("rank", 0), 0, "bm25s", bm25))
-            rows.append(("  render (in workers, summed)", stages.get("render", 0), 0, "", None))
-            rows.append(("  digests (wall)", stages.get("digests", 0), 0, "", None))
-            rows.append(("  newsletter", stages.get("newsletter", 0), 0, "", None))
-            site_peer = None
-            if not args.no_peers and not args.no_site:
-                site_peer, _ = plain_mkdocs(pages, work / "mkdocs")
-            rows.append((f"  site ({pages} pages)", stages.get("site", 0), 0, "mkdocs", site_peer))
-            s, mib, out = measure([*KB, "build", "--offline", "--timings", *extra], root)
-            rows.append(("build, nothing changed", s, mib, "", None))
-            rows += on_demand(root)
+            if args.stages != "build":
+                rows += ingest(root, work, args.no_peers)
+            if args.stages != "ingest":
+                rows += build(root, work, args, extra)
     finally:
         server.kill()
         server.join()
@@ -305,9 +340,7 @@ def main() -> None:
     report(args, rows)
 
 
-def report(
-    args: argparse.Namespace, rows: list[tuple[str, float, float, str, float | None]]
-) -> None:
+def report(args: argparse.Namespace, rows: list[Row]) -> None:
     print(f"{'stage':<34} {'kb s':>8} {'peak MiB':>9}   {'peer':<32} {'peer s':>8}")
     for stage, seconds, mib, peer, peer_s in rows:
         peak = f"{mib:9.0f}" if mib else f"{'':9}"
