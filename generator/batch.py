@@ -292,7 +292,10 @@ def one_blas_thread() -> threadpool_limits:
 def _start_worker(spec: RunSpec) -> None:
     global _worker
     one_blas_thread()  # for the worker's whole life
-    _worker = Worker(spec, open_store(spec.project.state_dir), save_texts=False)
+    from .pipeline import store_location  # pipeline imports this module
+
+    # The project's own store (kb.yml's ``store:``, ``--store``, ``KB_STORE``), not the state folder
+    _worker = Worker(spec, open_store(store_location(spec.project)), save_texts=False)
 
 
 def _run_chunk(accounts: Sequence[Account]) -> list[AccountRun]:

@@ -176,6 +176,15 @@ def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
     return embed_missing(store, Encoder.load(), store.items() if items is None else items)
 
 
+def embed_team_texts(project: Project, store: Store) -> int:
+    """Give every account text (problems, fields) and note its vector, once ever (at ingest:
+    ``kb fetch``), so the next build's digests only read them; return how many were embedded."""
+    from .batch import run_texts
+    from .relevance.semantic import Encoder, embed_missing_texts
+
+    return embed_missing_texts(store, Encoder.load(), run_texts(project, project.accounts))
+
+
 def prune_texts(project: Project, store: Store) -> int:
     """Drop the stored vectors of texts no account, stakeholder or note of the project uses any
     more (``kb prune``); return how many rows went."""

@@ -201,8 +201,8 @@ def test_import_refuses_a_store_with_data_unless_merging(
     done = run_kb("--project", example_store, "store", "import", exported)
     assert done.exit_code == 1
     assert (
-        "is not empty (feeds, items, item_sources, item_vectors): import into an empty store"
-        in (done.stderr)
+        "is not empty (feeds, items, item_sources, item_vectors, text_vectors): import into an "
+        "empty store" in (done.stderr)
     )
     merged = run_kb("--project", example_store, "store", "import", exported, "--merge")
     assert merged.exit_code == 0, merged.stderr
@@ -291,3 +291,23 @@ def test_a_store_setting_that_is_not_a_store_url_is_an_error_at_its_line(example
         f"{settings}:{line}: 'store' must be a store URL:"
         " postgresql://user@host:port/database or sqlite:///path/to/kb.sqlite"
     )
+
+
+def test_worker_processes_rank_from_the_projects_own_store(
+    tmp_path: Path, postgres: PgServer
+) -> None:
+    """With the store on PostgreSQL, the pool's workers read that store, not the (empty) state
+    folder: two workers give the digests one process gives, with the stored items in them."""
+    project = copy_example(tmp_path / "example")
+    env = {"KB_STORE": database(postgres, "workers")}
+    assert kb("--project", project, "fetch", env=env).returncode == 0
+    digests = {}
+    for jobs in ("1", "2"):
+        done = kb(
+            "--project", project, "digest", "--all", "--dry-run", "--format", "json",
+            "--jobs", jobs, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        digests[jobs] = done.stdout
+    assert digests["2"] == digests["1"]
+    assert digests["1"].count('"url"') >= 10  # items from the store, not empty digests

@@ -324,15 +324,22 @@ def _text_rows(project: Path) -> dict[str, bytes]:
     return {key: vector for _, key, vector in rows}
 
 
+def _forget_text_vectors(project: Path) -> None:
+    with sqlite3.connect(project / ".kb" / "kb.sqlite") as db:
+        db.execute("DELETE FROM text_vectors")
+
+
 def test_account_and_note_texts_are_embedded_once_ever(
     fetched_example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first digest run stores every account's and note's text vector; later runs (another
-    account, another process) read them: the encoder is not run again for any of them."""
+    """Ingest (``kb fetch``) stores every account's and note's text vector, and a digest run
+    stores what is still missing; later runs (another account, another process) read them: the
+    encoder is not run again for any of them."""
     from generator.batch import run_texts
     from generator.config import load_project
 
     project = load_project(fetched_example)
+    texts = run_texts(project, project.accounts)
     asked: list[str] = []
     original = Encoder.encode
 
@@ -341,10 +348,17 @@ def test_account_and_note_texts_are_embedded_once_ever(
         return original(self, texts)
 
     monkeypatch.setattr(Encoder, "encode", counting)
+    assert len(_text_rows(fetched_example)) == len(texts)  # the fixture's `kb fetch` did
+    _forget_text_vectors(fetched_example)
+    ingest = run_kb("--project", fetched_example, "fetch", "--offline")
+    assert ingest.exit_code == 0, ingest.output
+    assert f"embedded {len(texts)} account and note texts" in ingest.output
+    assert sorted(asked) == sorted(texts)
+    _forget_text_vectors(fetched_example)
+    asked.clear()
     first = run_kb("--project", fetched_example, "digest", "--all", "--jobs", "1",
                    "--now", "2026-11-16T09:00:00Z", "--out", fetched_example / "one")  # fmt: skip
     assert first.exit_code == 0, first.output
-    texts = run_texts(project, project.accounts)
     assert any(t.startswith(project.notes[0].title) for t in texts)
     assert sorted(asked) == sorted(texts)  # each text once, items not at all (stored already)
     rows = _text_rows(fetched_example)

@@ -91,9 +91,17 @@ def report_fetch(reports: Sequence[FetchReport]) -> int:
     return failed
 
 
-def report_embedded(count: int) -> None:
+def report_embedded(count: int, what: str = "new items") -> None:
     if count:
-        click.echo(f"embedded {count} new items", err=True)
+        click.echo(f"embedded {count} {what}", err=True)
+
+
+def embed_at_ingest(project: Project, store: Store) -> None:
+    """The new items' vectors, then the team's texts' (accounts and notes), then the snapshot."""
+    report_embedded(pipeline.embed_stored(store))
+    report_embedded(pipeline.embed_team_texts(project, store), "account and note texts")
+    # analyze the new items now, so a rep's next ``kb digest`` maps them ready-made
+    pipeline.refresh_snapshot(project, store)
 
 
 @click.command()
@@ -111,13 +119,10 @@ def fetch(obj: Context, feeds: tuple[str, ...], strict: bool, offline: bool, for
             configured = sorted(f.name for f in project.feeds)
             stored = len(store.items(feeds=configured))
             click.echo(f"offline: {stored} stored items from {len(configured)} feeds", err=True)
-            report_embedded(pipeline.embed_stored(store))
-            pipeline.refresh_snapshot(project, store)
+            embed_at_ingest(project, store)
             return
         failed = report_fetch(fetch_with_progress(project, store, feeds, force))
-        report_embedded(pipeline.embed_stored(store))
-        # analyze the new items now, so a rep's next ``kb digest`` maps them ready-made
-        pipeline.refresh_snapshot(project, store)
+        embed_at_ingest(project, store)
     if strict and failed:
         sys.exit(1)
 

@@ -246,6 +246,17 @@ def text_vectors(
     return out
 
 
+def embed_missing_texts(store: Store, encoder: Encoder, texts: Sequence[str]) -> int:
+    """Embed and save those of ``texts`` with no stored vector yet; return how many."""
+    size = encoder.dim * VECTOR_DTYPE.itemsize
+    wanted = list(dict.fromkeys(text_hash(text) for text in texts))
+    found = store.text_vectors(encoder.model_id, wanted)
+    missing = sum(len(found.get(h, b"")) != size for h in wanted)
+    if missing:
+        text_vectors(store, encoder, texts)
+    return missing
+
+
 class StoredTexts:
     """Texts' vectors through the store's cache (see :func:`text_vectors`): what a run's
     :class:`~generator.relevance.meaning.Embeddings` embeds its account texts and notes with.
