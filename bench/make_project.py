@@ -856,7 +856,6 @@ def make_project(root: Path, size: Size, base_url: str, seed: int = 11) -> None:
     (root / "kb.yml").write_text(
         f"now: {NOW.isoformat().replace('+00:00', 'Z')}\nteam: Bench Sales Insights\n"
         "fetch:\n  allow_private: [127.0.0.1]  # the bench serves the feeds on loopback\n"
-        "  per_host: 8  # every feed is on one host: as many at once as the peer's 8 workers\n"
         "ranking:\n  threshold: 0.35\n  max_items: 8\n"
         "digest:\n  formats: [md, html, txt, json]\n"
     )

@@ -7,8 +7,7 @@ pay for starting them (:mod:`.parse.pool`), else in a couple of threads. Either 
 parse runs past :data:`PARSE_TIME_LIMIT` fails alone: a worker process is killed; a thread cannot
 be, so the run stops waiting for it (it is a daemon thread, which never holds up the exit).
 
-The store is written by one thread of its own, one transaction per feed, one feed after another
-(the loop goes on downloading and parsing meanwhile). The order is fixed,
+The store is written from the loop's thread only, one transaction per feed. The order is fixed,
 by feed name, because it decides things a reader sees: when two feeds carry the same story, the
 first one stored gives the item its title, summary, URL and source. A feed with entries is
 stored as soon as every feed named before it is done (one without entries, at once), so a run
@@ -24,7 +23,6 @@ import hashlib
 import os
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -114,7 +112,7 @@ def fetch_feeds(
 
 
 class _Run:
-    """One ``kb fetch``: shared client, limits, parse pool and store writer."""
+    """One ``kb fetch``: shared client, limits and parse pool; the store is touched here only."""
 
     def __init__(
         self,
@@ -139,9 +137,8 @@ class _Run:
         workers = cores() if in_processes else PARSE_THREADS
         self.parse_slots = asyncio.Semaphore(workers)
         processes = ParsePool(workers, PARSE_TIME_LIMIT) if in_processes else nullcontext(None)
-        with processes as procs, ThreadPoolExecutor(1, "kb-store") as writer:
+        with processes as procs:
             self.processes = procs
-            self.writer = writer
             async with make_client(self.settings) as client:
                 self.client = client
                 tasks = [asyncio.create_task(self.one(f)) for f in feeds]
@@ -163,15 +160,11 @@ class _Run:
             if outcome.update.entries:
                 waiting[outcome.update.name] = outcome
             else:  # nothing that another feed's items depend on: store it now
-                reports.append(await self.saved(outcome))
+                reports.append(self.save(outcome))
                 unsaved.remove(outcome.update.name)
             while unsaved and unsaved[-1] in waiting:
-                reports.append(await self.saved(waiting.pop(unsaved.pop())))
+                reports.append(self.save(waiting.pop(unsaved.pop())))
         return reports
-
-    async def saved(self, outcome: _Outcome) -> FetchReport:
-        """:meth:`save` on the store's thread: the loop goes on downloading meanwhile."""
-        return await asyncio.get_running_loop().run_in_executor(self.writer, self.save, outcome)
 
     def save(self, outcome: _Outcome) -> FetchReport:
         """Store one feed's outcome; a write that fails is that feed's failure, not the run's.
