@@ -392,12 +392,20 @@ class DigestRun:
         return [r.digest for r in self.records]
 
 
-def _record(run: AccountRun, key: str, root: Path) -> AccountRecord:
+def _record(
+    run: AccountRun, key: str, root: Path, shared: Mapping[str, Item] | None = None
+) -> AccountRecord:
+    """What the run keeps of an account until the newsletter and site are made. ``shared``: the
+    run's items by id; a worker's account hands back copies of the items it names, and a run
+    of 10,000 accounts holding each account's copies would hold the store many times over."""
     written = [f for f in run.files if not f.skipped]
+    news = run.news
+    if shared:
+        news = tuple(replace(n, item=shared.get(n.item.id, n.item)) for n in news)
     return AccountRecord(
         key,
         run.digest,
-        run.news,
+        news,
         tuple((os.path.relpath(f.path, root), file_sha(f.text)) for f in written),
         tuple((f.fmt, tuple(i.id for i in f.items)) for f in written if f.items),
     )
@@ -446,12 +454,13 @@ def run_digests(
     rank = render = 0.0
     # ``items`` are every stored item: ranking maps them from the snapshot (built and saved
     # here when the store changed), rather than analyzing them again in every process.
+    shared = {item.id: item for item in items}
     for chunk in run_accounts(spec, stale, store, jobs=jobs):
         writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
         for r in chunk:
             rank, render = rank + r.seconds[0], render + r.seconds[1]
             skipped += [f.skipped for f in r.files if f.skipped]
-            fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root)
+            fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root, shared)
     lost: list[SentFirst] = []
     if spec.record:
         by_id = sendable(spec.project, items)
