@@ -259,14 +259,13 @@ def accounts_texts(
     ]
 
 
-def embed_texts(project: Project, store: Store, texts: Sequence[str]) -> None:
+def embed_texts(project: Project, store: Store, texts: Sequence[str]) -> int:
     """Make sure the store has a vector for each of ``texts``: the main process does it before
     starting workers, so each text is embedded once (not once per worker) and workers only
-    read."""
-    from .relevance.semantic import Encoder, text_vectors
+    read. Return how many had to be embedded."""
+    from .relevance.semantic import Encoder, embed_missing_texts
 
-    if texts:
-        text_vectors(store, Encoder.load(), texts)
+    return embed_missing_texts(store, Encoder.load(), texts) if texts else 0
 
 
 def used_texts(project: Project) -> list[str]:

@@ -179,10 +179,9 @@ def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
 def embed_team_texts(project: Project, store: Store) -> int:
     """Give every account text (problems, fields) and note its vector, once ever (at ingest:
     ``kb fetch``), so the next build's digests only read them; return how many were embedded."""
-    from .batch import run_texts
-    from .relevance.semantic import Encoder, embed_missing_texts
+    from .batch import embed_texts, run_texts
 
-    return embed_missing_texts(store, Encoder.load(), run_texts(project, project.accounts))
+    return embed_texts(project, store, run_texts(project, project.accounts))
 
 
 def prune_texts(project: Project, store: Store) -> int:

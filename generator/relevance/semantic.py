@@ -229,6 +229,18 @@ def text_vectors(
     on its text only (see the module docstring), so the stored bytes are the ones a fresh
     encoding would give.
     """
+    return _texts_stored_or_embedded(store, encoder, texts, save)[0]
+
+
+def embed_missing_texts(store: Store, encoder: Encoder, texts: Sequence[str]) -> int:
+    """Embed and save those of ``texts`` with no stored vector yet; return how many."""
+    return _texts_stored_or_embedded(store, encoder, texts, True)[1]
+
+
+def _texts_stored_or_embedded(
+    store: Store, encoder: Encoder, texts: Sequence[str], save: bool
+) -> tuple[dict[str, Vectors], int]:
+    """Every text's vector (see :func:`text_vectors`), and how many had to be embedded."""
     wanted = {text: text_hash(text) for text in dict.fromkeys(texts)}
     size = encoder.dim * VECTOR_DTYPE.itemsize
     found = store.text_vectors(encoder.model_id, list(wanted.values()))
@@ -243,18 +255,7 @@ def text_vectors(
                 {wanted[t]: to_bytes(row) for t, row in zip(chunk, rows, strict=True)},
             )
         out.update(zip(chunk, (from_bytes(to_bytes(row)) for row in rows), strict=True))
-    return out
-
-
-def embed_missing_texts(store: Store, encoder: Encoder, texts: Sequence[str]) -> int:
-    """Embed and save those of ``texts`` with no stored vector yet; return how many."""
-    size = encoder.dim * VECTOR_DTYPE.itemsize
-    wanted = list(dict.fromkeys(text_hash(text) for text in texts))
-    found = store.text_vectors(encoder.model_id, wanted)
-    missing = sum(len(found.get(h, b"")) != size for h in wanted)
-    if missing:
-        text_vectors(store, encoder, texts)
-    return missing
+    return out, len(missing)
 
 
 class StoredTexts:
