@@ -194,11 +194,7 @@ def _feed_arrays(
     for k in passing:
         sources = corpus.items[k].sources
         if sources not in table:
-            known = [feeds[s] for s in sources if s in feeds]
-            table[sources] = (
-                max((f.weight for f in known), default=1.0),
-                frozenset(t for f in known for t in f.topics),
-            )
+            table[sources] = _feeds_of(sources, feeds)
         w, feed_topics = table[sources]
         weight.append(w)
         bonus.append(gate.FEED_TOPIC_BONUS if feed_topics & topics else 0.0)
@@ -248,10 +244,15 @@ def excluded_by(account: Account, doc: Doc) -> str:
 
 def _feed_factors(item: Item, account: Account, feeds: Mapping[str, Feed]) -> tuple[float, bool]:
     """The best weight among the item's feeds, and whether one shares a topic with the account."""
-    known = [feeds[s] for s in item.sources if s in feeds]
-    if not known:
-        return 1.0, False
-    return max(f.weight for f in known), any(set(f.topics) & set(account.topics) for f in known)
+    weight, topics = _feeds_of(item.sources, feeds)
+    return weight, bool(topics & set(account.topics))
+
+
+def _feeds_of(sources: Sequence[str], feeds: Mapping[str, Feed]) -> tuple[float, frozenset[str]]:
+    """The best weight among these feeds (1 when none is configured), and all their topics."""
+    known = [feeds[s] for s in sources if s in feeds]
+    topics = frozenset(t for f in known for t in f.topics)
+    return max((f.weight for f in known), default=1.0), topics
 
 
 def candidate(
