@@ -7,13 +7,16 @@ pay for starting them (:mod:`.parse.pool`), else in a couple of threads. Either 
 parse runs past :data:`PARSE_TIME_LIMIT` fails alone: a worker process is killed; a thread cannot
 be, so the run stops waiting for it (it is a daemon thread, which never holds up the exit).
 
-The store is written from the loop's thread only, one transaction per feed. The order is fixed,
-by feed name, because it decides things a reader sees: when two feeds carry the same story, the
-first one stored gives the item its title, summary, URL and source. A feed with entries is
-stored as soon as every feed named before it is done (one without entries, at once), so a run
-killed half-way keeps nearly every feed already done, and the same feeds give the same items
-whichever server answers first. Every feed of a run is stamped with the run's time. One failing
-feed is recorded on that feed and never stops the others.
+The store is written from the loop's thread only, one transaction per feed with entries. Their
+order is fixed, by feed name, because it decides things a reader sees: when two feeds carry the
+same story, the first one stored gives the item its title, summary, URL and source. A feed with
+entries is stored as soon as every feed named before it is done, so a run killed half-way keeps
+nearly every feed already done, and the same feeds give the same items whichever server answers
+first. Feeds without entries (unchanged, failed) depend on nothing: their rows are written
+together, in one transaction per :data:`BOOKKEEPING_DELAY`, so a run where every feed answers
+304 costs one write, not one per feed; a run killed before such a write only has to ask those
+feeds again. Every feed of a run is stamped with the run's time. One failing feed is recorded on
+that feed and never stops the others, and so is one whose row cannot be written.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from .update import failure, is_due, skip_reason, success
 PARSE_THREADS = 2
 POOL_MIN_FEEDS = 16  # below this, starting worker processes costs more than it saves
 PARSE_TIME_LIMIT = 120.0  # seconds; a feed that takes longer to parse fails
+BOOKKEEPING_DELAY = 0.5  # seconds a feed without entries may wait to be written with others
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -151,20 +155,36 @@ class _Run:
     async def save_in_order(
         self, tasks: Sequence[asyncio.Task[_Outcome]], order: list[str]
     ) -> list[FetchReport]:
-        """Store outcomes as they come, but those with entries in ``order`` (see the module)."""
+        """Store outcomes as they come: those with entries in ``order``, the others together
+        (see the module)."""
         reports: list[FetchReport] = []
         waiting: dict[str, _Outcome] = {}
         unsaved = list(reversed(order))  # the next feed to store with entries is at the end
-        for next_done in asyncio.as_completed(tasks):
-            outcome = await next_done
+        together: list[_Outcome] = []  # feeds without entries, not written yet
+        write_at: float | None = None  # when they are written, whatever else is done by then
+        done: asyncio.Queue[asyncio.Task[_Outcome]] = asyncio.Queue()
+        for task in tasks:
+            task.add_done_callback(done.put_nowait)
+        left = len(tasks)
+        while left:
+            try:
+                async with asyncio.timeout_at(write_at):
+                    outcome = (await done.get()).result()
+            except TimeoutError:
+                reports += self.save_together(together)
+                together, write_at = [], None
+                continue
+            left -= 1
             if outcome.update.entries:
                 waiting[outcome.update.name] = outcome
-            else:  # nothing that another feed's items depend on: store it now
-                reports.append(self.save(outcome))
+            else:  # nothing that another feed's items depend on
+                together.append(outcome)
                 unsaved.remove(outcome.update.name)
+                if write_at is None:
+                    write_at = asyncio.get_running_loop().time() + BOOKKEEPING_DELAY
             while unsaved and unsaved[-1] in waiting:
                 reports.append(self.save(waiting.pop(unsaved.pop())))
-        return reports
+        return reports + self.save_together(together)
 
     def save(self, outcome: _Outcome) -> FetchReport:
         """Store one feed's outcome; a write that fails is that feed's failure, not the run's.
@@ -180,6 +200,20 @@ class _Run:
             update = self.failed(update.name, update.url, FeedError(update.name, reason))
             self.store.save_update(update)
             new, outcome = 0, _Outcome(update)
+        return self.report(outcome, new)
+
+    def save_together(self, outcomes: Sequence[_Outcome]) -> list[FetchReport]:
+        """Store feeds without entries in one transaction. If it fails (it was rolled back),
+        store them one by one, so that a feed whose row cannot be written fails alone."""
+        try:
+            self.store.save_updates([o.update for o in outcomes])
+        except Exception:
+            return [self.save(o) for o in outcomes]
+        return [self.report(o, 0) for o in outcomes]
+
+    def report(self, outcome: _Outcome, new: int) -> FetchReport:
+        """The summary line of a stored outcome, handed to ``progress`` as well."""
+        update = outcome.update
         report = FetchReport(
             feed=update.name,
             status=update.status,

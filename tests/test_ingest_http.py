@@ -6,9 +6,12 @@ reason, and nothing raises.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +31,7 @@ from feedserver import (
     trickle,
 )
 from pytest_httpserver import HTTPServer
+from sqlalchemy import event
 from werkzeug import Request, Response
 from werkzeug.datastructures import Headers
 
@@ -35,7 +39,8 @@ from generator import ingest
 from generator.ingest import FetchReport, fetch_feeds
 from generator.models import Feed, FetchSettings
 from generator.sources.http import USER_AGENT
-from generator.store import Store
+from generator.store import Store, open_store
+from generator.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -461,6 +466,94 @@ def test_a_second_fetch_of_unchanged_feeds_is_conditional_and_parses_nothing(
     assert sent["/etag"]["If-None-Match"] == '"v1"'
     assert sent["/date"]["If-Modified-Since"] == "Mon, 09 Nov 2026 10:00:00 GMT"
     assert len(store.items()) == 3
+
+
+def unchanged_feeds(server: HTTPServer, count: int, wait: float = 0.0) -> list[Feed]:
+    """``count`` feeds that answer 304 to their ETag; the last one after ``wait`` seconds."""
+
+    def conditional(request: Request) -> Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            time.sleep(wait if request.path == f"/u{count - 1}" else 0)
+            return Response(status=304, headers={"ETag": '"v1"'})
+        body = generated_rss(2, prefix=request.path.strip("/"))
+        return Response(body, content_type=RSS, headers={"ETag": '"v1"'})
+
+    for i in range(count):
+        server.expect_request(f"/u{i}").respond_with_handler(conditional)
+    return [Feed(f"u{i}", server.url_for(f"/u{i}")) for i in range(count)]
+
+
+def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
+    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = unchanged_feeds(server, 6)
+    assert {r.status for r in fetch(store, feeds).values()} == {"ok"}
+    monkeypatch.setattr(ingest, "BOOKKEEPING_DELAY", 60.0)  # however slow the machine is
+    writes: list[str] = []
+
+    def counted(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("BEGIN"):
+            writes.append(statement)
+
+    assert isinstance(store, SqlStore)
+    event.listen(store.engine, "before_cursor_execute", counted)
+    later = NOW + timedelta(hours=1)
+    second = fetch(store, feeds, clock=lambda: later)
+    assert {(r.status, r.new_items) for r in second.values()} == {("not-modified", 0)}
+    assert writes == ["BEGIN IMMEDIATE", "BEGIN IMMEDIATE"]  # feeds.yml's feeds, then the run's
+    assert {(s.last_fetch, s.last_success, s.etag) for s in store.feed_states()} == {
+        (later, later, '"v1"')
+    }
+    assert len(store.items()) == 12
+
+
+def test_unchanged_feeds_are_stored_while_a_slow_one_is_still_being_fetched(
+    server: HTTPServer, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = unchanged_feeds(server, 4, wait=1.5)
+    settings = replace(FAST, read_timeout=10, deadline=15)
+    fetch(store, feeds, settings)
+    monkeypatch.setattr(ingest, "BOOKKEEPING_DELAY", 0.1)
+    later = NOW + timedelta(hours=1)
+    seen_by_another_run: list[datetime | None] = []
+
+    def look(report: FetchReport) -> None:  # what a run killed now would have kept
+        if report.feed == "u3":
+            other = open_store(tmp_path / ".kb")
+            seen_by_another_run.extend(s.last_fetch for s in other.feed_states()[:3])
+            other.close()
+
+    reports = fetch(store, feeds, settings, clock=lambda: later, progress=look)
+    assert {r.status for r in reports.values()} == {"not-modified"}
+    assert seen_by_another_run == [later, later, later]
+
+
+def test_a_feed_whose_row_cannot_be_written_fails_alone_among_unchanged_ones(
+    server: HTTPServer, store: Store, tmp_path: Path
+) -> None:
+    feeds = unchanged_feeds(server, 4)
+    fetch(store, feeds)
+    with closing(sqlite3.connect(tmp_path / ".kb" / "kb.sqlite")) as db:
+        db.execute(
+            "CREATE TRIGGER fail BEFORE UPDATE ON feeds"
+            " WHEN NEW.name = 'u1' AND NEW.status = 'not-modified'"
+            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    later = NOW + timedelta(hours=1)
+    reports = fetch(store, feeds, clock=lambda: later)
+    assert {n: r.status for n, r in reports.items()} == {
+        "u0": "not-modified",
+        "u1": "error",
+        "u2": "not-modified",
+        "u3": "not-modified",
+    }
+    assert reports["u1"].error == (
+        "could not be stored: StoreError: cannot save feed u1 in"
+        f" {tmp_path / '.kb' / 'kb.sqlite'}: disk I/O error"
+    )
+    states = {s.name: s for s in store.feed_states()}
+    assert [states[f"u{i}"].last_success for i in range(4)] == [later, NOW, later, later]
+    assert (states["u1"].status, states["u1"].failures) == ("error", 1)
 
 
 def test_a_failing_feed_backs_off_and_keeps_what_it_had(server: HTTPServer, store: Store) -> None:

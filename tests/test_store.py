@@ -122,6 +122,52 @@ def test_a_failed_write_leaves_nothing_half_done(store: SqlStore) -> None:
     assert state is not None and state.last_fetch == NOW
 
 
+def bookkeeping(at: datetime) -> list[FeedUpdate]:
+    """A run's fetch results without entries, one of each kind of row they write."""
+    url = "https://{}.example/feed"
+    found, later = "https://c.example/found.xml", at + timedelta(hours=1)
+    return [
+        FeedUpdate("a", url.format("a"), at, "ok", etag='"v2"', last_modified="Tue, 17 Nov"),
+        FeedUpdate("b", url.format("b"), at, "not-modified", moved_to="https://b.example/new"),
+        FeedUpdate("c", url.format("c"), at, "not-modified", discovered=found),
+        FeedUpdate(
+            "d", url.format("d"), at, "error", error="HTTP 500", failures=2, next_fetch=later
+        ),
+        FeedUpdate("e", url.format("e"), at, "gone", error="HTTP 410 Gone", failures=1),
+    ]
+
+
+def test_fetch_results_saved_together_read_back_as_saved_one_by_one(
+    new_location: StoreMaker,
+) -> None:
+    feeds = [Feed(name, f"https://{name}.example/feed") for name in "abcde"]
+    together, apart = SqlStore(new_location()), SqlStore(new_location())
+    for opened in (together, apart):
+        opened.sync_feeds(feeds)
+        for u in bookkeeping(NOW):  # validators and a discovered feed from an earlier run
+            opened.save_update(replace(u, status="ok", etag='"v1"', discovered="x", failures=0))
+    together.save_updates(bookkeeping(NOW + timedelta(days=1)))
+    for u in bookkeeping(NOW + timedelta(days=1)):
+        apart.save_update(u)
+    assert together.feed_states() == apart.feed_states()
+    states = {s.name: s for s in together.feed_states()}
+    assert (states["a"].etag, states["b"].etag) == ('"v2"', '"v1"')  # a 304 keeps its validators
+    assert (states["c"].discovered, states["d"].discovered) == ("https://c.example/found.xml", "x")
+    together.close()
+    apart.close()
+
+
+def test_fetch_results_saved_together_are_all_written_or_none(store: SqlStore) -> None:
+    store.sync_feeds([Feed(name, f"https://{name}.example/feed") for name in "cde"])
+    fail_on(store, "UPDATE", "feeds", "ROW.name = 'd'", "disk I/O error")
+    with pytest.raises(StoreError, match=r"^cannot save 5 feeds' fetch results in .+: disk I/O"):
+        store.save_updates(bookkeeping(NOW))
+    assert all(state.last_fetch is None for state in store.feed_states())
+    with pytest.raises(ValueError, match="save_updates writes feeds without entries"):
+        store.save_updates([update("a", entry("a", 1))])
+    assert store.items() == []
+
+
 def test_a_failure_keeps_items_and_records_the_error(store: SqlStore) -> None:
     store.save_update(update("a", entry("a", 1)))
     failed = FeedUpdate("a", "u", NOW + timedelta(hours=1), "error", error="HTTP 500", failures=1,

@@ -164,19 +164,33 @@ async def _resolve(host: str, port: int) -> list[Address]:
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over :class:`GuardedBackend`.
 
-    httpx has no public parameter for the network backend, so the connection pool it built is
-    replaced by the same pool (no proxy, HTTP/1.1) over the guarded backend.
+    httpx has no public parameter for the network backend, so the transport is given its own
+    pool (no proxy, HTTP/1.1) over the guarded backend. ``AsyncHTTPTransport.__init__`` is not
+    called: all it does is build a pool (and load the CA certificates for it, ~40 ms of CPU)
+    that would be thrown away; ``_pool`` is the only state its methods use.
     """
 
     def __init__(self, policy: AddressPolicy, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+        self._pool = _LazyTLSPool(
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=GuardedBackend(policy),
         )
+
+
+class _LazyTLSPool(httpcore.AsyncConnectionPool):
+    """A pool that loads the CA certificates when its first HTTPS connection is made, once.
+
+    Loading them is most of the cost of starting a fetch that only needs plain HTTP or local
+    files (a run of conditional requests that all answer 304 is a few hundred milliseconds).
+    The context is then shared by every connection, as httpx's own would be.
+    """
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        if origin.scheme == b"https" and self._ssl_context is None:
+            self._ssl_context = httpx.create_ssl_context(trust_env=False)
+        return super().create_connection(origin)
 
 
 __all__ = [

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Column, LargeBinary
+from sqlalchemy import Column, LargeBinary, bindparam
 from sqlalchemy import update as sql_update
 from sqlalchemy.engine import RowMapping
 
@@ -59,8 +61,8 @@ def feed_state(row: RowMapping) -> FeedState:
     )
 
 
-def feed_update(update: FeedUpdate) -> Any:
-    f = s.feeds
+def feed_values(update: FeedUpdate) -> dict[str, Any]:
+    """The columns of the feed's row that a fetch result writes, and their values."""
     ok = update.status == "ok"
     values: dict[str, Any] = {
         "status": update.status,
@@ -74,7 +76,31 @@ def feed_update(update: FeedUpdate) -> Any:
         values |= {"discovered": update.discovered, "last_success": iso(update.fetched_at)}
     if ok:
         values |= {"etag": update.etag, "last_modified": update.last_modified}
-    return sql_update(f).where(f.c.name == update.name).values(values)
+    return values
+
+
+def feed_updates(updates: Iterable[FeedUpdate]) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """The UPDATEs of the feeds' rows, as (statement, parameter sets): one statement per set of
+    columns written (an ``executemany``), so a run's bookkeeping is three statements at most,
+    whatever the number of feeds, and each statement is built once per process."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for update in updates:
+        values = feed_values(update)
+        row = {"_name": update.name} | {f"_{column}": value for column, value in values.items()}
+        groups.setdefault(tuple(values), []).append(row)
+    return [(_feed_update(columns), rows) for columns, rows in groups.items()]
+
+
+@cache
+def _feed_update(columns: tuple[str, ...]) -> Any:
+    """``UPDATE feeds SET column = :_column ... WHERE name = :_name`` (a bound parameter may
+    not share a column's name in SQLAlchemy's SET clause, hence the underscores)."""
+    f = s.feeds
+    return (
+        sql_update(f)
+        .where(f.c.name == bindparam("_name"))
+        .values({column: bindparam(f"_{column}") for column in columns})
+    )
 
 
 def item_row(entry: EntryData, title_key: str, published: datetime, seen: str) -> dict[str, str]:

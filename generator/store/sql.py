@@ -46,7 +46,7 @@ from . import schema as s
 from .engines import make_engine
 from .location import StoreLocation
 from .lookups import chunks, known_entries, same_title_candidates, stored_item_ids, was_pruned
-from .rows import categories, exported, feed_state, feed_update, imported, iso, item_row
+from .rows import categories, exported, feed_state, feed_updates, imported, iso, item_row
 from .stories import (
     pick_same_story,
     stamp,
@@ -197,9 +197,9 @@ class SqlStore:
                 "url": insert.excluded.url,
             },
         )
-        with self._write("cannot save the feeds in") as db:
-            for feed in feeds:
-                db.execute(upsert, {"name": feed.name, "url": feed.url})
+        if feeds:
+            with self._write("cannot save the feeds in") as db:
+                db.execute(upsert, [{"name": feed.name, "url": feed.url} for feed in feeds])
 
     def _feeds_query(self) -> Select[Any]:
         count = (
@@ -224,8 +224,19 @@ class SqlStore:
     def save_update(self, update: FeedUpdate) -> int:
         with self._write(f"cannot save feed {update.name} in") as db:
             new = self._save_entries(db, update.entries, update.fetched_at)
-            db.execute(feed_update(update))
+            self._save_feed_rows(db, [update])
             return new
+
+    def save_updates(self, updates: Sequence[FeedUpdate]) -> None:
+        if any(update.entries for update in updates):
+            raise ValueError("save_updates writes feeds without entries (see save_update)")
+        if updates:
+            with self._write(f"cannot save {len(updates)} feeds' fetch results in") as db:
+                self._save_feed_rows(db, updates)
+
+    def _save_feed_rows(self, db: Connection, updates: Sequence[FeedUpdate]) -> None:
+        for statement, rows in feed_updates(updates):
+            db.execute(statement, rows)
 
     def _save_entries(self, db: Connection, entries: Sequence[EntryData], seen: datetime) -> int:
         """Store a feed's entries with a handful of statements, whatever their number.
