@@ -3,6 +3,7 @@
     python bench/run.py --size S|M|L [--jobs N] [--no-site] [--shard K/N] [--keep DIR] [--json FILE]
     python bench/run.py --size L --on-demand [--keep DIR [--fetched]]
     python bench/run.py --size L --keep DIR --stages ingest; then ... --stages build
+    python bench/run.py --size M --stages fetch --repeat 5 [--keep DIR]
 
 Generates a project (``bench/make_project.py``), serves its feeds from 127.0.0.1 in a separate
 process, then runs the real commands in subprocesses, sampling the memory of each command's
@@ -21,7 +22,8 @@ whole process tree (workers included) every 50 ms:
 
 ``--on-demand`` measures only the last two, after ``kb fetch`` (which, like ``kb build``, leaves
 the corpus snapshot ready): the L row without ranking 10,000 accounts first; ``--fetched`` reuses
-a project ``--keep DIR`` already fetched.
+a project ``--keep DIR`` already fetched. ``--stages fetch`` measures only the two fetches,
+``--repeat`` times, kb and reader alternating, and prints the medians.
 
 Needs only the test extra: ``pip install -e '.[test]'`` (it holds reader, bm25s and psutil).
 Not a test: it prints figures; results go in bench/RESULTS.md.
@@ -39,6 +41,7 @@ import re
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,15 +120,18 @@ def timings(output: str) -> dict[str, float]:
     return {m[1]: float(m[2]) for m in re.finditer(r"^timing: (\S+) ([\d.]+)", output, re.M)}
 
 
-def fetch_twice(tool: str, root: Path, state: Path) -> tuple[float, float]:
+def fetch_twice(tool: str, root: Path, state: Path, own_store: bool = False) -> tuple[float, float]:
     """Two fetches of the project's feeds by ``tool`` in this process: the first into an empty
-    store, the second conditional. Both tools pay the same start-up, outside the timing."""
+    store, the second conditional. Both tools pay the same start-up, outside the timing. kb
+    fetches into the project's store, or with ``own_store`` into a new one in ``state``."""
     from generator.config import load_project
 
     project = load_project(root)
     if tool == "kb":
         from generator import pipeline
 
+        if own_store:
+            project = pipeline.with_store(project, f"sqlite:///{state / 'kb.sqlite'}")
         store = pipeline.store_for(project)
         run = functools.partial(pipeline.fetch, project, store)
     else:
@@ -143,9 +149,12 @@ def fetch_twice(tool: str, root: Path, state: Path) -> tuple[float, float]:
     return times[0], times[1]
 
 
-def measure_fetch(tool: str, root: Path, state: Path) -> tuple[float, float, float]:
+def measure_fetch(
+    tool: str, root: Path, state: Path, own_store: bool = False
+) -> tuple[float, float, float]:
     """(first s, second s, peak MiB) of :func:`fetch_twice` in a process of its own."""
     cmd = [sys.executable, __file__, "--fetch-only", tool, "--keep", str(root), str(state)]
+    cmd += ["--own-store"] if own_store else []
     _, mib, out = measure(cmd, root)
     first, second = (float(x) for x in out.split()[-2:])
     return first, second, mib
@@ -251,6 +260,29 @@ def ingest(root: Path, work: Path, no_peers: bool) -> list[Row]:
     return rows
 
 
+def fetch_rounds(root: Path, rounds: int, no_peers: bool) -> list[Row]:
+    """Only the fetch comparison, ``rounds`` times, kb and reader alternating so both see the
+    same load (a shared machine's figures move by tens of percent); prints every round and
+    returns the medians. kb fetches into a new store each round, never the project's."""
+    first: dict[str, list[float]] = {"kb": [], "reader": []}
+    second: dict[str, list[float]] = {"kb": [], "reader": []}
+    for number in range(1, rounds + 1):
+        for tool in ["kb"] if no_peers else ["kb", "reader"]:
+            with tempfile.TemporaryDirectory() as state:
+                one, two, _ = measure_fetch(tool, root, Path(state), own_store=True)
+            first[tool].append(one)
+            second[tool].append(two)
+            print(f"round {number}: {tool:<6} first {one:6.2f} s, second {two:6.3f} s", flush=True)
+    peer = {which: statistics.median(t["reader"]) if t["reader"] else None
+            for which, t in (("first", first), ("second", second))}  # fmt: skip
+    return [
+        (f"fetch, first (median of {rounds})", statistics.median(first["kb"]), 0,
+         "reader update_feeds(workers=8)", peer["first"]),
+        (f"fetch, second (median of {rounds})", statistics.median(second["kb"]), 0,
+         "reader, second", peer["second"]),
+    ]  # fmt: skip
+
+
 def build(root: Path, work: Path, args: argparse.Namespace, extra: list[str]) -> list[Row]:
     """The weekly build with the feeds unchanged, again with nothing changed, then on demand."""
     rows: list[Row] = []
@@ -286,27 +318,34 @@ def main() -> None:
     )
     parser.add_argument(
         "--stages",
-        choices=["all", "ingest", "build"],
+        choices=["all", "ingest", "build", "fetch"],
         default="all",
         help="ingest: generate, fetch, check, embed; build: the build stages on --keep DIR "
-        "ingested already (a long L run in two steps)",
+        "ingested already (a long L run in two steps); fetch: only the fetch comparison, "
+        "--repeat times (on --keep DIR if it holds a project, into stores of its own)",
     )
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of --stages fetch")
     parser.add_argument(
         "--fetched", action="store_true", help="with --on-demand: --keep DIR is fetched already"
     )
     parser.add_argument("--fetch-only", choices=["kb", "reader"], help=argparse.SUPPRESS)
+    parser.add_argument("--own-store", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("state", nargs="?", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the feed server
     if args.fetch_only:
-        print(*fetch_twice(args.fetch_only, args.keep, args.state))
+        print(*fetch_twice(args.fetch_only, args.keep, args.state, args.own_store))
         return
     size = SIZES[args.size]
     work = Path(tempfile.mkdtemp(prefix="kb-bench-"))
     root = args.keep or work / "project"
     served = root / "served"
     served.mkdir(parents=True, exist_ok=True)
-    kept = bool(args.keep) and (args.fetched or args.stages == "build")
+    kept = bool(args.keep) and (
+        args.fetched
+        or args.stages == "build"
+        or (args.stages == "fetch" and (args.keep / "feeds" / "feeds.yml").exists())
+    )
     server, port = start_server(served, served_port(root) if kept else 0)
     extra = ["--jobs", str(args.jobs)] if args.jobs else []
     extra += ["--no-site"] if args.no_site else []
@@ -327,6 +366,8 @@ def main() -> None:
             if generate:
                 rows.append(("fetch (and snapshot)", *measure([*KB, "fetch"], root)[:2], "", None))
             rows += on_demand(root)
+        elif args.stages == "fetch":
+            rows += fetch_rounds(root, args.repeat, args.no_peers)
         else:
             if args.stages != "build":
                 rows += ingest(root, work, args.no_peers)
