@@ -337,8 +337,15 @@ def _account_files(folder: Path) -> list[tuple[str, str]]:
         return []
     with os.scandir(folder) as listing:
         names = sorted(e.name for e in listing)
-    split = (os.path.splitext(name) for name in names)
-    return [(stem + suffix, stem) for stem, suffix in split if suffix in (".yml", ".yaml")]
+    return [(name, stem) for name in names if (stem := account_stem(name))]
+
+
+def account_stem(name: str) -> str:
+    """The account slug a file name gives (``acme.yml`` -> ``acme``), or "" for a file that is
+    no account: what :func:`os.path.splitext` says, a tenth of its cost (a leading dot is part
+    of the name, not a suffix)."""
+    stem = name[:-4] if name.endswith(".yml") else name[:-5] if name.endswith(".yaml") else ""
+    return stem if stem.lstrip(".") else ""
 
 
 def _name(path: Path) -> str:
