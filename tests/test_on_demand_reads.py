@@ -9,6 +9,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_kb
 from hypothesis import given
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from generator.config import FEEDS_CACHE, account_stem, load_project
 from generator.exceptions import ConfigErrors, StoreError
+from generator.relevance.index import Tokens
 from generator.relevance.semantic import Encoder
 from generator.store import open_for_reading, open_store, reads
 from generator.store.reads import ReadingStore
@@ -167,3 +169,29 @@ def test_a_damaged_store_is_an_error_not_a_traceback(fetched_example: Path) -> N
     result = run_kb("--project", fetched_example, "digest", ACCOUNT, "--dry-run")
     assert result.exit_code == 1
     assert "Traceback" not in result.output and "store" in result.output
+
+
+# --- the phrase check on a restored corpus, for all candidates at once ----------------------
+
+segments = st.lists(st.lists(st.integers(0, 3), max_size=8), min_size=1, max_size=8)
+
+
+@given(segments, segments, st.lists(st.integers(0, 3), min_size=1, max_size=3), st.data())
+def test_holding_says_what_has_says_for_each_item(
+    titles: list[list[int]],
+    bodies: list[list[int]],
+    phrase: list[int],
+    data: st.DataObject,
+) -> None:
+    count = min(len(titles), len(bodies))
+    tokens = Tokens(*flat(titles[:count]), *flat(bodies[:count]))
+    chosen = data.draw(st.lists(st.integers(0, count - 1), unique=True))
+    items = np.asarray(sorted(chosen), np.intp)
+    expected = [tokens.has(int(k), tuple(phrase)) for k in items]
+    assert tokens.holding(items, tuple(phrase)).tolist() == expected
+
+
+def flat(parts: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    at = np.zeros(len(parts) + 1, np.int64)
+    at[1:] = np.cumsum([len(p) for p in parts])
+    return np.asarray([t for p in parts for t in p], np.int32), at
