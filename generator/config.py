@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import yamlfile
 from .addresses import email_problem
 from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
@@ -545,8 +546,10 @@ def _stamp(path: Path) -> list[int] | None:
 
 
 def _cache_key(checked_against: Any) -> str:
-    """A cache's key: what its entries were checked against (JSON), and this code."""
+    """A cache's key: what its entries were checked against (JSON), and the code that reads
+    and checks the files (this module and its checker's)."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(yamlfile.__file__).read_bytes())
     digest.update(json.dumps(checked_against).encode("utf-8"))
     return digest.hexdigest()
 
