@@ -129,7 +129,7 @@ def test_a_second_build_with_nothing_changed_renders_nothing(fetched: Path) -> N
     first = run_kb("--project", fetched, "build", "--offline")
     assert "(6 rendered, 0 unchanged)" in first.output
     before, stamps = tree(fetched), mtimes(fetched)
-    manifest = fetched / ".kb" / "build-manifest.json"
+    manifest = fetched / ".kb" / "build-manifest.sqlite"
     written = manifest.stat().st_mtime_ns
     again = run_kb("--project", fetched, "build", "--offline")
     assert again.exit_code == 0, again.output
@@ -157,7 +157,7 @@ def test_a_changed_account_is_the_only_one_rendered_again(fetched: Path) -> None
     fresh = copy(fetched, fetched.parent / "fresh")
     shutil.rmtree(fresh / "build")
     shutil.rmtree(fresh / "site")
-    (fresh / ".kb" / "build-manifest.json").unlink()
+    (fresh / ".kb" / "build-manifest.sqlite").unlink()
     assert run_kb("--project", fresh, "build", "--offline").exit_code == 0
     assert tree(fresh) == tree(fetched)
 
@@ -190,7 +190,7 @@ def test_a_broken_or_half_written_manifest_only_costs_a_full_build(
 ) -> None:
     assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
     before = tree(fetched)
-    (fetched / ".kb" / "build-manifest.json").write_text(manifest)
+    (fetched / ".kb" / "build-manifest.sqlite").write_text(manifest)
     result = run_kb("--project", fetched, "build", "--offline")
     assert result.exit_code == 0, result.output
     assert "(6 rendered, 0 unchanged)" in result.output
@@ -238,26 +238,36 @@ def test_an_error_in_a_worker_is_reported_like_any_other(fetched: Path) -> None:
     assert result.stderr.startswith("error: template digest.md.j2:")
     assert "no_such_value" in result.stderr
     assert "Traceback" not in result.output
-    assert not (fetched / ".kb" / "build-manifest.json").exists()
+    assert not (fetched / ".kb" / "build-manifest.sqlite").exists()
+
+
+HEAD = '{"format": 2, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1], "run": "r"}\n'
 
 
 @pytest.mark.parametrize(
-    "summary",
+    ("summary", "line"),
     [
-        "{half",
-        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": "x"}',
-        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1], "accounts": 3}',
-        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1],'
-        ' "accounts": {"ridgeline-freight": {"key": "k"}}}',
+        ("{half", 1),
+        ('{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1]}\n', 1),
+        ('{"format": 2, "now": "2026-11-16T09:00:00+00:00", "shard": "x"}\n', 1),
+        (HEAD + "3\n", 2),
+        (HEAD + '["ridgeline-freight", {"key": "k"}]\n', 2),
+        (HEAD + '["nobody", {"key": "k"}]\n', 2),
+        (HEAD + '["ridgeline-freight", {"key"', 2),
     ],
 )
-def test_a_damaged_shard_summary_is_named_not_a_traceback(fetched: Path, summary: str) -> None:
+def test_a_damaged_shard_summary_is_named_with_its_line_not_a_traceback(
+    fetched: Path, summary: str, line: int
+) -> None:
     folder = fetched / "build" / "shards" / "1-of-1"
     folder.mkdir(parents=True)
-    (folder / "summary.json").write_text(summary)
+    (folder / "summary.jsonl").write_text(summary)
     result = run_kb("--project", fetched, "build", "--assemble")
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith(f"error: {folder / 'summary.json'}: ")
+    assert result.stderr.startswith(f"error: {folder / 'summary.jsonl'}:{line}: "), result.stderr
+    assert "Traceback" not in result.output
+    assert not (fetched / ".kb" / "build-manifest.sqlite").exists()
+    assert not list((fetched / ".kb").glob(".build-manifest*")), "no temporary file is left"
 
 
 def _lines(value: object) -> object:
