@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO, run_kb
 
-from generator import yamlfile
+from generator import pipeline, yamlfile
 from generator.batch import plan
 from generator.pipeline import in_shard
+from generator.runstate import file_sha
 from generator.yamlfile import LineDict, LineList
 
 OUTPUTS = ("build/digests", "build/newsletter", "site")
@@ -195,6 +198,92 @@ def test_a_broken_or_half_written_manifest_only_costs_a_full_build(
     assert result.exit_code == 0, result.output
     assert "(6 rendered, 0 unchanged)" in result.output
     assert tree(fetched) == before
+
+
+def manifest_of(root: Path) -> Path:
+    return root / ".kb" / "build-manifest.sqlite"
+
+
+def test_the_manifest_holds_one_row_per_account_and_replaces_the_old_json_one(
+    fetched: Path,
+) -> None:
+    old = fetched / ".kb" / "build-manifest.json"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text('{"format": 1, "accounts": {}}')
+    leftover = fetched / ".kb" / ".build-manifest.sqlite.killed.tmp"
+    leftover.write_text("what a killed run left")
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "(6 rendered, 0 unchanged)" in result.output
+    assert not old.exists() and not leftover.exists()
+    with sqlite3.connect(manifest_of(fetched)) as db:
+        rows = dict(db.execute("SELECT slug, record FROM accounts"))
+        head = dict(db.execute("SELECT name, value FROM head"))
+    assert sorted(rows) == sorted(p.stem for p in (fetched / "content/accounts").glob("*.yml"))
+    record = json.loads(zlib.decompress(rows["ridgeline-freight"]))
+    digest = next((fetched / "build/digests/ridgeline-freight").glob("*.md"))
+    assert [digest.relative_to(fetched).as_posix(), file_sha(digest.read_bytes())] in (
+        record["files"]
+    )
+    assert head["format"] == "2" and len(head["run"]) == 64
+
+
+def test_a_truncated_manifest_only_costs_a_build_with_a_warning(fetched: Path) -> None:
+    assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
+    before = tree(fetched)
+    manifest = manifest_of(fetched)
+    data = manifest.read_bytes()
+    manifest.write_bytes(data[: len(data) // 3])
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"warning: {manifest}: damaged (")
+    assert "Traceback" not in result.output
+    assert tree(fetched) == before
+    again = run_kb("--project", fetched, "build", "--offline")
+    assert "(0 rendered, 6 unchanged)" in again.output, "the build wrote a whole manifest again"
+    assert again.stderr == ""
+
+
+def test_a_damaged_row_is_built_again_the_others_are_reused(fetched: Path) -> None:
+    assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
+    before = tree(fetched)
+    with sqlite3.connect(manifest_of(fetched)) as db:
+        db.execute("UPDATE accounts SET record = X'789c00' WHERE slug = 'ridgeline-freight'")
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "(1 rendered, 5 unchanged)" in result.output
+    assert "ridgeline-freight: its record does not match its hash" in result.stderr
+    assert tree(fetched) == before
+
+
+def test_a_build_killed_in_the_site_stage_leaves_the_last_manifest(
+    fetched: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
+    manifest = manifest_of(fetched)
+    kept = manifest.read_bytes()
+    account = fetched / "content" / "accounts" / "ridgeline-freight.yml"
+    data = yaml.safe_load(account.read_text())
+    account.write_text(yaml.safe_dump({**data, "keywords": [*data["keywords"], "detention"]}))
+
+    def killed(*args: object, **kwargs: object) -> Path:
+        raise KeyboardInterrupt  # what a stopped build raises in the middle of the site
+
+    monkeypatch.setattr(pipeline, "build_site", killed)
+    stopped = run_kb("--project", fetched, "build", "--offline")
+    assert stopped.exit_code == 130, stopped.output
+    assert manifest.read_bytes() == kept
+    assert [p.name for p in manifest.parent.iterdir() if p.name.startswith(".build")] == []
+    monkeypatch.undo()
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "(1 rendered, 5 unchanged)" in result.output
+    fresh = copy(fetched, fetched.parent / "fresh")
+    shutil.rmtree(fresh / "build")
+    shutil.rmtree(fresh / "site")
+    manifest_of(fresh).unlink()
+    assert run_kb("--project", fresh, "build", "--offline").exit_code == 0
+    assert tree(fresh) == tree(fetched)
 
 
 def test_another_now_renders_again(fetched: Path) -> None:
