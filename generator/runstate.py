@@ -1,10 +1,16 @@
-"""What a run ranked, kept as JSON: the incremental manifest and the summaries of shards.
+"""What a run ranked, kept on disk: the incremental manifest and the summaries of shards.
 
-Both hold, per account, an :class:`AccountRecord`: the key of the account's inputs, its digest
-(picks and notes by reference: item ids, note slugs), its newsworthy candidates, the files it
-wrote with their SHA-256 and what they carried. That is everything the newsletter and the site
-need, so an unchanged account is neither ranked nor rendered again, and ``kb build --assemble``
-builds the newsletter and site from the shards' summaries without ranking anything.
+Both hold, per account, an :class:`AccountRecord` as JSON: the key of the account's inputs, its
+digest (picks and notes by reference: item ids, note slugs), its newsworthy candidates, the
+files it wrote with their SHA-256 and what they carried. That is everything the newsletter and
+the site need, so an unchanged account is neither ranked nor rendered again, and ``kb build
+--assemble`` builds the newsletter and site from the shards' summaries without ranking anything.
+
+Both are written and read one account at a time, never whole (at 10,000 accounts the records
+come to gigabytes of JSON): the manifest is an SQLite file (:class:`Manifest`,
+:class:`ManifestWriter`: a row per account, its record zlib-compressed, with the key, files and
+sends beside it to decide reuse without decoding it); a shard's summary is JSON lines (a head
+line, then ``[slug, record]`` per account in project order), which the assembly merges.
 
 Keys are SHA-256 over the inputs' text: the stored items, every project file a digest reads
 (settings, feeds, topics, notes, the account, templates), what was sent before ``now``, ``now``
