@@ -246,10 +246,9 @@ class RecordReader:
             data["reason"],
             history,
         )
+        item = self._item  # hundreds of candidates per account: spelled out, not generic
         news = tuple(
-            NewsCandidate(
-                self._item(c["item"], where), **{k: _tuples(v) for k, v in c.items() if k != "item"}
-            )
+            NewsCandidate(item(c["item"], where), c["score"], tuple(c["why"]), c["topic"])
             for c in data["news"]
         )
         files = tuple((str(name), str(sha)) for name, sha in data["files"])
