@@ -77,6 +77,9 @@ def start_server(folder: Path, port: int = 0) -> tuple[multiprocessing.Process, 
     parent, child = context.Pipe()
     process = context.Process(target=_serve, args=(str(folder), child, port), daemon=True)
     process.start()
+    while not parent.poll(0.2):  # a server that cannot bind (the port is taken) says nothing
+        if not process.is_alive():
+            raise SystemExit(f"cannot serve {folder} on 127.0.0.1:{port or 'any port'}")
     bound: int = parent.recv()
     return process, bound
 
@@ -307,7 +310,10 @@ def main() -> None:
     served = root / "served"
     served.mkdir(parents=True, exist_ok=True)
     kept = bool(args.keep) and (args.fetched or args.stages == "build")
-    server, port = start_server(served, served_port(root) if kept else 0)
+    # On demand from a fetched project nothing is fetched: no server (its port may be taken by
+    # another copy of the project being served)
+    serving = not (args.on_demand and kept)
+    server, port = start_server(served, served_port(root) if kept else 0) if serving else (None, 0)
     extra = ["--jobs", str(args.jobs)] if args.jobs else []
     extra += ["--no-site"] if args.no_site else []
     extra += ["--shard", args.shard] if args.shard else []
@@ -333,8 +339,9 @@ def main() -> None:
             if args.stages != "ingest":
                 rows += build(root, work, args, extra)
     finally:
-        server.kill()
-        server.join()
+        if server is not None:
+            server.kill()
+            server.join()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     report(args, rows)

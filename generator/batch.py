@@ -14,12 +14,10 @@ accounts for a pool to pay for its start-up) the same code runs in this process.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -345,6 +343,9 @@ def run_accounts(
                 worker.prepare(part)
                 yield [worker.run(a) for a in part]
         return
+    import multiprocessing  # a pool's machinery, not imported by a run of one process
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     with ProcessPoolExecutor(

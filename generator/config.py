@@ -25,11 +25,13 @@ import json
 import os
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import yamlfile
 from .addresses import email_problem
 from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
@@ -114,7 +116,8 @@ def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
     settings = _settings(root / SETTINGS_FILE, errors)
     topics = _topics(root / TOPICS_FILE, errors)
     topic_ids = [t.id for t in topics]
-    feeds = _feeds(root / FEEDS_FILE, topic_ids, errors)
+    state_dir = root / settings.state_dir
+    feeds = _feeds(root / FEEDS_FILE, topic_ids, errors, state_dir)
     warnings: list[ConfigError] = []
     folder = root / ACCOUNTS_DIR
     account_files = _account_files(folder)
@@ -124,9 +127,7 @@ def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
         if only is None
         else list(dict.fromkeys(stem for _, stem in account_files))  # the files' names: unread
     )
-    notes = _notes(
-        root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors, root / settings.state_dir
-    )
+    notes = _notes(root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors, state_dir)
     newsletters = load_archive(root, errors)
     vocabulary = _vocabulary(root / LEXICON_FILE, errors)
     if errors:
@@ -256,7 +257,53 @@ def _topics(path: Path, errors: list[ConfigError]) -> tuple[Topic, ...]:
     return tuple(topics)
 
 
-def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple[Feed, ...]:
+FEEDS_CACHE = "feeds-read.json"
+"""In the state folder: ``feeds.yml`` as last read without a problem, with its file's stamp."""
+
+
+def _feeds(
+    path: Path, topic_ids: list[str], errors: list[ConfigError], state_dir: Path | None = None
+) -> tuple[Feed, ...]:
+    """The feeds of ``feeds.yml``, read and checked; taken from ``state_dir``'s cache instead
+    while the file is unchanged since it was last read without a problem (same stamp, same
+    topics to check it against, same code): a team's 1,000 feeds cost a rep's ``kb digest`` a
+    third of a second of YAML. A feed file named by path is looked for again either way."""
+    cache_path = state_dir / FEEDS_CACHE if state_dir is not None else None
+    key = _cache_key([topic_ids])
+    cached = _read_cache(cache_path, key)
+    stamp = _stamp(path)
+    known = cached.get(path.name)
+    if stamp is not None and known is not None and known[0] == stamp:
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            feeds = tuple(_feed_from_json(data) for data in known[1])
+            if not any(_feed_file_problem(path, f.url) for f in feeds if not f.is_remote):
+                return feeds
+    before = len(errors)
+    feeds = _read_feeds(path, topic_ids, errors)
+    if stamp is not None and len(errors) == before:
+        _save_cache(cache_path, key, {path.name: [stamp, [_feed_json(f) for f in feeds]]}, cached)
+    return feeds
+
+
+def _feed_json(feed: Feed) -> dict[str, Any]:
+    return {**asdict(feed), "topics": list(feed.topics)}
+
+
+def _feed_from_json(data: dict[str, Any]) -> Feed:
+    return Feed(**{**data, "topics": tuple(data["topics"])})
+
+
+def _feed_file_problem(path: Path, url: str) -> str | None:
+    """Why a feed named by a path relative to ``feeds/`` cannot be read, if it cannot."""
+    local = (path.parent / url).resolve()
+    if not local.is_relative_to(path.parent.resolve()):
+        return f"a feed file must be inside feeds/, got {quote(url)}"
+    if not local.is_file():
+        return f"feed file not found: feeds/{url}"
+    return None
+
+
+def _read_feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple[Feed, ...]:
     entries, check = _top_list(path, "feeds", errors)
     feeds: list[Feed] = []
     seen: dict[str, int] = {}
@@ -269,14 +316,8 @@ def _feeds(path: Path, topic_ids: list[str], errors: list[ConfigError]) -> tuple
         url = check.text(data, "url")
         if url and "://" in url and not url.startswith(("http://", "https://")):
             check.error(line_of(data, "url"), f"'url' must be http(s) or a path, got {quote(url)}")
-        elif url and "://" not in url:
-            local = (path.parent / url).resolve()
-            if not local.is_relative_to(path.parent.resolve()):
-                check.error(
-                    line_of(data, "url"), f"a feed file must be inside feeds/, got {quote(url)}"
-                )
-            elif not local.is_file():
-                check.error(line_of(data, "url"), f"feed file not found: feeds/{url}")
+        elif url and "://" not in url and (problem := _feed_file_problem(path, url)):
+            check.error(line_of(data, "url"), problem)
         feed = Feed(
             name=name,
             url=url,
@@ -297,8 +338,15 @@ def _account_files(folder: Path) -> list[tuple[str, str]]:
         return []
     with os.scandir(folder) as listing:
         names = sorted(e.name for e in listing)
-    split = (os.path.splitext(name) for name in names)
-    return [(stem + suffix, stem) for stem, suffix in split if suffix in (".yml", ".yaml")]
+    return [(name, stem) for name in names if (stem := account_stem(name))]
+
+
+def account_stem(name: str) -> str:
+    """The account slug a file name gives (``acme.yml`` -> ``acme``), or "" for a file that is
+    no account: what :func:`os.path.splitext` says, a tenth of its cost (a leading dot is part
+    of the name, not a suffix)."""
+    stem = name[:-4] if name.endswith(".yml") else name[:-5] if name.endswith(".yaml") else ""
+    return stem if stem.lstrip(".") else ""
 
 
 def _name(path: Path) -> str:
@@ -441,14 +489,13 @@ def _notes(
     if not folder.is_dir():
         return ()
     cache_path = state_dir / NOTES_CACHE if state_dir is not None else None
-    key = _notes_key(topic_ids, slugs)
-    cached = _read_notes_cache(cache_path, key)
+    key = _cache_key([topic_ids, sorted(slugs)])
+    cached = _read_cache(cache_path, key)
     fresh: dict[str, list[Any]] = {}
     notes: list[Note] = []
     for path in sorted(folder.glob("*.md"), key=_name):
-        stat = path.stat()
-        size = stat.st_size
-        stamp = [size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+        stamp = _stamp(path) or []
+        size = stamp[0] if stamp else 0
         known = cached.get(path.name)
         if known is not None and known[0] == stamp:
             with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -476,29 +523,58 @@ def _notes(
             notes.append(note)
             if len(errors) == before:  # only a note without a problem is kept
                 fresh[path.name] = [stamp, _note_json(note)]
-    if cache_path is not None and fresh != cached and not errors:
-        with contextlib.suppress(OSError):  # no state folder yet, or read-only: read them all
-            if cache_path.parent.is_dir():
-                atomic_write(cache_path, json.dumps({"key": key, "notes": fresh}))
+    if not errors:
+        _save_cache(cache_path, key, fresh, cached)
     return tuple(notes)
 
 
-def _notes_key(topic_ids: list[str], slugs: Collection[str]) -> str:
-    """What a cached note was checked against: the topics, the account names, this code."""
+# --- files as last read: the state folder's caches of parsed, checked project files ---------
+# One mechanism for every such cache (the notes, feeds.yml): a JSON file holding a key (what
+# the entries were checked against, and this code) and, per file name, the file's stamp with
+# what was read from it. An entry is used only while its file's stamp is the same; a missing,
+# damaged or differently keyed cache file counts as empty (everything is read again); writes
+# are atomic, and only files read without a problem are kept.
+
+
+def _stamp(path: Path) -> list[int] | None:
+    """What says a file is unchanged: its size, times and inode (None if it is not there)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+
+def _cache_key(checked_against: Any) -> str:
+    """A cache's key: what its entries were checked against (JSON), and the code that reads
+    and checks the files (this module and its checker's)."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(json.dumps([topic_ids, sorted(slugs)]).encode("utf-8"))
+    digest.update(Path(yamlfile.__file__).read_bytes())
+    digest.update(json.dumps(checked_against).encode("utf-8"))
     return digest.hexdigest()
 
 
-def _read_notes_cache(path: Path | None, key: str) -> dict[str, list[Any]]:
+def _read_cache(path: Path | None, key: str) -> dict[str, list[Any]]:
+    """The entries of the cache at ``path`` if it was saved under ``key``; else none."""
     if path is None:
         return {}
     try:
         data = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return {}
-    notes = data.get("notes") if isinstance(data, dict) and data.get("key") == key else None
-    return notes if isinstance(notes, dict) else {}
+    files = data.get("files") if isinstance(data, dict) and data.get("key") == key else None
+    return files if isinstance(files, dict) else {}
+
+
+def _save_cache(
+    path: Path | None, key: str, entries: dict[str, list[Any]], cached: dict[str, list[Any]]
+) -> None:
+    """Save ``entries`` under ``key`` if they differ from what was ``cached``."""
+    if path is None or entries == cached:
+        return
+    with contextlib.suppress(OSError):  # no state folder yet, or read-only: read again next time
+        if path.parent.is_dir():
+            atomic_write(path, json.dumps({"key": key, "files": entries}))
 
 
 def _note_json(note: Note) -> dict[str, Any]:

@@ -25,8 +25,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from .exceptions import KbError
 from .yamlfile import quote
 
@@ -138,6 +136,8 @@ def project_lock(state_dir: Path, timeout: float | None = None) -> Iterator[None
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise KbError(f"{state_dir}: cannot create the state folder: {e.strerror or e}") from e
+    from filelock import FileLock, Timeout  # only a run that writes takes the lock
+
     lock = FileLock(state_dir / "kb.lock")
     try:
         lock.acquire(timeout=wait)

@@ -31,8 +31,8 @@ from typing import TypeVar
 
 from .exceptions import FeedError, FetchError, Gone, NotFound, ParseError
 from .models import EntryData, Feed, FeedState, FeedUpdate, FetchSettings
-from .parse import parse_feed
 from .parse.discover import feed_links, looks_like_html
+from .parse.feeds import parse_feed
 from .parse.pool import ParsePool
 from .sources import Fetched
 from .sources.http import Politeness, Validators, fetch_http, make_client

@@ -30,20 +30,10 @@ from .batch import (
 )
 from .batch import refresh_snapshot as refresh_snapshot  # for the CLI: kb fetch calls it
 from .config import load_project
-from .delivery import (
-    Credentials,
-    Failure,
-    Outgoing,
-    build_message,
-    message_id,
-    outgoing,
-    read_recipients,
-    send_all,
-    to_send,
-)
 from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
 from .exceptions import ConfigErrors, StoreError, UsageError
+from .lazy import lazy_module
 from .models import (
     Account,
     ArchivedIssue,
@@ -81,12 +71,16 @@ from .runstate import (
     file_sha,
     sendable,
 )
-from .store import Store, StoreLocation, open_store, parse_location
-from .store.location import shown_url, sqlite_location
+from .store import Store, open_for_reading, open_store
 
 if TYPE_CHECKING:  # the fetching and site stacks (httpx, MkDocs) are imported when used
+    from . import delivery
+    from .delivery import Credentials, Failure, Outgoing
     from .ingest import FetchReport, Progress
     from .site.pages import SiteLinks
+    from .store import StoreLocation
+else:  # SMTP and TLS only for sending the newsletter
+    delivery = lazy_module("generator.delivery")
 
 
 def open_project(root: Path, only: Sequence[str] | None = None) -> Project:
@@ -111,6 +105,8 @@ def with_store(project: Project, url: str | None) -> Project:
 
 def store_location(project: Project) -> StoreLocation:
     """Where the project's store is: its URL setting, else SQLite in the state folder."""
+    from .store.location import parse_location, shown_url, sqlite_location  # SQLAlchemy's URL
+
     url = project.settings.store
     if not url:
         return sqlite_location(project.state_dir / "kb.sqlite")
@@ -135,8 +131,12 @@ def store_for(project: Project) -> Store:
 
 
 @contextmanager
-def opened_store(project: Project) -> Iterator[Store]:
-    store = store_for(project)
+def opened_store(project: Project, *, reading: bool = False) -> Iterator[Store]:
+    """``reading``: for a run that mostly reads (a digest on demand), the state folder's SQLite
+    store read without SQLAlchemy (see :mod:`.store.reads`); a configured store is opened as
+    usual."""
+    reader = reading and not project.settings.store
+    store = open_for_reading(project.state_dir) if reader else store_for(project)
     try:
         yield store
     finally:
@@ -641,20 +641,22 @@ def plan_send(
     issue = archived_issue(project, week)
     recipients = list(settings.recipients)
     if settings.recipients_file is not None:
-        recipients += read_recipients(project.root / settings.recipients_file)
+        recipients += delivery.read_recipients(project.root / settings.recipients_file)
     sent = store.newsletter_sent(week)
-    chosen = to_send(recipients, sent, resend)
+    chosen = delivery.to_send(recipients, sent, resend)
     env = make_environment(project.templates_dir)
     team = project.settings.team
     html = newsletter_html(env, issue.body, {"subject": issue.title, "team": team, "week": week})
     messages = []
     for recipient in chosen:
-        msg_id = message_id(week, recipient, settings.sender, now if resend else None)
-        message = build_message(
+        msg_id = delivery.message_id(week, recipient, settings.sender, now if resend else None)
+        message = delivery.build_message(
             issue=issue, html=html, settings=settings, team=team, recipient=recipient,
             msg_id=msg_id, now=now,
         )  # fmt: skip
-        messages.append(outgoing(message, parseaddr(settings.sender)[1], recipient, msg_id))
+        messages.append(
+            delivery.outgoing(message, parseaddr(settings.sender)[1], recipient, msg_id)
+        )
     everyone = tuple(dict.fromkeys(r.casefold() for r in recipients))
     return SendPlan(issue, everyone, tuple(r for r in everyone if r in sent), tuple(messages))
 
@@ -672,7 +674,9 @@ def send_newsletter(
     def record(out: Outgoing) -> None:
         store.record_newsletter_sent(plan.issue.week, out.recipient, out.message_id, now)
 
-    return send_all(plan.outgoing, project.settings.newsletter.smtp, login, record, sent_one)
+    return delivery.send_all(
+        plan.outgoing, project.settings.newsletter.smtp, login, record, sent_one
+    )
 
 
 def check_site(project: Project) -> SiteLinks:

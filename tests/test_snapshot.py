@@ -206,7 +206,7 @@ def test_an_unknown_account_still_lists_the_accounts(fetched_example: Path) -> N
     assert "unknown account: nobody" in result.output and ACCOUNT in result.output
 
 
-HEAVY = ("sqlalchemy", "scipy", "onnxruntime", "mkdocs", "httpx", "jinja2")
+HEAVY = ("sqlalchemy", "scipy", "onnxruntime", "mkdocs", "httpx", "jinja2", "feedparser", "rich")
 
 
 def imported_by(args: list[str], cwd: Path) -> set[str]:
@@ -235,7 +235,10 @@ def test_a_digest_on_demand_loads_no_encoder_site_or_http_stack(fetched_example:
     on_demand(fetched_example, ACCOUNT, "md")  # texts embedded and snapshot saved
     used = imported_by(["digest", ACCOUNT, "--format", "md", "--dry-run"], fetched_example)
     assert not {"onnxruntime", "mkdocs", "httpx", "scipy"} & used  # scipy: only to build one
-    assert "sqlalchemy" in used  # the store is opened: the account's history
+    # the store is read through sqlite3 (the account's history); nothing is fetched or drawn
+    assert not {"sqlalchemy", "feedparser", "rich"} & used
+    # a digest that records what it sends writes through the full store
+    assert "sqlalchemy" in imported_by(["digest", ACCOUNT, "--format", "md"], fetched_example)
 
 
 def test_notes_come_from_their_cache_until_a_file_changes(fetched_example: Path) -> None:

@@ -10,17 +10,18 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from ..exceptions import ConfigErrors, KbError, UsageError
 from ..lazy import lazy_module
 from ..printable import printable
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
+
     from .. import pipeline
     from ..models import Project
 else:
@@ -28,8 +29,25 @@ else:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
+
+class _LazyConsole:
+    """A rich console made when first used: importing rich costs every command 20 ms, and a
+    rep's digest on demand prints plain text only."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+err = cast("Console", _LazyConsole(stderr=True, highlight=False, soft_wrap=True))
+out = cast("Console", _LazyConsole(highlight=False, soft_wrap=True))
 
 
 def echo(message: str, err: bool = False) -> None:
@@ -40,6 +58,8 @@ def echo(message: str, err: bool = False) -> None:
 
 def plain(text: str) -> Text:
     """A rich text cell or line, printable and never read as rich markup."""
+    from rich.text import Text
+
     return Text(printable(text))
 
 

@@ -122,7 +122,7 @@ def digest(
     writer = pipeline.output_writer(project)
     written: list[OutFile] = []
     lock = contextlib.nullcontext() if dry_run else pipeline.project_lock(project)
-    with lock, pipeline.opened_store(project) as store:
+    with lock, pipeline.opened_store(project, reading=True) as store:
         for chunk in run_accounts(spec, chosen, store, jobs=jobs):
             files = [f for run in chunk for f in run.files]
             for skipped in (f for f in files if f.skipped):

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from ..exceptions import UsageError
 from ..lazy import lazy_module
@@ -70,6 +69,8 @@ def advice(error: str, moved_to: str, discovered: str) -> str:
 
 def report_fetch(reports: Sequence[FetchReport]) -> int:
     """Print the summary table and one line per failed feed; return how many failed."""
+    from rich.table import Table
+
     table = Table(title="kb fetch", title_justify="left")
     for column in ("feed", "status", "new", "entries", "detail"):
         table.add_column(column, justify="right" if column in ("new", "entries") else "left")
@@ -157,6 +158,8 @@ def feeds(obj: Context, fmt: str) -> None:
     if fmt == "json":
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table()
     for column in ("name", "status", "last success", "failures", "next fetch", "items", "note"):
         table.add_column(column)

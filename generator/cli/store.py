@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.table import Table
 
 from ..lazy import lazy_module
 from .common import Context, format_option, handle_errors, out, print_json
@@ -39,6 +38,8 @@ def info(obj: Context, fmt: str) -> None:
         )  # fmt: skip
         return
     click.echo(f"backend: {found.backend}\nstore: {found.url}\nschema version: {found.version}")
+    from rich.table import Table
+
     table = Table("table", "rows", box=None, pad_edge=False)
     for name, count in found.counts.items():
         table.add_row(name, str(count))

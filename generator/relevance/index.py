@@ -128,6 +128,42 @@ class Tokens:
             return True
         return phrase_in(phrase, self.body[self.body_at[k] : self.body_at[k + 1]].tolist())
 
+    def holding(self, items: npt.NDArray[np.intp], phrase: tuple[int, ...]) -> Bools:
+        """Whether each of ``items`` says ``phrase`` in order, in its title or body: what
+        :meth:`has` says for each, in a few array operations for all of them (a rep's digest
+        checks a hundred phrases, each on a hundred items)."""
+        return _holding(self.title, self.title_at, items, phrase) | _holding(
+            self.body, self.body_at, items, phrase
+        )
+
+
+def _holding(
+    tokens: npt.NDArray[np.int32],
+    at: npt.NDArray[np.int64],
+    items: npt.NDArray[np.intp],
+    phrase: tuple[int, ...],
+) -> Bools:
+    """Whether each of ``items``' segments of ``tokens`` holds ``phrase`` as a contiguous run.
+
+    The segments are laid end to end with their owner's position; a window of the phrase's
+    length whose first and last token have the same owner lies within one segment (owners
+    are contiguous), and it matches when each of its tokens is the phrase's."""
+    found = np.zeros(len(items), bool)
+    n = len(phrase)
+    starts, lengths = at[items], at[items + 1] - at[items]
+    total = int(lengths.sum())
+    windows = total - n + 1
+    if n == 0 or windows <= 0:
+        return found
+    owner = np.repeat(np.arange(len(items)), lengths)
+    first = np.cumsum(lengths) - lengths  # each segment's place in the laid-out tokens
+    laid = tokens[np.arange(total) - np.repeat(first - starts, lengths)]
+    match = owner[:windows] == owner[n - 1 :]
+    for j, term in enumerate(phrase):
+        match &= laid[j : j + windows] == term
+    found[owner[:windows][match]] = True
+    return found
+
 
 def tokens_of(docs: Sequence[Doc], columns: Mapping[str, int]) -> Tokens:
     """The :class:`Tokens` of analyzed ``docs`` (every term of theirs has a column)."""
@@ -318,9 +354,10 @@ class Corpus:
             present &= self.column(term) > 0
         if len(phrase) > 1:
             if self.tokens is not None:  # every term has a column: the item holds it
-                ids = tuple(self.columns[t] for t in phrase) if present.any() else ()
-                for k in np.flatnonzero(present):
-                    present[k] = self.tokens.has(int(k), ids)
+                candidates = np.flatnonzero(present)
+                if len(candidates):
+                    ids = tuple(self.columns[t] for t in phrase)
+                    present[candidates] = self.tokens.holding(candidates, ids)
             else:
                 for k in np.flatnonzero(present):
                     present[k] = self.docs[int(k)].has(phrase)

@@ -15,11 +15,25 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..models import Feed, FeedState, FeedUpdate, Item, SentRecord
-from .location import StoreLocation, parse_location, sqlite_location
-from .sql import StoreInfo
+
+if TYPE_CHECKING:
+    from .location import StoreLocation, parse_location
+    from .sql import StoreInfo
+
+LAZY = {"StoreLocation": "location", "parse_location": "location", "StoreInfo": "sql"}
+"""Names this package gives from modules that import SQLAlchemy: imported when first asked
+for, so that a run reading through :mod:`.reads` never imports it."""
+
+
+def __getattr__(name: str) -> Any:
+    if name not in LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{LAZY[name]}"), name)
 
 
 class Store(Protocol):
@@ -115,10 +129,26 @@ class Store(Protocol):
 
 def open_store(where: Path | StoreLocation) -> Store:
     """Open (creating or migrating) the store at a location, or SQLite in a state folder."""
+    from .location import StoreLocation, sqlite_location
     from .sql import SqlStore
 
     location = where if isinstance(where, StoreLocation) else sqlite_location(where / "kb.sqlite")
     return SqlStore(location)
 
 
-__all__ = ["Store", "StoreInfo", "StoreLocation", "open_store", "parse_location"]
+def open_for_reading(state_dir: Path) -> Store:
+    """The state folder's SQLite store for a run that mostly reads (``kb digest``): its reads
+    on the standard library's ``sqlite3``, without SQLAlchemy (see :mod:`.reads`)."""
+    from .reads import open_reading
+
+    return open_reading(state_dir / "kb.sqlite", lambda: open_store(state_dir))
+
+
+__all__ = [
+    "Store",
+    "StoreInfo",
+    "StoreLocation",
+    "open_for_reading",
+    "open_store",
+    "parse_location",
+]

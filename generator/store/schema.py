@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from .version import VERSION as VERSION
+
 
 class Str(TypeDecorator[str]):
     """Text compared byte by byte on every backend (see the module docstring)."""
@@ -242,7 +244,8 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v6_first_sends,
     _v7_text_vectors,
 )
-VERSION = len(MIGRATIONS)
+if len(MIGRATIONS) != VERSION:  # pragma: no cover - a new migration without its number
+    raise RuntimeError(f"store/version.py says {VERSION}, there are {len(MIGRATIONS)} migrations")
 
 # Where PostgreSQL keeps the version (SQLite uses ``PRAGMA user_version``, as stores 1-3 did).
 schema_version = Table("kb_schema_version", MetaData(), Column("version", Integer, nullable=False))
