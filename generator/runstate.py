@@ -27,6 +27,7 @@ import sqlite3
 import tempfile
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from importlib import resources
@@ -411,21 +412,26 @@ class ManifestWriter:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in path.parent.glob(f".{path.name}.*.tmp"):
-            leftover.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        self._db = sqlite3.connect(tmp, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = OFF")  # a temporary file: nothing to roll back
-        self._db.execute("BEGIN")  # (executescript would commit: one statement at a time)
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                self._db.execute(statement)
+        with self._writing():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            self.tmp = Path(tmp)
+            self._db = sqlite3.connect(tmp, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = OFF")  # a temporary file: no rolling back
+            self._db.execute("BEGIN")  # (executescript would commit: one statement at a time)
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
 
     def add(self, record: AccountRecord) -> None:
         blob = record.packed if record.packed is not None else _pack(record)
+        with self._writing():
+            self._insert(record, blob)
+
+    def _insert(self, record: AccountRecord, blob: bytes) -> None:
         self._db.execute(
             "INSERT INTO accounts (slug, key, files, sent, sha, record) VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -440,14 +446,23 @@ class ManifestWriter:
 
     def commit(self, head: Mapping[str, str]) -> None:
         rows = [("format", str(FORMAT)), *head.items()]
-        self._db.executemany("INSERT INTO head (name, value) VALUES (?, ?)", rows)
-        self._db.execute("COMMIT")
-        self._db.close()
-        with open(self.tmp, "rb+") as handle:  # on disk before it takes the manifest's name
-            os.fsync(handle.fileno())
-        os.chmod(self.tmp, 0o666 & ~current_umask())
-        os.replace(self.tmp, self.path)
-        (self.path.parent / OLD_MANIFEST).unlink(missing_ok=True)
+        with self._writing():
+            self._db.executemany("INSERT INTO head (name, value) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
+            self._db.close()
+            with open(self.tmp, "rb+") as handle:  # on disk before it takes the manifest's name
+                os.fsync(handle.fileno())
+            os.chmod(self.tmp, 0o666 & ~current_umask())
+            os.replace(self.tmp, self.path)
+            (self.path.parent / OLD_MANIFEST).unlink(missing_ok=True)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A full disk or a read-only state folder is the user's to fix: said, not a traceback."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as e:
+            raise KbError(f"{self.path}: could not write the build manifest: {e}") from e
 
     def discard(self) -> None:
         """Drop the temporary file (nothing to do once committed)."""
