@@ -13,7 +13,7 @@ is built. The value gate (:attr:`Newsletter.is_empty`) is the caller's to apply.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -116,6 +116,68 @@ def ranking_moment(week: str, now: datetime) -> datetime:
     return now if week_of(now) == week else week_bounds(week)[1]
 
 
+class NewsTally:
+    """The week's stories, folded one account at a time: what :func:`make_newsletter` needs of
+    every account's newsworthy candidates, without keeping them.
+
+    Fed in project-account order (:meth:`add`), it keeps per item of the week only the accounts
+    it matters to, its summed score (float addition in account order, so the same accounts give
+    the same bytes however they were ranked), the first account's reasons and the first topic.
+    ``kb build`` feeds it as the workers hand accounts back, so a run holds the week's stories,
+    not every account's candidates.
+    """
+
+    def __init__(self, week: str, earlier: Collection[str] = ()) -> None:
+        self.week = week
+        self.start, self.end = week_bounds(week)
+        self.earlier = earlier
+        self._stories: dict[str, _Tally] = {}
+
+    def add(self, account: Account, news: Iterable[NewsCandidate]) -> None:
+        """Fold in one account's candidates (call in project-account order)."""
+        start, end = self.start, self.end
+        for c in news:
+            if not start <= c.item.published < end or c.item.url in self.earlier:
+                continue
+            tally = self._stories.get(c.item.id)
+            if tally is None:
+                self._stories[c.item.id] = _Tally(c.item, [account], c.why, 0.0 + c.score, c.topic)
+                continue
+            tally.accounts.append(account)
+            tally.score += c.score
+            tally.topic = tally.topic or c.topic
+
+    def newsletter(self, project: Project, generated_at: datetime | None = None) -> Newsletter:
+        """The issue: up to :data:`PER_TOPIC` stories per topic (then the stories of no topic),
+        by how many accounts they matter to, then summed score, then item id."""
+        stories = [
+            (t.topic, Story(t.item, tuple(t.accounts), t.why, t.score))
+            for t in self._stories.values()
+        ]
+        sections: list[Section] = []
+        for topic in [*project.topics, None]:
+            key = topic.id if topic else ""
+            chosen = sorted(
+                (s for t, s in stories if t == key),
+                key=lambda s: (-len(s.accounts), -s.score, s.item.id),
+            )[:PER_TOPIC]
+            if chosen:
+                sections.append(Section(topic, tuple(chosen)))
+        notes = _notes_of(project.notes, self.start.date(), self.end.date())
+        return Newsletter(self.week, self.start, self.end, tuple(sections), notes, generated_at)
+
+
+@dataclass
+class _Tally:
+    """One story being folded (mutable: appending an account must not copy the others)."""
+
+    item: Item
+    accounts: list[Account]
+    why: tuple[str, ...]
+    score: float
+    topic: str
+
+
 def make_newsletter(
     project: Project,
     candidates: Mapping[str, Sequence[NewsCandidate]],
@@ -125,36 +187,14 @@ def make_newsletter(
     generated_at: datetime | None = None,
 ) -> Newsletter:
     """The issue of ``week`` from each account's newsworthy candidates (by account slug; see
-    :func:`newsworthy`).
+    :func:`newsworthy`), folded through a :class:`NewsTally` in project-account order.
 
     ``earlier`` holds the URLs that earlier issues carried: none of them appears again.
     """
-    start, end = week_bounds(week)
-    stories: dict[str, Story] = {}
-    topic_of: dict[str, str] = {}
+    tally = NewsTally(week, earlier)
     for account in project.accounts:
-        for c in candidates.get(account.slug, ()):
-            if not start <= c.item.published < end or c.item.url in earlier:
-                continue
-            old = stories.get(c.item.id)
-            accounts = (old.accounts if old else ()) + (account,)
-            why = old.why if old else c.why
-            stories[c.item.id] = Story(c.item, accounts, why, (old.score if old else 0) + c.score)
-            if c.topic:
-                topic_of.setdefault(c.item.id, c.topic)
-    sections: list[Section] = []
-    for topic in [*project.topics, None]:
-        key = topic.id if topic else ""
-        chosen = sorted(
-            (s for s in stories.values() if topic_of.get(s.item.id, "") == key),
-            key=lambda s: (-len(s.accounts), -s.score, s.item.id),
-        )[:PER_TOPIC]
-        if chosen:
-            sections.append(Section(topic, tuple(chosen)))
-    return Newsletter(
-        week, start, end, tuple(sections), _notes_of(project.notes, start.date(), end.date()),
-        generated_at,
-    )  # fmt: skip
+        tally.add(account, candidates.get(account.slug, ()))
+    return tally.newsletter(project, generated_at)
 
 
 def _notes_of(notes: Sequence[Note], start: date, end: date) -> tuple[Note, ...]:

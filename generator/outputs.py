@@ -79,6 +79,22 @@ class Writer:
             self.written.append(path)
         return [path for path, _ in outputs]
 
+    @contextmanager
+    def stream(self, path: Path) -> Iterator[BinaryIO]:
+        """One output written in pieces (a shard's summary): checked and claimed like
+        :meth:`write_all`'s, it appears, complete, when the block ends without an error."""
+        key = path.resolve()
+        if key in self._seen:
+            raise KbError(f"{path}: two outputs of this run would be written to the same file")
+        self._claim_home(key)
+        try:
+            with atomic_file(path) as handle:
+                yield handle
+        except OSError as e:
+            raise KbError(f"{path}: could not write: {e.strerror or e}") from e
+        self._seen.add(key)
+        self.written.append(path)
+
     def _claim_home(self, key: Path) -> None:
         home = self._home
         if home is None or not key.is_relative_to(home.resolve()) or is_marked(home):

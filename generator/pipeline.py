@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, suppress
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parseaddr
@@ -32,7 +32,7 @@ from .batch import refresh_snapshot as refresh_snapshot  # for the CLI: kb fetch
 from .config import load_project
 from .digest import candidates_for, make_digest
 from .digest import corpus_of as _corpus
-from .exceptions import ConfigErrors, KbError, StoreError, UsageError
+from .exceptions import ConfigErrors, StoreError, UsageError
 from .lazy import lazy_module
 from .models import (
     Account,
@@ -45,7 +45,6 @@ from .models import (
     Stakeholder,
 )
 from .newsletter import (
-    NewsCandidate,
     Newsletter,
     earlier_urls,
     make_newsletter,
@@ -62,7 +61,16 @@ from .render import (
     newsletter_html,
     render_newsletter,
 )
-from .runstate import AccountRecord, Manifest, account_key, file_sha, sendable
+from .runstate import (
+    AccountRecord,
+    Manifest,
+    RecordReader,
+    Reusable,
+    Sent,
+    account_key,
+    file_sha,
+    sendable,
+)
 from .store import Store, open_for_reading, open_store
 
 if TYPE_CHECKING:  # the fetching and site stacks (httpx, MkDocs) are imported when used
@@ -370,10 +378,12 @@ def _record_sent(
 
 @dataclass(frozen=True)
 class DigestRun:
-    """What a run did for its accounts: every account's record (in account order), how many it
-    ranked and rendered now, and the formats that had nothing to say."""
+    """What a run did for its accounts: every account's digest and key (in account order), how
+    many it ranked and rendered now, and the formats that had nothing to say. The rest of each
+    account's record (its news, files, reasons) went to the run's ``keep`` as it arrived."""
 
-    records: tuple[AccountRecord, ...]
+    digests: tuple[Digest, ...]
+    keys: tuple[str, ...]
     rendered: int
     files: int
     skipped: tuple[str, ...]
@@ -382,39 +392,58 @@ class DigestRun:
     lost: tuple[SentFirst, ...] = ()
     """Items another run had recorded as sent first (see :func:`record_sends`)."""
 
-    @property
-    def news(self) -> dict[str, tuple[NewsCandidate, ...]]:
-        return {r.slug: r.news for r in self.records}
 
-    @property
-    def digests(self) -> list[Digest]:
-        return [r.digest for r in self.records]
+Keep = Callable[[AccountRecord], None]
+"""Where a run hands each account's record, in account order (the newsletter's tally, the
+manifest, a shard's summary), so that the run itself need not hold them."""
 
 
-def _record(
-    run: AccountRun, key: str, root: Path, shared: Mapping[str, Item] | None = None
-) -> AccountRecord:
-    """What the run keeps of an account until the newsletter and site are made. ``shared``: the
-    run's items by id; a worker's account hands back copies of the items it names, and a run
-    of 10,000 accounts holding each account's copies would hold the store many times over."""
+def _record(run: AccountRun, key: str, root: Path, shared: Shared) -> AccountRecord:
+    """An account's record as a worker handed it back, with the run's own objects in place of
+    the worker's copies (the items, the account, the notes): a run of 10,000 accounts keeps
+    every digest for the site, and each holding copies would hold the store many times over."""
     written = [f for f in run.files if not f.skipped]
-    news = run.news
-    if shared:
-        news = tuple(replace(n, item=shared.get(n.item.id, n.item)) for n in news)
     return AccountRecord(
         key,
-        run.digest,
-        news,
+        shared.digest(run.digest),
+        tuple(replace(n, item=shared.item(n.item)) for n in run.news),
         tuple((os.path.relpath(f.path, root), file_sha(f.text)) for f in written),
         tuple((f.fmt, tuple(i.id for i in f.items)) for f in written if f.items),
     )
 
 
-def _unrecorded(record: AccountRecord, history: Sequence[SentRecord], now: datetime) -> bool:
-    """Whether the store lacks a send this record made at ``now`` (a store restored from an
-    older copy, say): the record's files are fine, but the ledger needs them again."""
+class Shared:
+    """The main process's one copy of each item, account and note, by id."""
+
+    def __init__(self, project: Project, items: Sequence[Item]) -> None:
+        self.items = {item.id: item for item in items}
+        self.accounts = {a.slug: a for a in project.accounts}
+        self.notes = {n.slug: n for n in project.notes}
+
+    def item(self, item: Item) -> Item:
+        return self.items.get(item.id, item)
+
+    def digest(self, digest: Digest) -> Digest:
+        account = self.accounts.get(digest.account.slug, digest.account)
+        person = digest.stakeholder
+        if person is not None:
+            person = account.stakeholder(person.name) or person
+        return replace(
+            digest,
+            account=account,
+            stakeholder=person,
+            picks=tuple(replace(p, item=self.item(p.item)) for p in digest.picks),
+            notes=tuple(replace(n, note=self.notes.get(n.note.slug, n.note)) for n in digest.notes),
+        )
+
+
+def _unrecorded(
+    sent: Sequence[tuple[str, Sequence[str]]], history: Sequence[SentRecord], now: datetime
+) -> bool:
+    """Whether the store lacks a send a record made at ``now`` (a store restored from an older
+    copy, say): the record's files are fine, but the ledger needs them again."""
     have = {(r.format, r.item_id) for r in history if r.sent_at == now}
-    return any((fmt, i) not in have for fmt, ids in record.sent for i in ids)
+    return any((fmt, i) not in have for fmt, ids in sent for i in ids)
 
 
 def run_digests(
@@ -422,58 +451,78 @@ def run_digests(
     store: Store,
     accounts: Sequence[Account],
     writer: Writer,
+    keep: Keep,
     *,
     run: str,
     items: Sequence[Item],
     jobs: int | None = None,
     manifest: Manifest | None = None,
-    reuse: Callable[[str, Mapping[str, object]], AccountRecord] | None = None,
+    reader: RecordReader | None = None,
 ) -> DigestRun:
     """Rank, render and write every account whose inputs changed since ``manifest``; reuse the
-    others' records. Files are written chunk by chunk as the workers hand them back (memory
-    holds a few chunks' files, not the run's); what they carried is recorded as sent only
-    once every file is in place, so a run killed half-way records nothing and can be re-run.
+    others' records (read back with ``reader``). Every account's record goes to ``keep`` in
+    account order, reused and freshly ranked ones merged, and is let go: the run holds each
+    account's digest and key, not its candidates. Files are written chunk by chunk as the
+    workers hand them back; what they carried is recorded as sent only once every file is in
+    place, so a run killed half-way records nothing and can be re-run.
     """
     root = spec.project.root
-    keys: dict[str, str] = {}
-    reused: dict[str, AccountRecord] = {}
-    histories: dict[str, Sequence[SentRecord]] = {}
+    keys: list[str] = []
+    reused: dict[str, Reusable] = {}
+    again: set[str] = set()
     for account in accounts:
         history = store.history(account.slug) if spec.record else ()
-        histories[account.slug] = history
-        keys[account.slug] = account_key(run, account, history, spec.now)
-        if manifest is not None and reuse is not None:
-            data = manifest.reusable(account.slug, keys[account.slug], root)
-            with suppress(KbError):  # a record that no longer reads is rendered again
-                if data is not None:
-                    reused[account.slug] = reuse(account.slug, data)
+        keys.append(account_key(run, account, history, spec.now))
+        found = manifest.reusable(account.slug, keys[-1], root) if manifest else None
+        if found is not None and reader is not None:
+            reused[account.slug] = found
+            if _unrecorded(found.sent, history, spec.now):
+                again.add(account.slug)
     stale = [a for a in accounts if a.slug not in reused]
-    fresh: dict[str, AccountRecord] = {}
     skipped: list[str] = []
     rank = render = 0.0
-    # ``items`` are every stored item: ranking maps them from the snapshot (built and saved
-    # here when the store changed), rather than analyzing them again in every process.
-    shared = {item.id: item for item in items}
-    for chunk in run_accounts(spec, stale, store, jobs=jobs):
-        writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
-        for r in chunk:
-            rank, render = rank + r.seconds[0], render + r.seconds[1]
-            skipped += [f.skipped for f in r.files if f.skipped]
-            fresh[r.digest.account.slug] = _record(r, keys[r.digest.account.slug], root, shared)
+    digests: list[Digest] = []
+    sends: list[tuple[Digest, Sent]] = []
+    files = 0
+    shared = Shared(spec.project, items)
+    with closing(_ranked(spec, stale, store, writer, jobs)) as fresh:
+        for account, key in zip(accounts, keys, strict=True):
+            if account.slug in reused:
+                assert manifest is not None and reader is not None
+                record = manifest.record(reader, account.slug)
+            else:
+                r = next(fresh)
+                rank, render = rank + r.seconds[0], render + r.seconds[1]
+                skipped += [f.skipped for f in r.files if f.skipped]
+                record = _record(r, key, root, shared)
+            if account.slug not in reused or account.slug in again:
+                sends.append((record.digest, record.sent))
+            keep(record)
+            digests.append(record.digest)
+            files += len(record.files)
     lost: list[SentFirst] = []
     if spec.record:
         by_id = sendable(spec.project, items)
-        again = [r for r in reused.values() if _unrecorded(r, histories[r.slug], spec.now)]
-        for record in [*fresh.values(), *again]:
-            for fmt, ids in record.sent:
+        for digest, sent in sends:
+            for fmt, ids in sent:
                 carried = [by_id[i] for i in ids]
-                missed = _record_sent(store, record.slug, carried, spec.now, fmt)
+                missed = _record_sent(store, digest.account.slug, carried, spec.now, fmt)
                 if missed:
-                    path = digest_path(spec.out_dir, record.digest, fmt)
-                    lost.append(SentFirst(record.slug, path, missed))
-    records = tuple(fresh.get(a.slug) or reused[a.slug] for a in accounts)
-    files = sum(len(r.files) for r in records)
-    return DigestRun(records, len(stale), files, tuple(skipped), (rank, render), tuple(lost))
+                    path = digest_path(spec.out_dir, digest, fmt)
+                    lost.append(SentFirst(digest.account.slug, path, missed))
+    return DigestRun(
+        tuple(digests), tuple(keys), len(stale), files, tuple(skipped), (rank, render), tuple(lost)
+    )
+
+
+def _ranked(
+    spec: RunSpec, accounts: Sequence[Account], store: Store, writer: Writer, jobs: int | None
+) -> Generator[AccountRun]:
+    """``accounts`` ranked and rendered, in order, each chunk's files written as it arrives
+    (memory holds a few chunks' files, not the run's)."""
+    for chunk in run_accounts(spec, accounts, store, jobs=jobs):
+        writer.write_all([(f.path, f.text) for r in chunk for f in r.files if not f.skipped])
+        yield from chunk
 
 
 def newsletter_for(
@@ -484,23 +533,21 @@ def newsletter_for(
     *,
     items: Sequence[Item] | None = None,
     ranking: Ranking | None = None,
-    news: Mapping[str, Sequence[NewsCandidate]] | None = None,
 ) -> Newsletter:
-    """The issue of ``week`` (default: this week's), from the run's ``news`` (what ``kb build``'s
-    workers kept of each account's ranking) or its ``ranking`` when it was made at the moment
-    this week's issue is ranked at (see :func:`ranking_moment`); ranked here otherwise."""
+    """The issue of ``week`` (default: this week's), from the run's ``ranking`` when it was made
+    at the moment this week's issue is ranked at (see :func:`ranking_moment`); ranked here
+    otherwise. (``kb build`` folds its workers' rankings in as they arrive: :mod:`.weekly`.)"""
     week = week or week_of(now)
-    if news is None:
-        at = ranking_moment(week, now)
-        if ranking is None or ranking.now != at:
-            stored = store.items() if items is None else items
-            ranking = rank_accounts(project, project.accounts, stored, at, store=store)
-        threshold = project.settings.ranking.threshold
-        start, end = week_bounds(week)
-        news = {
-            slug: newsworthy(candidates, threshold, start, end)
-            for slug, candidates in ranking.candidates.items()
-        }
+    at = ranking_moment(week, now)
+    if ranking is None or ranking.now != at:
+        stored = store.items() if items is None else items
+        ranking = rank_accounts(project, project.accounts, stored, at, store=store)
+    threshold = project.settings.ranking.threshold
+    start, end = week_bounds(week)
+    news = {
+        slug: newsworthy(candidates, threshold, start, end)
+        for slug, candidates in ranking.candidates.items()
+    }
     return make_newsletter(
         project, news, week, earlier=earlier_urls(project, week), generated_at=now
     )

@@ -1,10 +1,16 @@
-"""What a run ranked, kept as JSON: the incremental manifest and the summaries of shards.
+"""What a run ranked, kept on disk: the incremental manifest and the summaries of shards.
 
-Both hold, per account, an :class:`AccountRecord`: the key of the account's inputs, its digest
-(picks and notes by reference: item ids, note slugs), its newsworthy candidates, the files it
-wrote with their SHA-256 and what they carried. That is everything the newsletter and the site
-need, so an unchanged account is neither ranked nor rendered again, and ``kb build --assemble``
-builds the newsletter and site from the shards' summaries without ranking anything.
+Both hold, per account, an :class:`AccountRecord` as JSON: the key of the account's inputs, its
+digest (picks and notes by reference: item ids, note slugs), its newsworthy candidates, the
+files it wrote with their SHA-256 and what they carried. That is everything the newsletter and
+the site need, so an unchanged account is neither ranked nor rendered again, and ``kb build
+--assemble`` builds the newsletter and site from the shards' summaries without ranking anything.
+
+Both are written and read one account at a time, never whole (at 10,000 accounts the records
+come to gigabytes of JSON): the manifest is an SQLite file (:class:`Manifest`,
+:class:`ManifestWriter`: a row per account, its record zlib-compressed, with the key, files and
+sends beside it to decide reuse without decoding it); a shard's summary is JSON lines (a head
+line, then ``[slug, record]`` per account in project order), which the assembly merges.
 
 Keys are SHA-256 over the inputs' text: the stored items, every project file a digest reads
 (settings, feeds, topics, notes, the account, templates), what was sent before ``now``, ``now``
@@ -16,8 +22,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+import os
+import sqlite3
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -27,11 +38,15 @@ from . import __version__
 from .exceptions import KbError
 from .models import Account, Digest, Item, NotePick, Pick, Project, SentRecord
 from .newsletter import NewsCandidate
-from .outputs import atomic_write
+from .outputs import current_umask
 from .relevance.notes import note_id, note_item
 
-FORMAT = 1
+FORMAT = 2
 """The layout of these files; a file of another layout is ignored (manifest) or refused (shard)."""
+
+
+Sent = tuple[tuple[str, tuple[str, ...]], ...]
+"""(format, ids of the items that file carried) per file: what a run records as sent."""
 
 
 @dataclass(frozen=True)
@@ -43,10 +58,11 @@ class AccountRecord:
     news: tuple[NewsCandidate, ...]
     files: tuple[tuple[str, str], ...]
     """(path relative to the project, SHA-256 of its bytes) of every file written."""
-    sent: tuple[tuple[str, tuple[str, ...]], ...]
-    """(format, ids of the items that file carried): what the run records as sent."""
+    sent: Sent
     stored: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     """The JSON it was read from, written back as it is (a reused account costs no encoding)."""
+    packed: bytes | None = field(default=None, compare=False, repr=False)
+    """Its manifest row's compressed JSON, when it was read from one: copied, not re-encoded."""
 
     @property
     def slug(self) -> str:
@@ -184,33 +200,34 @@ def record_json(record: AccountRecord) -> Mapping[str, Any]:
 class RecordReader:
     """Rebuilds records against the project and the stored items they refer to."""
 
-    def __init__(self, project: Project, items: Sequence[Item], source: Path) -> None:
-        self.project, self.source = project, source
+    def __init__(self, project: Project, items: Sequence[Item]) -> None:
+        self.project = project
         self.items = {i.id: i for i in items}
         self.notes = {n.slug: n for n in project.notes}
 
-    def _item(self, item_id: str) -> Item:
+    def _item(self, item_id: str, where: str) -> Item:
         item = self.items.get(item_id)
         if item is None:
-            raise KbError(f"{self.source}: item {item_id} is not in the store (another store?)")
+            raise KbError(f"{where}: item {item_id} is not in the store (another store?)")
         return item
 
-    def record(self, slug: str, data: Mapping[str, Any]) -> AccountRecord:
-        """The account's record, or a :class:`KbError` naming the file it came from."""
+    def record(self, slug: str, data: Mapping[str, Any], where: str) -> AccountRecord:
+        """The account's record, or a :class:`KbError` naming ``where`` it came from (the
+        file, or its ``path:line``)."""
         try:
-            return self._record(slug, data)
+            return self._record(slug, data, where)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise KbError(
-                f"{self.source}: not a summary this kb wrote ({type(e).__name__}: {e})"
-            ) from e
+            raise KbError(f"{where}: not a summary this kb wrote ({type(e).__name__}: {e})") from e
 
-    def _record(self, slug: str, data: Mapping[str, Any]) -> AccountRecord:
+    def _record(self, slug: str, data: Mapping[str, Any], where: str) -> AccountRecord:
         account = self.project.account(slug)
         if account is None:
-            raise KbError(f"{self.source}: account '{slug}' is not in the project")
+            raise KbError(f"{where}: account '{slug}' is not in the project")
         person = account.stakeholder(data["stakeholder"]) if data["stakeholder"] else None
         picks = tuple(
-            Pick(self._item(p["item"]), **{k: _tuples(v) for k, v in p.items() if k != "item"})
+            Pick(
+                self._item(p["item"], where), **{k: _tuples(v) for k, v in p.items() if k != "item"}
+            )
             for p in data["picks"]
         )
         notes = tuple(
@@ -230,10 +247,9 @@ class RecordReader:
             data["reason"],
             history,
         )
+        item = self._item  # hundreds of candidates per account: spelled out, not generic
         news = tuple(
-            NewsCandidate(
-                self._item(c["item"]), **{k: _tuples(v) for k, v in c.items() if k != "item"}
-            )
+            NewsCandidate(item(c["item"], where), c["score"], tuple(c["why"]), c["topic"])
             for c in data["news"]
         )
         files = tuple((str(name), str(sha)) for name, sha in data["files"])
@@ -241,69 +257,214 @@ class RecordReader:
         return AccountRecord(data["key"], digest, news, files, sent, data)
 
 
-def read_records(
-    project: Project, items: Sequence[Item], source: Path, data: Mapping[str, Any]
-) -> dict[str, AccountRecord]:
-    reader = RecordReader(project, items, source)
-    accounts = data.get("accounts")
-    if not isinstance(accounts, dict):
-        raise KbError(f"{source}: not a summary this kb wrote (no accounts)")
-    return {slug: reader.record(slug, d) for slug, d in accounts.items()}
+# --- shard summaries: one JSON line per account ------------------------------------------
 
 
-def load_json(path: Path) -> dict[str, Any] | None:
-    """The file's JSON object, or None when there is none or it is of another layout."""
+def record_line(record: AccountRecord) -> bytes:
+    """One account of a shard's summary: ``[slug, record]`` on a line of its own."""
+    line = json.dumps([record.slug, record_json(record)], ensure_ascii=False, sort_keys=True)
+    return line.encode("utf-8") + b"\n"
+
+
+def head_line(head: Mapping[str, Any]) -> bytes:
+    """The first line of a shard's summary: the layout and what the shard was made of."""
+    return json.dumps({"format": FORMAT, **head}, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def read_head(path: Path, lines: Iterator[str]) -> dict[str, Any]:
+    """The summary's first line, or a :class:`KbError` saying it is not one this kb wrote."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        return None
-    return data
+        head = json.loads(next(lines))
+    except (StopIteration, ValueError):
+        head = None
+    if not isinstance(head, dict) or head.get("format") != FORMAT:
+        raise KbError(f"{path}:1: not a shard summary this kb wrote (or of another version)")
+    return head
 
 
-def json_text(head: Mapping[str, Any], records: Iterable[AccountRecord]) -> str:
-    body = {"format": FORMAT, **head, "accounts": {r.slug: record_json(r) for r in records}}
-    return json.dumps(body, ensure_ascii=False, sort_keys=True)
+def read_lines(path: Path, lines: Iterator[str]) -> Iterator[tuple[int, str, dict[str, Any]]]:
+    """(line number, slug, record data) of every account line after the head."""
+    for number, line in enumerate(lines, start=2):
+        try:
+            slug, data = json.loads(line)
+            if not isinstance(slug, str) or not isinstance(data, dict):
+                raise ValueError("not [slug, record]")
+        except (ValueError, TypeError) as e:
+            raise KbError(f"{path}:{number}: not a summary line this kb wrote ({e})") from e
+        yield number, slug, data
 
 
-def write_json(path: Path, head: Mapping[str, Any], records: Iterable[AccountRecord]) -> None:
-    atomic_write(path, json_text(head, records))
+# --- the manifest: SQLite, read and written a row at a time ---------------------------------
 
+MANIFEST = "build-manifest.sqlite"
+OLD_MANIFEST = "build-manifest.json"
+"""The JSON manifest of earlier versions: ignored, removed after the next successful build."""
 
-# --- the manifest ---------------------------------------------------------------------------
+SCHEMA = """
+CREATE TABLE head (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE accounts (
+    slug TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    files TEXT NOT NULL,
+    sent TEXT NOT NULL,
+    sha TEXT NOT NULL,
+    record BLOB NOT NULL
+);
+"""
+"""``files`` and ``sent`` (JSON) decide reuse without decoding the record; ``record`` is the
+zlib-compressed JSON of :func:`record_json`, ``sha`` its SHA-256 (a damaged row is not reused)."""
 
 
 def manifest_path(project: Project) -> Path:
-    return project.state_dir / "build-manifest.json"
+    return project.state_dir / MANIFEST
+
+
+def _pack(record: AccountRecord) -> bytes:
+    text = json.dumps(record_json(record), ensure_ascii=False, sort_keys=True)
+    return zlib.compress(text.encode("utf-8"), 1)  # level 1: most of the gain, a third the time
 
 
 @dataclass(frozen=True)
+class Reusable:
+    """An account the last build wrote with the same key, its files intact."""
+
+    slug: str
+    sent: Sent
+
+
 class Manifest:
-    """The last full build: its run key, its site key and every account's record."""
+    """The last full build, read a row at a time (never the whole file): its run key, its site
+    key, and every account's record. A file that cannot be read is as good as none (every
+    account is built again); :attr:`problem` says why, for a warning."""
 
-    run: str = ""
-    site: str = ""
-    accounts: Mapping[str, Mapping[str, Any]] | None = None
-    site_files: str = ""
-    """:func:`listing_key` of the site folder as the build left it."""
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.run = self.site = self.site_files = self.problem = ""
+        self.accounts = -1
+        """How many accounts it holds (-1: none read)."""
+        self._db: sqlite3.Connection | None = None
+        if not path.exists():
+            return
+        try:
+            db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        except sqlite3.Error as e:
+            self.problem = str(e)
+            return
+        try:
+            head = dict(db.execute("SELECT name, value FROM head"))
+            if head.get("format") != str(FORMAT):
+                db.close()
+                return
+            self.accounts = int(db.execute("SELECT count(*) FROM accounts").fetchone()[0])
+        except (sqlite3.Error, ValueError) as e:
+            db.close()
+            self.problem = str(e)
+            return
+        self._db = db
+        self.run, self.site = head.get("run", ""), head.get("site", "")
+        self.site_files = head.get("site_files", "")
 
-    def reusable(self, slug: str, key: str, root: Path) -> Mapping[str, Any] | None:
-        """The account's stored record when its key matches and its files are intact."""
-        data = (self.accounts or {}).get(slug)
-        if data is None or data.get("key") != key:
+    def reusable(self, slug: str, key: str, root: Path) -> Reusable | None:
+        """The account, when its stored key matches ``key``, its row reads back intact and its
+        files are still there with the bytes it wrote."""
+        if self._db is None:
             return None
-        files = [(str(n), str(s)) for n, s in data.get("files", ())]
-        return data if files_intact(root, files) else None
+        try:
+            row = self._db.execute(
+                "SELECT key, files, sent, sha, record FROM accounts WHERE slug = ?", (slug,)
+            ).fetchone()
+            if row is None or row[0] != key:
+                return None
+            if file_sha(row[4]) != row[3]:
+                raise ValueError(f"account {slug}: its record does not match its hash")
+            files = [(str(n), str(s)) for n, s in json.loads(row[1])]
+            sent = tuple((str(fmt), tuple(map(str, ids))) for fmt, ids in json.loads(row[2]))
+        except (sqlite3.Error, ValueError, TypeError) as e:
+            self.problem = self.problem or str(e)
+            return None
+        return Reusable(slug, sent) if files_intact(root, files) else None
+
+    def record(self, reader: RecordReader, slug: str) -> AccountRecord:
+        """A reusable account's whole record (its blob kept, to be written back as it is)."""
+        assert self._db is not None, "only accounts found reusable are read"
+        try:
+            row = self._db.execute("SELECT record FROM accounts WHERE slug = ?", (slug,)).fetchone()
+            blob = row[0]
+            data = json.loads(zlib.decompress(blob))
+        except (sqlite3.Error, zlib.error, ValueError, TypeError) as e:
+            raise KbError(
+                f"{self.path}: account {slug} no longer reads ({e}): was it changed during the"
+                " build? Delete it and build again"
+            ) from e
+        return replace(reader.record(slug, data, str(self.path)), packed=blob)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
-def read_manifest(project: Project) -> Manifest:
-    data = load_json(manifest_path(project))
-    if data is None:
-        return Manifest()
-    return Manifest(
-        str(data.get("run", "")),
-        str(data.get("site", "")),
-        data.get("accounts"),
-        str(data.get("site_files", "")),
-    )
+class ManifestWriter:
+    """The next manifest, written a record at a time as accounts arrive, in a temporary file
+    beside the manifest; :meth:`commit` renames it over the old one (atomic: a killed run
+    leaves the previous manifest), :meth:`discard` drops it. Temporary files a killed run left
+    are removed when the next one starts (the project lock says no other run is writing)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with self._writing():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+                leftover.unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            os.close(fd)
+            self.tmp = Path(tmp)
+            self._db = sqlite3.connect(tmp, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = OFF")  # a temporary file: no rolling back
+            self._db.execute("BEGIN")  # (executescript would commit: one statement at a time)
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+
+    def add(self, record: AccountRecord) -> None:
+        blob = record.packed if record.packed is not None else _pack(record)
+        with self._writing():
+            self._insert(record, blob)
+
+    def _insert(self, record: AccountRecord, blob: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO accounts (slug, key, files, sent, sha, record) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                record.slug,
+                record.key,
+                json.dumps(record.files),
+                json.dumps(record.sent),
+                file_sha(blob),
+                blob,
+            ),
+        )
+
+    def commit(self, head: Mapping[str, str]) -> None:
+        rows = [("format", str(FORMAT)), *head.items()]
+        with self._writing():
+            self._db.executemany("INSERT INTO head (name, value) VALUES (?, ?)", rows)
+            self._db.execute("COMMIT")
+            self._db.close()
+            with open(self.tmp, "rb+") as handle:  # on disk before it takes the manifest's name
+                os.fsync(handle.fileno())
+            os.chmod(self.tmp, 0o666 & ~current_umask())
+            os.replace(self.tmp, self.path)
+            (self.path.parent / OLD_MANIFEST).unlink(missing_ok=True)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A full disk or a read-only state folder is the user's to fix: said, not a traceback."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as e:
+            raise KbError(f"{self.path}: could not write the build manifest: {e}") from e
+
+    def discard(self) -> None:
+        """Drop the temporary file (nothing to do once committed)."""
+        self._db.close()
+        self.tmp.unlink(missing_ok=True)

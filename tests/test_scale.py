@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import REPO, run_kb
 
-from generator import yamlfile
+from generator import pipeline, yamlfile
 from generator.batch import plan
 from generator.pipeline import in_shard
+from generator.runstate import file_sha
 from generator.yamlfile import LineDict, LineList
 
 OUTPUTS = ("build/digests", "build/newsletter", "site")
@@ -129,7 +132,7 @@ def test_a_second_build_with_nothing_changed_renders_nothing(fetched: Path) -> N
     first = run_kb("--project", fetched, "build", "--offline")
     assert "(6 rendered, 0 unchanged)" in first.output
     before, stamps = tree(fetched), mtimes(fetched)
-    manifest = fetched / ".kb" / "build-manifest.json"
+    manifest = fetched / ".kb" / "build-manifest.sqlite"
     written = manifest.stat().st_mtime_ns
     again = run_kb("--project", fetched, "build", "--offline")
     assert again.exit_code == 0, again.output
@@ -157,7 +160,7 @@ def test_a_changed_account_is_the_only_one_rendered_again(fetched: Path) -> None
     fresh = copy(fetched, fetched.parent / "fresh")
     shutil.rmtree(fresh / "build")
     shutil.rmtree(fresh / "site")
-    (fresh / ".kb" / "build-manifest.json").unlink()
+    (fresh / ".kb" / "build-manifest.sqlite").unlink()
     assert run_kb("--project", fresh, "build", "--offline").exit_code == 0
     assert tree(fresh) == tree(fetched)
 
@@ -190,11 +193,97 @@ def test_a_broken_or_half_written_manifest_only_costs_a_full_build(
 ) -> None:
     assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
     before = tree(fetched)
-    (fetched / ".kb" / "build-manifest.json").write_text(manifest)
+    (fetched / ".kb" / "build-manifest.sqlite").write_text(manifest)
     result = run_kb("--project", fetched, "build", "--offline")
     assert result.exit_code == 0, result.output
     assert "(6 rendered, 0 unchanged)" in result.output
     assert tree(fetched) == before
+
+
+def manifest_of(root: Path) -> Path:
+    return root / ".kb" / "build-manifest.sqlite"
+
+
+def test_the_manifest_holds_one_row_per_account_and_replaces_the_old_json_one(
+    fetched: Path,
+) -> None:
+    old = fetched / ".kb" / "build-manifest.json"
+    old.parent.mkdir(parents=True, exist_ok=True)
+    old.write_text('{"format": 1, "accounts": {}}')
+    leftover = fetched / ".kb" / ".build-manifest.sqlite.killed.tmp"
+    leftover.write_text("what a killed run left")
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "(6 rendered, 0 unchanged)" in result.output
+    assert not old.exists() and not leftover.exists()
+    with sqlite3.connect(manifest_of(fetched)) as db:
+        rows = dict(db.execute("SELECT slug, record FROM accounts"))
+        head = dict(db.execute("SELECT name, value FROM head"))
+    assert sorted(rows) == sorted(p.stem for p in (fetched / "content/accounts").glob("*.yml"))
+    record = json.loads(zlib.decompress(rows["ridgeline-freight"]))
+    digest = next((fetched / "build/digests/ridgeline-freight").glob("*.md"))
+    assert [digest.relative_to(fetched).as_posix(), file_sha(digest.read_bytes())] in (
+        record["files"]
+    )
+    assert head["format"] == "2" and len(head["run"]) == 64
+
+
+def test_a_truncated_manifest_only_costs_a_build_with_a_warning(fetched: Path) -> None:
+    assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
+    before = tree(fetched)
+    manifest = manifest_of(fetched)
+    data = manifest.read_bytes()
+    manifest.write_bytes(data[: len(data) // 3])
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"warning: {manifest}: damaged (")
+    assert "Traceback" not in result.output
+    assert tree(fetched) == before
+    again = run_kb("--project", fetched, "build", "--offline")
+    assert "(0 rendered, 6 unchanged)" in again.output, "the build wrote a whole manifest again"
+    assert again.stderr == ""
+
+
+def test_a_damaged_row_is_built_again_the_others_are_reused(fetched: Path) -> None:
+    assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
+    before = tree(fetched)
+    with sqlite3.connect(manifest_of(fetched)) as db:
+        db.execute("UPDATE accounts SET record = X'789c00' WHERE slug = 'ridgeline-freight'")
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "(1 rendered, 5 unchanged)" in result.output
+    assert "ridgeline-freight: its record does not match its hash" in result.stderr
+    assert tree(fetched) == before
+
+
+def test_a_build_killed_in_the_site_stage_leaves_the_last_manifest(
+    fetched: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run_kb("--project", fetched, "build", "--offline").exit_code == 0
+    manifest = manifest_of(fetched)
+    kept = manifest.read_bytes()
+    account = fetched / "content" / "accounts" / "ridgeline-freight.yml"
+    data = yaml.safe_load(account.read_text())
+    account.write_text(yaml.safe_dump({**data, "keywords": [*data["keywords"], "detention"]}))
+
+    def killed(*args: object, **kwargs: object) -> Path:
+        raise KeyboardInterrupt  # what a stopped build raises in the middle of the site
+
+    monkeypatch.setattr(pipeline, "build_site", killed)
+    stopped = run_kb("--project", fetched, "build", "--offline")
+    assert stopped.exit_code == 130, stopped.output
+    assert manifest.read_bytes() == kept
+    assert [p.name for p in manifest.parent.iterdir() if p.name.startswith(".build")] == []
+    monkeypatch.undo()
+    result = run_kb("--project", fetched, "build", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "(1 rendered, 5 unchanged)" in result.output
+    fresh = copy(fetched, fetched.parent / "fresh")
+    shutil.rmtree(fresh / "build")
+    shutil.rmtree(fresh / "site")
+    manifest_of(fresh).unlink()
+    assert run_kb("--project", fresh, "build", "--offline").exit_code == 0
+    assert tree(fresh) == tree(fetched)
 
 
 def test_another_now_renders_again(fetched: Path) -> None:
@@ -238,26 +327,36 @@ def test_an_error_in_a_worker_is_reported_like_any_other(fetched: Path) -> None:
     assert result.stderr.startswith("error: template digest.md.j2:")
     assert "no_such_value" in result.stderr
     assert "Traceback" not in result.output
-    assert not (fetched / ".kb" / "build-manifest.json").exists()
+    assert not (fetched / ".kb" / "build-manifest.sqlite").exists()
+
+
+HEAD = '{"format": 2, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1], "run": "r"}\n'
 
 
 @pytest.mark.parametrize(
-    "summary",
+    ("summary", "line"),
     [
-        "{half",
-        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": "x"}',
-        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1], "accounts": 3}',
-        '{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1],'
-        ' "accounts": {"ridgeline-freight": {"key": "k"}}}',
+        ("{half", 1),
+        ('{"format": 1, "now": "2026-11-16T09:00:00+00:00", "shard": [1, 1]}\n', 1),
+        ('{"format": 2, "now": "2026-11-16T09:00:00+00:00", "shard": "x"}\n', 1),
+        (HEAD + "3\n", 2),
+        (HEAD + '["ridgeline-freight", {"key": "k"}]\n', 2),
+        (HEAD + '["nobody", {"key": "k"}]\n', 2),
+        (HEAD + '["ridgeline-freight", {"key"', 2),
     ],
 )
-def test_a_damaged_shard_summary_is_named_not_a_traceback(fetched: Path, summary: str) -> None:
+def test_a_damaged_shard_summary_is_named_with_its_line_not_a_traceback(
+    fetched: Path, summary: str, line: int
+) -> None:
     folder = fetched / "build" / "shards" / "1-of-1"
     folder.mkdir(parents=True)
-    (folder / "summary.json").write_text(summary)
+    (folder / "summary.jsonl").write_text(summary)
     result = run_kb("--project", fetched, "build", "--assemble")
     assert result.exit_code == 1, result.output
-    assert result.stderr.startswith(f"error: {folder / 'summary.json'}: ")
+    assert result.stderr.startswith(f"error: {folder / 'summary.jsonl'}:{line}: "), result.stderr
+    assert "Traceback" not in result.output
+    assert not (fetched / ".kb" / "build-manifest.sqlite").exists()
+    assert not list((fetched / ".kb").glob(".build-manifest*")), "no temporary file is left"
 
 
 def _lines(value: object) -> object:

@@ -134,12 +134,15 @@ def build(
         clock.add("newsletter", outcome.newsletter_seconds)
         _report(outcome)
         if outcome.shard_dir is None:
-            if links is not None:
-                with clock("site"):
-                    site = weekly.site(project, outcome, now, links)
-                fresh = "" if outcome.site_stale else " (unchanged)"
-                click.echo(f"site: {site / 'index.html'}{fresh}")
-            weekly.save_manifest(project, outcome, with_site=not no_site)
+            try:
+                if links is not None:
+                    with clock("site"):
+                        site = weekly.site(project, outcome, now, links)
+                    fresh = "" if outcome.site_stale else " (unchanged)"
+                    click.echo(f"site: {site / 'index.html'}{fresh}")
+                weekly.save_manifest(project, outcome, with_site=not no_site)
+            finally:
+                weekly.discard(outcome)
         if timings:
             for name, seconds in clock.laps.items():
                 click.echo(f"timing: {name} {seconds:.2f}")
@@ -166,12 +169,14 @@ class Stopwatch:
 def _report(outcome: weekly.Outcome) -> None:
     runs = outcome.digests
     digest_dir = outcome.digest_dir
+    if outcome.warning:
+        click.echo(f"warning: {outcome.warning}", err=True)
     click.echo(
-        f"digests: {len(runs.records)} accounts, {runs.files} files in {digest_dir}"
-        f" ({runs.rendered} rendered, {len(runs.records) - runs.rendered} unchanged)"
+        f"digests: {len(runs.digests)} accounts, {runs.files} files in {digest_dir}"
+        f" ({runs.rendered} rendered, {len(runs.digests) - runs.rendered} unchanged)"
     )
-    for r in runs.records:
-        click.echo(f"  {r.slug}: {len(r.digest.picks)} items, {len(r.digest.notes)} notes")
+    for d in runs.digests:
+        click.echo(f"  {d.account.slug}: {len(d.picks)} items, {len(d.notes)} notes")
     warn_sent_first(runs.lost)
     if outcome.newsletter is not None:
         report_issue(outcome.newsletter)
