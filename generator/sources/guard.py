@@ -18,8 +18,10 @@ interface.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
+import ssl
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -125,11 +127,13 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         last: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(
+                stream = await self._inner.connect_tcp(
                     str(address), port, timeout, local_address, socket_options
                 )
             except httpcore.ConnectError as e:  # try the next address, as a browser does
                 last = e
+            else:
+                return _QuickAck.wrap(stream)
         raise last or httpcore.ConnectError(f"{host} has no address")
 
     async def connect_unix_socket(
@@ -142,6 +146,64 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
+
+
+class _Socket(typing.Protocol):
+    """A socket, or asyncio's ``TransportSocket`` (what an asyncio connection lends out)."""
+
+    def setsockopt(self, level: int, option: int, value: int, /) -> None: ...
+
+
+class _QuickAck(httpcore.AsyncNetworkStream):
+    """A connection that acknowledges what it receives at once (Linux's ``TCP_QUICKACK``).
+
+    A server that writes a response's headers and its body separately, without
+    ``TCP_NODELAY`` (Python's ``http.server``, among others), has its body held back by Nagle's
+    algorithm until the headers are acknowledged; on a kept-alive connection the kernel delays
+    that acknowledgement by up to 40 ms. With many feeds on one host, fetched ``per_host`` at a
+    time, that stall was most of a run's time (44 ms a request against 4 ms on loopback). The
+    flag does not stick (the kernel goes back to delaying), so it is set around every read: one
+    system call, and an ACK sent a little sooner, which no server minds.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkStream, sock: _Socket) -> None:
+        self._inner = inner
+        self._socket = sock
+
+    @classmethod
+    def wrap(cls, stream: httpcore.AsyncNetworkStream) -> httpcore.AsyncNetworkStream:
+        sock = stream.get_extra_info("socket")
+        if not hasattr(socket, "TCP_QUICKACK") or sock is None:
+            return stream  # not Linux (or no socket): nothing to set
+        return cls(stream, sock)
+
+    def _quick_ack(self) -> None:
+        with contextlib.suppress(OSError):  # a closed socket: the read reports it
+            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._quick_ack()
+        data = await self._inner.read(max_bytes, timeout)
+        self._quick_ack()  # acknowledge what just came now, not 40 ms from now
+        return data
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        await self._inner.write(buffer, timeout)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        tls = await self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return _QuickAck.wrap(tls)
+
+    def get_extra_info(self, info: str) -> typing.Any:
+        return self._inner.get_extra_info(info)
 
 
 async def _resolve(host: str, port: int) -> list[Address]:
