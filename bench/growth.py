@@ -113,8 +113,19 @@ def table(runs: Mapping[str, Mapping[str, Mapping[str, float]]]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("json", nargs="+", type=Path, help="bench/run.py --json files")
+    parser.add_argument(
+        "--items",
+        action="append",
+        default=[],
+        metavar="SIZE=N",
+        help="stored items of a size whose files have no embedding row (an L build alone)",
+    )
     args = parser.parse_args()
-    print("\n".join(table(load(args.json))))
+    runs = load(args.json)
+    for given in args.items:
+        size, count = given.split("=")
+        runs.setdefault(size, {}).setdefault("_counts", {})["items"] = float(count)
+    print("\n".join(table(runs)))
 
 
 if __name__ == "__main__":
