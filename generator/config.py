@@ -20,6 +20,7 @@ Warnings (``path:line: warning: message``) do not stop a project from loading: t
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -125,7 +126,7 @@ def load_project(root: Path, only: Sequence[str] | None = None) -> Project:
     slugs = (
         [a.slug for a in accounts]
         if only is None
-        else list(dict.fromkeys(stem for _, stem in account_files))  # the files' names: unread
+        else [stem for _, stem in account_files]  # the files' names: unread
     )
     notes = _notes(root / NOTES_DIR, topic_ids, dict.fromkeys(slugs), errors, state_dir)
     newsletters = load_archive(root, errors)
@@ -548,10 +549,15 @@ def _stamp(path: Path) -> list[int] | None:
 def _cache_key(checked_against: Any) -> str:
     """A cache's key: what its entries were checked against (JSON), and the code that reads
     and checks the files (this module and its checker's)."""
-    digest = hashlib.sha256(Path(__file__).read_bytes())
-    digest.update(Path(yamlfile.__file__).read_bytes())
+    digest = hashlib.sha256(_reading_code())
     digest.update(json.dumps(checked_against).encode("utf-8"))
     return digest.hexdigest()
+
+
+@functools.cache
+def _reading_code() -> bytes:
+    """The code every cache's key covers, read once per process."""
+    return Path(__file__).read_bytes() + Path(yamlfile.__file__).read_bytes()
 
 
 def _read_cache(path: Path | None, key: str) -> dict[str, list[Any]]:

@@ -70,13 +70,8 @@ class Writer:
                 raise KbError(f"{path}: two outputs of this run would be written to the same file")
             seen.add(key)
         for (path, data), key in zip(outputs, keys, strict=True):
-            self._claim_home(key)
-            try:
-                atomic_write(path, data)
-            except OSError as e:
-                raise KbError(f"{path}: could not write: {e.strerror or e}") from e
-            self._seen.add(key)
-            self.written.append(path)
+            with self._stream(path, key) as handle:
+                handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         return [path for path, _ in outputs]
 
     @contextmanager
@@ -86,6 +81,12 @@ class Writer:
         key = path.resolve()
         if key in self._seen:
             raise KbError(f"{path}: two outputs of this run would be written to the same file")
+        with self._stream(path, key) as handle:
+            yield handle
+
+    @contextmanager
+    def _stream(self, path: Path, key: Path) -> Iterator[BinaryIO]:
+        """Write ``path`` (resolved: ``key``) atomically, in kb's output folder, and note it."""
         self._claim_home(key)
         try:
             with atomic_file(path) as handle:

@@ -24,7 +24,9 @@ from .batch import (
     OutFile,
     RunSpec,
     digest_path,
+    embed_texts,
     run_accounts,
+    run_texts,
     stored_corpus,
     used_texts,
 )
@@ -65,7 +67,6 @@ from .runstate import (
     AccountRecord,
     Manifest,
     RecordReader,
-    Reusable,
     Sent,
     account_key,
     file_sha,
@@ -143,15 +144,11 @@ def opened_store(project: Project, *, reading: bool = False) -> Iterator[Store]:
         store.close()
 
 
-def resolve_now(
-    project: Project, override: datetime | None, clock: Callable[[], datetime] | None = None
-) -> datetime:
+def resolve_now(project: Project, override: datetime | None) -> datetime:
     """``--now`` first, then the project's pinned ``now`` (kb.yml), then the clock."""
     chosen = override or project.settings.now
     if chosen is not None:
         return chosen
-    if clock is not None:
-        return clock()
     from .ingest import wall_clock
 
     return wall_clock()
@@ -187,8 +184,6 @@ def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
 def embed_team_texts(project: Project, store: Store) -> int:
     """Give every account text (problems, fields) and note its vector, once ever (at ingest:
     ``kb fetch``), so the next build's digests only read them; return how many were embedded."""
-    from .batch import embed_texts, run_texts
-
     return embed_texts(project, store, run_texts(project, project.accounts))
 
 
@@ -398,43 +393,17 @@ Keep = Callable[[AccountRecord], None]
 manifest, a shard's summary), so that the run itself need not hold them."""
 
 
-def _record(run: AccountRun, key: str, root: Path, shared: Shared) -> AccountRecord:
+def _record(run: AccountRun, key: str, root: Path, shared: RecordReader) -> AccountRecord:
     """An account's record as a worker handed it back, with the run's own objects in place of
-    the worker's copies (the items, the account, the notes): a run of 10,000 accounts keeps
-    every digest for the site, and each holding copies would hold the store many times over."""
+    the worker's copies (the items, the account, the notes: see :class:`RecordReader`)."""
     written = [f for f in run.files if not f.skipped]
     return AccountRecord(
         key,
-        shared.digest(run.digest),
-        tuple(replace(n, item=shared.item(n.item)) for n in run.news),
+        shared.shared_digest(run.digest),
+        tuple(replace(n, item=shared.shared_item(n.item)) for n in run.news),
         tuple((os.path.relpath(f.path, root), file_sha(f.text)) for f in written),
         tuple((f.fmt, tuple(i.id for i in f.items)) for f in written if f.items),
     )
-
-
-class Shared:
-    """The main process's one copy of each item, account and note, by id."""
-
-    def __init__(self, project: Project, items: Sequence[Item]) -> None:
-        self.items = {item.id: item for item in items}
-        self.accounts = {a.slug: a for a in project.accounts}
-        self.notes = {n.slug: n for n in project.notes}
-
-    def item(self, item: Item) -> Item:
-        return self.items.get(item.id, item)
-
-    def digest(self, digest: Digest) -> Digest:
-        account = self.accounts.get(digest.account.slug, digest.account)
-        person = digest.stakeholder
-        if person is not None:
-            person = account.stakeholder(person.name) or person
-        return replace(
-            digest,
-            account=account,
-            stakeholder=person,
-            picks=tuple(replace(p, item=self.item(p.item)) for p in digest.picks),
-            notes=tuple(replace(n, note=self.notes.get(n.note.slug, n.note)) for n in digest.notes),
-        )
 
 
 def _unrecorded(
@@ -457,10 +426,9 @@ def run_digests(
     items: Sequence[Item],
     jobs: int | None = None,
     manifest: Manifest | None = None,
-    reader: RecordReader | None = None,
 ) -> DigestRun:
     """Rank, render and write every account whose inputs changed since ``manifest``; reuse the
-    others' records (read back with ``reader``). Every account's record goes to ``keep`` in
+    others' records. Every account's record goes to ``keep`` in
     account order, reused and freshly ranked ones merged, and is let go: the run holds each
     account's digest and key, not its candidates. Files are written chunk by chunk as the
     workers hand them back; what they carried is recorded as sent only once every file is in
@@ -468,15 +436,15 @@ def run_digests(
     """
     root = spec.project.root
     keys: list[str] = []
-    reused: dict[str, Reusable] = {}
+    reused: set[str] = set()
     again: set[str] = set()
     for account in accounts:
         history = store.history(account.slug) if spec.record else ()
         keys.append(account_key(run, account, history, spec.now))
-        found = manifest.reusable(account.slug, keys[-1], root) if manifest else None
-        if found is not None and reader is not None:
-            reused[account.slug] = found
-            if _unrecorded(found.sent, history, spec.now):
+        sent = manifest.reusable(account.slug, keys[-1], root) if manifest else None
+        if sent is not None:
+            reused.add(account.slug)
+            if _unrecorded(sent, history, spec.now):
                 again.add(account.slug)
     stale = [a for a in accounts if a.slug not in reused]
     skipped: list[str] = []
@@ -484,17 +452,17 @@ def run_digests(
     digests: list[Digest] = []
     sends: list[tuple[Digest, Sent]] = []
     files = 0
-    shared = Shared(spec.project, items)
+    reader = RecordReader(spec.project, items)
     with closing(_ranked(spec, stale, store, writer, jobs)) as fresh:
         for account, key in zip(accounts, keys, strict=True):
             if account.slug in reused:
-                assert manifest is not None and reader is not None
+                assert manifest is not None
                 record = manifest.record(reader, account.slug)
             else:
                 r = next(fresh)
                 rank, render = rank + r.seconds[0], render + r.seconds[1]
                 skipped += [f.skipped for f in r.files if f.skipped]
-                record = _record(r, key, root, shared)
+                record = _record(r, key, root, reader)
             if account.slug not in reused or account.slug in again:
                 sends.append((record.digest, record.sent))
             keep(record)

@@ -198,12 +198,31 @@ def record_json(record: AccountRecord) -> Mapping[str, Any]:
 
 
 class RecordReader:
-    """Rebuilds records against the project and the stored items they refer to."""
+    """The run's one copy of each stored item, account and note, by id: records read back (the
+    manifest, shards' summaries) are rebuilt against them, and records a worker hands back get
+    them in place of the worker's copies (a run of 10,000 accounts keeps every digest for the
+    site, and each holding copies would hold the store many times over)."""
 
     def __init__(self, project: Project, items: Sequence[Item]) -> None:
-        self.project = project
         self.items = {i.id: i for i in items}
+        self.accounts = {a.slug: a for a in project.accounts}
         self.notes = {n.slug: n for n in project.notes}
+
+    def shared_item(self, item: Item) -> Item:
+        return self.items.get(item.id, item)
+
+    def shared_digest(self, digest: Digest) -> Digest:
+        account = self.accounts.get(digest.account.slug, digest.account)
+        person = digest.stakeholder
+        if person is not None:
+            person = account.stakeholder(person.name) or person
+        return replace(
+            digest,
+            account=account,
+            stakeholder=person,
+            picks=tuple(replace(p, item=self.shared_item(p.item)) for p in digest.picks),
+            notes=tuple(replace(n, note=self.notes.get(n.note.slug, n.note)) for n in digest.notes),
+        )
 
     def _item(self, item_id: str, where: str) -> Item:
         item = self.items.get(item_id)
@@ -220,7 +239,7 @@ class RecordReader:
             raise KbError(f"{where}: not a summary this kb wrote ({type(e).__name__}: {e})") from e
 
     def _record(self, slug: str, data: Mapping[str, Any], where: str) -> AccountRecord:
-        account = self.project.account(slug)
+        account = self.accounts.get(slug)
         if account is None:
             raise KbError(f"{where}: account '{slug}' is not in the project")
         person = account.stakeholder(data["stakeholder"]) if data["stakeholder"] else None
@@ -324,14 +343,6 @@ def _pack(record: AccountRecord) -> bytes:
     return zlib.compress(text.encode("utf-8"), 1)  # level 1: most of the gain, a third the time
 
 
-@dataclass(frozen=True)
-class Reusable:
-    """An account the last build wrote with the same key, its files intact."""
-
-    slug: str
-    sent: Sent
-
-
 class Manifest:
     """The last full build, read a row at a time (never the whole file): its run key, its site
     key, and every account's record. A file that cannot be read is as good as none (every
@@ -364,9 +375,9 @@ class Manifest:
         self.run, self.site = head.get("run", ""), head.get("site", "")
         self.site_files = head.get("site_files", "")
 
-    def reusable(self, slug: str, key: str, root: Path) -> Reusable | None:
-        """The account, when its stored key matches ``key``, its row reads back intact and its
-        files are still there with the bytes it wrote."""
+    def reusable(self, slug: str, key: str, root: Path) -> Sent | None:
+        """What the account's files carried, when its stored key matches ``key``, its row reads
+        back intact and its files are still there with the bytes it wrote; else None."""
         if self._db is None:
             return None
         try:
@@ -382,7 +393,7 @@ class Manifest:
         except (sqlite3.Error, ValueError, TypeError) as e:
             self.problem = self.problem or str(e)
             return None
-        return Reusable(slug, sent) if files_intact(root, files) else None
+        return sent if files_intact(root, files) else None
 
     def record(self, reader: RecordReader, slug: str) -> AccountRecord:
         """A reusable account's whole record (its blob kept, to be written back as it is)."""

@@ -134,7 +134,6 @@ def build(
             items=items,
             jobs=jobs,
             manifest=manifest,
-            reader=RecordReader(project, items),
         )
     except BaseException:
         rows.discard()
@@ -233,7 +232,7 @@ def _merge(
     position = {a.slug: i for i, a in enumerate(project.accounts)}
     reader = RecordReader(project, items)
 
-    def lines(path: Path, text: Iterator[str]) -> Iterator[tuple[int, str, int, str, Any]]:
+    def lines(path: Path, text: Iterator[str]) -> Iterator[tuple[int, str, str, Any]]:
         last = -1
         for number, slug, data in read_lines(path, text):
             index = position.get(slug, -1)
@@ -242,7 +241,7 @@ def _merge(
             if index <= last:
                 raise KbError(f"{path}:{number}: account '{slug}' out of order or twice")
             last = index
-            yield index, f"{path}:{number}", number, slug, data
+            yield index, f"{path}:{number}", slug, data
 
     digests: list[Digest] = []
     keys: list[str] = []
@@ -251,7 +250,7 @@ def _merge(
     missing: list[str] = []
     previous = -1
     streams = [lines(path, text) for path, text in summaries.items()]
-    for index, where, _, slug, data in heapq.merge(*streams, key=lambda line: line[0]):
+    for index, where, slug, data in heapq.merge(*streams, key=lambda line: line[0]):
         if index == previous:
             raise KbError(f"{where}: account '{slug}' is in two shards")
         missing += [a.slug for a in project.accounts[previous + 1 : index]]
