@@ -31,7 +31,10 @@ the bytes and a strict parse before it runs. A document takes the fast path only
   (fastfeedparser fills them in); no summary after the content (feedparser then reads the
   summary as a second content block);
 * fastfeedparser finds as many entries as the strict parse (at least one: an empty or broken
-  feed is feedparser's to explain).
+  feed is feedparser's to explain);
+* it was downloaded (:func:`~.feeds.parse_feed` has a web URL to resolve its links against): a
+  local file's links resolve against the feed's own home page, which the two libraries find
+  differently (an Atom ``alternate`` link that is not HTML, an RSS ``atom:link``).
 
 What fastfeedparser does not keep comes from the strict parse: whether an entry has a summary
 (else fastfeedparser makes one up from its content), a link and a guid of its own, whether
@@ -82,16 +85,9 @@ _STRICT_DATE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class FastRead:
-    """A document's entries in feedparser's vocabulary, and its home page (for local files)."""
-
-    entries: list[dict[str, Any]]
-    home: str
-
-
-def fast_read(data: bytes, content_type: str = "") -> FastRead | None:
-    """The entries, read by fastfeedparser; ``None`` when feedparser must read the document."""
+def fast_read(data: bytes, content_type: str = "") -> list[dict[str, Any]] | None:
+    """The entries in feedparser's vocabulary, read by fastfeedparser; ``None`` when feedparser
+    must read the document."""
     facts = _shape(data) if _plain(data, content_type) else None
     if facts is None:
         return None
@@ -102,8 +98,7 @@ def fast_read(data: bytes, content_type: str = "") -> FastRead | None:
     entries = parsed.get("entries") or []
     if not entries or len(entries) != len(facts):
         return None
-    home = str((parsed.get("feed") or {}).get("link") or "")
-    return FastRead([_entry(e, f) for e, f in zip(entries, facts, strict=True)], home)
+    return [_entry(e, f) for e, f in zip(entries, facts, strict=True)]
 
 
 def _plain(data: bytes, content_type: str) -> bool:

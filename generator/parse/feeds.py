@@ -78,12 +78,10 @@ def parse_feed(
         raise ParseError(feed, "empty document")
     if _looks_like_json(data, content_type):
         return _json_feed(feed, data, base_url)
-    fast = fast_read(data, content_type)
+    fast = fast_read(data, content_type) if is_web_url(base_url) else None
     if fast is None:
         return parse_with_feedparser(feed, data, base_url, content_type)
-    if not is_web_url(base_url):  # a local file: resolve relative links against the site
-        base_url = fast.home
-    return _entries(feed, fast.entries, base_url)
+    return _entries(feed, fast, base_url)
 
 
 def parse_with_feedparser(
