@@ -52,7 +52,11 @@ feedparser. fastfeedparser resets its shared parsers in a forked child
 (``os.register_at_fork``); kb's parse pool starts fresh interpreters, not forks, and the strict
 parser here is one per thread.
 
-It is always given ``bytes``: given a ``str`` that starts with ``http://``, it would fetch it.
+kb's defences in front of feedparser (:func:`~.feeds.defuse_doctype`, impossible character
+references) are not needed here: a document with a DOCTYPE never takes this path, and a
+reference to a lone surrogate or past U+10FFFF is not well-formed, so libxml2 refuses it and
+feedparser reads it, with those defences. fastfeedparser is always given ``bytes``: given a
+``str`` that starts with ``http://``, it would fetch it.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ from feedparser.mixin import _FeedParserMixin
 from lxml import etree
 
 _ATOM = "http://www.w3.org/2005/Atom"
-_HEAD = 1024  # bytes in which the XML declaration and root element are looked for
+_HEAD = 1024  # bytes in which the XML declaration is looked for
 
 # Any of these anywhere sends the document to feedparser (see the module docstring). Plain
 # substring tests: they run at memory speed, and a false alarm only costs speed.
