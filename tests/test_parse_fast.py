@@ -126,6 +126,19 @@ def test_utf8_text_reads_the_same_whatever_the_server_says(
     assert isinstance(chosen, list) and chosen[0].title == "caf\u00e9 \u2019s & \u00fcber"
 
 
+def test_deep_nesting_never_reaches_fastfeedparser() -> None:
+    """fastfeedparser turns libxml2's depth limit off (huge_tree); kb's strict parse keeps it
+    on, so a document nested past it goes to feedparser, which reads it as before."""
+    nested = "<b>" * 300 + "x" + "</b>" * 300
+    data = (
+        "<rss version='2.0'><channel><item><title>Deep</title><link>https://a.example/1</link>"
+        f"<comments>{nested}</comments></item></channel></rss>"
+    ).encode()
+    assert fast_read(data) is None
+    (entry,) = parse_feed("f", data, BASE)
+    assert (entry.title, entry.url) == ("Deep", "https://a.example/1")
+
+
 def test_a_local_file_goes_to_feedparser() -> None:
     """A local file's relative links resolve against the feed's home page, which the two
     libraries find differently: here an Atom alternate link that is not HTML."""

@@ -48,7 +48,8 @@ The strict parse runs first with those limits on (no ``huge_tree``), so a docume
 deeper than libxml2's default depth or with a text node over 10 MB never reaches
 fastfeedparser; the size of the whole is bounded by kb's download limit (``max_bytes``), and
 the time by the parse time limit (:data:`~generator.ingest.PARSE_TIME_LIMIT`) as for
-feedparser. fastfeedparser resets its shared parsers in a forked child
+feedparser. fastfeedparser's compiled reader is Rust (quick-xml): memory-safe, and it only ever
+sees documents libxml2 has read strictly. fastfeedparser resets its shared parsers in a forked child
 (``os.register_at_fork``); kb's parse pool starts fresh interpreters, not forks, and the strict
 parser here is one per thread.
 
