@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,13 +35,17 @@ def both_ways(data: bytes, base: str = BASE, content_type: str = "") -> tuple[ob
     )
 
 
-def _outcome(parse: object, data: bytes, base: str, content_type: str) -> object:
-    assert callable(parse)
+def _outcome(
+    parse: Callable[[str, bytes, str, str], list[EntryData]],
+    data: bytes,
+    base: str,
+    content_type: str,
+) -> list[EntryData] | tuple[str, str]:
+    """The entries, or the error a user would see."""
     try:
-        entries: list[EntryData] = parse("feed", data, base, content_type)
+        return parse("feed", data, base, content_type)
     except ParseError as e:
         return ("error", e.reason)
-    return entries
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(DATA)))
@@ -332,11 +337,11 @@ def test_the_generated_documents_reach_the_fast_path() -> None:
     fast path: a rule that sent everything to feedparser would pass them trivially."""
     fast = 0
 
-    @settings(max_examples=200, deadline=None, database=None)
+    @settings(max_examples=400, deadline=None, database=None)
     @given(st.one_of(rss_documents(), atom_documents()))
     def count(data: bytes) -> None:
         nonlocal fast
         fast += fast_read(data) is not None
 
     count()
-    assert fast >= 20
+    assert fast >= 15  # about 45 expected (18 % of RSS, 4 % of Atom documents take it)
