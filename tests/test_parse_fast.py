@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -57,8 +58,8 @@ def test_every_document_in_tests_data_reads_the_same_either_way(path: Path) -> N
 
 def test_ordinary_documents_take_the_fast_path_and_doubtful_ones_do_not() -> None:
     fast = {p.relative_to(DATA).as_posix() for p in DOCUMENTS if fast_read(p.read_bytes())}
-    assert {"feeds/rss.xml", "feeds/atom.xml", "feeds/titles.xml"} <= fast
-    assert len(fast) >= 60  # of the 537 documents, 92 when this was written
+    assert {"feeds/rss.xml", "feeds/atom.xml", "feeds/titles.xml", "feeds/wordpress.xml"} <= fast
+    assert len(fast) >= 60  # of the 538 documents, 93 when this was written
     slow = {
         "feeds/billion-laughs.xml",  # a DOCTYPE
         "feeds/broken-xml.xml",  # not well-formed: feedparser's recovery, not libxml2's
@@ -67,6 +68,23 @@ def test_ordinary_documents_take_the_fast_path_and_doubtful_ones_do_not() -> Non
         "feeds/caption.xml",  # content blocks in other languages
     }
     assert not slow & fast
+
+
+def test_a_wordpress_feed_takes_the_fast_path_and_reads_as_it_always_did() -> None:
+    data = (DATA / "feeds" / "wordpress.xml").read_bytes()
+    assert fast_read(data, "application/rss+xml; charset=UTF-8") is not None
+    first, second = parse_feed("f", data, "https://dockdoor.example/feed/")
+    assert first.title == "Cross-docking \u2013 when it pays and when it doesn\u2019t"
+    assert first.url == "https://dockdoor.example/2026/11/10/cross-docking/"
+    assert (first.author, first.categories) == ("Priya Natarajan", ("Operations", "Cross-docking"))
+    assert first.published == datetime(2026, 11, 10, 16, 0, tzinfo=UTC)
+    # the full article (content:encoded), not the teaser; its script gone, its image absolute
+    assert "We visited three regional hubs & compared" in first.summary
+    assert "trackView" not in first.summary_html
+    assert 'src="https://dockdoor.example/wp-content/uploads/2026/11/dock.jpg"' in (
+        first.summary_html
+    )
+    assert second.title == "Five questions to ask a 3PL <before> you sign"  # plain text
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +266,9 @@ def rss_items(draw: st.DrawFn, text: st.SearchStrategy[str]) -> str:
         parts.append(f"<pubDate>{draw(_DATES_RSS)}</pubDate>")
     if draw(st.booleans()):
         parts.append(f"<dc:creator>{draw(text)}</dc:creator>")
+    if draw(st.booleans()):
+        parts.append("<wfw:commentRss>https://news.example/c/feed</wfw:commentRss>")
+        parts.append(f"<slash:comments>{draw(st.integers(0, 9))}</slash:comments>")
     for term in draw(st.lists(_WORDS, max_size=3)):
         domain = draw(st.sampled_from(["", ' domain="https://tags.example/"']))
         parts.append(f"<category{domain}>{term}</category>")
@@ -266,7 +287,9 @@ def rss_documents(draw: st.DrawFn) -> bytes:
     doc = (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
-        'xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+        'xmlns:wfw="http://wellformedweb.org/CommentAPI/" '
+        'xmlns:slash="http://purl.org/rss/1.0/modules/slash/">'
         f"<channel><title>T</title><link>https://news.example/</link>{language}{items}"
         "</channel></rss>"
     )

@@ -19,7 +19,8 @@ the bytes and a strict parse before it runs. A document takes the fast path only
   is ``<rss version="2.0">`` or an Atom 1.0 ``<feed>``;
 * each entry holds only elements from a short list, each at most once (categories and RSS
   comments/enclosures excepted), and each only text: RSS ``title link description guid
-  pubDate category comments enclosure content:encoded dc:creator``; Atom ``title link id
+  pubDate category comments enclosure content:encoded dc:creator wfw:commentRss
+  slash:comments`` (a WordPress feed takes the fast path); Atom ``title link id
   published updated summary content author(name, uri) category``. Anything else (markup
   inside an element, ``source``, ``media:*``, Atom ``email``, RSS ``author``, a second
   ``link``...) is read differently somewhere, or was not checked;
@@ -138,7 +139,14 @@ _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _DC_CREATOR = "{http://purl.org/dc/elements/1.1/}creator"
 _RSS_ONCE = frozenset({"title", "link", "description", "guid", "pubDate", _CONTENT, _DC_CREATOR})
 _DATES = frozenset({"pubDate", f"{{{_ATOM}}}published", f"{{{_ATOM}}}updated"})
-_RSS_MANY = frozenset({"category", "comments", "enclosure"})
+# WordPress's comment links: no field of kb's, read by neither library into one
+_COMMENT_LINKS = frozenset(
+    {
+        "{http://wellformedweb.org/CommentAPI/}commentRss",
+        "{http://purl.org/rss/1.0/modules/slash/}comments",
+    }
+)
+_RSS_MANY = frozenset({"category", "comments", "enclosure"}) | _COMMENT_LINKS
 _A = f"{{{_ATOM}}}"
 _ATOM_ONCE = frozenset(_A + n for n in ("title", "link", "id", "updated", "published", "summary"))
 _ATOM_ONCE |= {_A + "content", _A + "author"}
