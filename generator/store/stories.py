@@ -5,6 +5,7 @@ No SQL here: :mod:`.lookups` fetches the candidates, :mod:`.sql` writes the outc
 
 from __future__ import annotations
 
+from bisect import insort
 from datetime import UTC, datetime, timedelta
 
 SAME_STORY_WINDOW = timedelta(days=3)
@@ -56,3 +57,10 @@ def pick_same_story(
         if low <= stored <= high and item_id not in items_here:
             return item_id
     return None
+
+
+def add_candidate(candidates: Candidates, title_key: str, published: str, item_id: str) -> None:
+    """Make a story stored in this batch a candidate for the entries after it, in id order (the
+    order the store's look-up gives, so that the first match is the same as one by one)."""
+    if len(title_key) >= MIN_TITLE_KEY:
+        insort(candidates.setdefault(title_key, []), (published, item_id), key=lambda c: c[1])
