@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Text, and_, any_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..models import EntryData
 from . import schema as s
@@ -19,13 +21,23 @@ def chunks(values: Sequence[str]) -> Iterator[list[str]]:
         yield list(values[start : start + CHUNK])
 
 
+def among(db: Connection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """``column IN (values)`` with the values as one parameter: a JSON array on SQLite, an
+    array on PostgreSQL. SQLAlchemy renders and binds an ``IN`` list one parameter per value,
+    which costs more than running the query when a batch of feeds looks up thousands."""
+    if db.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(Text)))
+    listed = func.json_each(literal(json.dumps(values, ensure_ascii=False))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
 def known_entries(db: Connection, feeds: list[str], entry_ids: list[str]) -> set[tuple[str, str]]:
     """Which (feed, entry id) pairs of ``feeds`` and ``entry_ids`` are already stored."""
     src = s.item_sources
     known: set[tuple[str, str]] = set()
     for chunk in chunks(entry_ids):
         query = select(src.c.feed, src.c.entry_id).where(
-            src.c.feed.in_(feeds), src.c.entry_id.in_(chunk)
+            among(db, src.c.feed, feeds), among(db, src.c.entry_id, chunk)
         )
         known.update((feed, entry_id) for feed, entry_id in db.execute(query))
     return known
@@ -34,7 +46,8 @@ def known_entries(db: Connection, feeds: list[str], entry_ids: list[str]) -> set
 def stored_item_ids(db: Connection, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for chunk in chunks(ids):
-        found.update(db.execute(select(s.items.c.id).where(s.items.c.id.in_(chunk))).scalars())
+        query = select(s.items.c.id).where(among(db, s.items.c.id, chunk))
+        found.update(db.execute(query).scalars())
     return found
 
 
@@ -52,14 +65,14 @@ def same_title_candidates(
     dates = [published for _, key, published in keyed if len(key) >= MIN_TITLE_KEY]
     i, src = s.items, s.item_sources
     low, high = stamp(min(dates) - SAME_STORY_WINDOW), stamp(max(dates) + SAME_STORY_WINDOW)
-    sourced = i.outerjoin(src, and_(src.c.item_id == i.c.id, src.c.feed.in_(feeds)))
+    sourced = i.outerjoin(src, and_(src.c.item_id == i.c.id, among(db, src.c.feed, feeds)))
     candidates: Candidates = {}
     owned: dict[str, set[str]] = {}
     for chunk in chunks(keys):
         query = (
             select(i.c.title_key, i.c.published, i.c.id, src.c.feed)
             .select_from(sourced)
-            .where(i.c.title_key.in_(chunk), i.c.published.between(low, high))
+            .where(among(db, i.c.title_key, chunk), i.c.published.between(low, high))
             .order_by(i.c.id, src.c.feed)
         )
         last = ""

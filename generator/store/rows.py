@@ -114,5 +114,7 @@ def item_row(entry: EntryData, title_key: str, published: datetime, seen: str) -
         "published": stamp(published),
         "first_seen": seen,
         "author": entry.author,
-        "categories": json.dumps(list(entry.categories), ensure_ascii=False),
+        "categories": json.dumps(list(entry.categories), ensure_ascii=False)
+        if entry.categories
+        else "[]",  # most items have none (see :func:`categories`)
     }

@@ -291,11 +291,23 @@ class SqlStore:
                      "first_seen": seen_iso}
                 )  # fmt: skip
             new.append(len(items) - made)
-        if items:
-            db.execute(self._insert(s.items).on_conflict_do_nothing(), items)
-        if sources:
-            db.execute(self._insert(s.item_sources).on_conflict_do_nothing(), sources)
+        self._insert_new(db, s.items, items)
+        self._insert_new(db, s.item_sources, sources)
         return new
+
+    def _insert_new(self, db: Connection, table: Table, rows: list[dict[str, str]]) -> None:
+        """``INSERT ... ON CONFLICT DO NOTHING`` of many rows of plain text values, straight
+        through the driver's ``executemany``: SQLAlchemy's handling of each row's parameters
+        costs about as much as the database's insert (a first fetch stores 10,000 items)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        mark = "%s" if self.backend == "postgresql" else "?"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)})"
+            f" VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
+        )
+        db.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
 
     # --- items -------------------------------------------------------------------------
 

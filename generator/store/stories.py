@@ -50,10 +50,11 @@ def pick_same_story(
     same title within :data:`SAME_STORY_WINDOW` from a feed that does not already have it."""
     if entry_id in stored_ids:
         return entry_id
-    if len(title_key) < MIN_TITLE_KEY:
+    found = candidates.get(title_key) if len(title_key) >= MIN_TITLE_KEY else None
+    if not found:  # most entries: no need to write the window's bounds
         return None
     low, high = stamp(published - SAME_STORY_WINDOW), stamp(published + SAME_STORY_WINDOW)
-    for stored, item_id in candidates.get(title_key, ()):
+    for stored, item_id in found:
         if low <= stored <= high and item_id not in items_here:
             return item_id
     return None
