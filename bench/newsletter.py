@@ -29,7 +29,7 @@ from rank import stored_items
 
 from generator import pipeline
 from generator.digest import candidates_for
-from generator.newsletter import earlier_urls, make_newsletter, week_bounds, week_of
+from generator.newsletter import earlier_urls, make_newsletter, newsworthy, week_bounds, week_of
 from generator.store import open_store
 
 
@@ -68,7 +68,12 @@ def main() -> None:
             second = {
                 a.slug: candidates_for(project, a, in_week, end, corpus=corpus) for a in accounts
             }
-            issue = make_newsletter(project, second, week, earlier=earlier_urls(project, week))
+            threshold = project.settings.ranking.threshold
+            news = {s: newsworthy(c, threshold, start, end) for s, c in second.items()}
+            reasons = pipeline.ranked_reasons(pipeline.Ranking(end, in_week, corpus, second))
+            issue = make_newsletter(
+                project, news, week, reasons, earlier=earlier_urls(project, week)
+            )
             return len(digests) + len(issue.stories)
 
         for name, run in (("twice (before: a second ranking for the newsletter)", twice),

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import yamlfile
+from . import filecache, yamlfile
 from .addresses import email_problem
 from .archive import load_archive
 from .exceptions import ConfigError, ConfigErrors
@@ -57,7 +57,6 @@ from .models import (
     Topic,
     Vocabulary,
 )
-from .outputs import atomic_write
 from .printable import printable
 from .sources.networks import parse_network
 from .yamlfile import FRONT_MATTER as FRONT_MATTER  # re-exported: the site reads it too
@@ -271,8 +270,8 @@ def _feeds(
     third of a second of YAML. A feed file named by path is looked for again either way."""
     cache_path = state_dir / FEEDS_CACHE if state_dir is not None else None
     key = _cache_key([topic_ids])
-    cached = _read_cache(cache_path, key)
-    stamp = _stamp(path)
+    cached = filecache.read(cache_path, key)
+    stamp = filecache.stamp(path)
     known = cached.get(path.name)
     if stamp is not None and known is not None and known[0] == stamp:
         with contextlib.suppress(KeyError, TypeError, ValueError):
@@ -282,7 +281,9 @@ def _feeds(
     before = len(errors)
     feeds = _read_feeds(path, topic_ids, errors)
     if stamp is not None and len(errors) == before:
-        _save_cache(cache_path, key, {path.name: [stamp, [_feed_json(f) for f in feeds]]}, cached)
+        filecache.save(
+            cache_path, key, {path.name: [stamp, [_feed_json(f) for f in feeds]]}, cached
+        )
     return feeds
 
 
@@ -491,11 +492,11 @@ def _notes(
         return ()
     cache_path = state_dir / NOTES_CACHE if state_dir is not None else None
     key = _cache_key([topic_ids, sorted(slugs)])
-    cached = _read_cache(cache_path, key)
+    cached = filecache.read(cache_path, key)
     fresh: dict[str, list[Any]] = {}
     notes: list[Note] = []
     for path in sorted(folder.glob("*.md"), key=_name):
-        stamp = _stamp(path) or []
+        stamp = filecache.stamp(path) or []
         size = stamp[0] if stamp else 0
         known = cached.get(path.name)
         if known is not None and known[0] == stamp:
@@ -525,33 +526,8 @@ def _notes(
             if len(errors) == before:  # only a note without a problem is kept
                 fresh[path.name] = [stamp, _note_json(note)]
     if not errors:
-        _save_cache(cache_path, key, fresh, cached)
+        filecache.save(cache_path, key, fresh, cached)
     return tuple(notes)
-
-
-# --- files as last read: the state folder's caches of parsed, checked project files ---------
-# One mechanism for every such cache (the notes, feeds.yml): a JSON file holding a key (what
-# the entries were checked against, and this code) and, per file name, the file's stamp with
-# what was read from it. An entry is used only while its file's stamp is the same; a missing,
-# damaged or differently keyed cache file counts as empty (everything is read again); writes
-# are atomic, and only files read without a problem are kept.
-
-
-def _stamp(path: Path) -> list[int] | None:
-    """What says a file is unchanged: its size, times and inode (None if it is not there)."""
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
-
-
-def _cache_key(checked_against: Any) -> str:
-    """A cache's key: what its entries were checked against (JSON), and the code that reads
-    and checks the files (this module and its checker's)."""
-    digest = hashlib.sha256(_reading_code())
-    digest.update(json.dumps(checked_against).encode("utf-8"))
-    return digest.hexdigest()
 
 
 @functools.cache
@@ -560,27 +536,12 @@ def _reading_code() -> bytes:
     return Path(__file__).read_bytes() + Path(yamlfile.__file__).read_bytes()
 
 
-def _read_cache(path: Path | None, key: str) -> dict[str, list[Any]]:
-    """The entries of the cache at ``path`` if it was saved under ``key``; else none."""
-    if path is None:
-        return {}
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return {}
-    files = data.get("files") if isinstance(data, dict) and data.get("key") == key else None
-    return files if isinstance(files, dict) else {}
-
-
-def _save_cache(
-    path: Path | None, key: str, entries: dict[str, list[Any]], cached: dict[str, list[Any]]
-) -> None:
-    """Save ``entries`` under ``key`` if they differ from what was ``cached``."""
-    if path is None or entries == cached:
-        return
-    with contextlib.suppress(OSError):  # no state folder yet, or read-only: read again next time
-        if path.parent.is_dir():
-            atomic_write(path, json.dumps({"key": key, "files": entries}))
+def _cache_key(checked_against: Any) -> str:
+    """A cache's key: what its entries were checked against (JSON), and the code that reads
+    and checks the files (this module and its checker's)."""
+    digest = hashlib.sha256(_reading_code())
+    digest.update(json.dumps(checked_against).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def _note_json(note: Note) -> dict[str, Any]:

@@ -7,7 +7,7 @@ caller who has no account file yet (:func:`adhoc_account`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,7 +16,7 @@ from .relevance import Candidate, Corpus, Share, decide, pick_notes, select
 from .relevance.lexicon import lexicon
 from .relevance.meaning import Matrix, TextVectors
 from .relevance.needs import make_profile
-from .relevance.score import assess, candidate, score_items
+from .relevance.score import Assessment, assess, candidate, reasons, score_items
 
 NOTHING_TO_SEND = "Nothing worth sending this week: no new item cleared the relevance bar."
 
@@ -67,6 +67,30 @@ def corpus_of(
     vectors, in the same order, and the store's cache of account and note texts' vectors, when
     the caller has them)."""
     return Corpus(items, lexicon(project.vocabulary), vectors=vectors, text_vectors=texts)
+
+
+ASSESSED_KEPT = 16
+"""Accounts whose assessment :func:`story_reasons` keeps (an issue's stories have a few first
+accounts, and each assessment holds arrays the size of the corpus)."""
+
+
+def story_reasons(project: Project, corpus: Corpus) -> Callable[[Account, Item], tuple[str, ...]]:
+    """Why an item matters to an account, worded as the account's digest words it, each account
+    assessed once (see :data:`generator.newsletter.Reasons`)."""
+    topics = {t.id: t for t in project.topics}
+    feeds = {f.name: f for f in project.feeds}
+    assessed: dict[str, Assessment] = {}
+
+    def why(account: Account, item: Item) -> tuple[str, ...]:
+        a = assessed.get(account.slug)
+        if a is None:
+            if len(assessed) >= ASSESSED_KEPT:
+                assessed.clear()
+            profile = make_profile(account, topics, None, corpus.lexicon)
+            a = assessed[account.slug] = assess(profile, corpus, feeds)
+        return reasons(a, corpus, corpus.position[item.id])
+
+    return why
 
 
 def _sent_before(history: Iterable[SentRecord], now: datetime) -> dict[str, datetime]:

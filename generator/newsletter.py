@@ -13,7 +13,7 @@ is built. The value gate (:attr:`Newsletter.is_empty`) is the caller's to apply.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -80,26 +80,30 @@ def week_monday(week: str) -> date:
 @dataclass(frozen=True)
 class NewsCandidate:
     """What the newsletter keeps of one account's candidate: enough to pick and order stories,
-    small enough to travel from a worker process or a shard's summary."""
+    small enough to travel from a worker process or a shard's summary. Its reasons are not
+    among it: see :data:`Reasons`."""
 
     item: Item
     score: float
-    why: tuple[str, ...]
     topic: str = ""
+
+
+Reasons = Callable[[Account, Item], tuple[str, ...]]
+"""Why an item matters to an account, in words: asked only for the stories an issue prints, of
+their first account. An account passes hundreds of candidates a week and an issue prints a few
+dozen stories, so wording every candidate's reasons cost a quarter of a build's ranking."""
 
 
 def newsworthy(
     candidates: Sequence[Candidate], threshold: float, start: datetime, end: datetime
 ) -> tuple[NewsCandidate, ...]:
     """The candidates of one account that can make a story of the week ``start``..``end``:
-    relevant enough, with a reason, not excluded."""
+    relevant enough and not excluded. (Each has a reason: a ranked candidate passed the gate by
+    meeting a problem or naming a topic phrase or keyword, and each of those is a reason.)"""
     return tuple(
-        NewsCandidate(c.item, c.score, c.why, c.topics[0] if c.topics else "")
+        NewsCandidate(c.item, c.score, c.topics[0] if c.topics else "")
         for c in candidates
-        if start <= c.item.published < end
-        and c.relevance >= threshold
-        and c.why
-        and not c.excluded_by
+        if start <= c.item.published < end and c.relevance >= threshold and not c.excluded_by
     )
 
 
@@ -122,7 +126,8 @@ class NewsTally:
 
     Fed in project-account order (:meth:`add`), it keeps per item of the week only the accounts
     it matters to, its summed score (float addition in account order, so the same accounts give
-    the same bytes however they were ranked), the first account's reasons and the first topic.
+    the same bytes however they were ranked) and the first topic; a printed story's reasons are
+    its first account's, asked for when the issue is made.
     ``kb build`` feeds it as the workers hand accounts back, so a run holds the week's stories,
     not every account's candidates.
     """
@@ -141,28 +146,31 @@ class NewsTally:
                 continue
             tally = self._stories.get(c.item.id)
             if tally is None:
-                self._stories[c.item.id] = _Tally(c.item, [account], c.why, 0.0 + c.score, c.topic)
+                self._stories[c.item.id] = _Tally(c.item, [account], 0.0 + c.score, c.topic)
                 continue
             tally.accounts.append(account)
             tally.score += c.score
             tally.topic = tally.topic or c.topic
 
-    def newsletter(self, project: Project, generated_at: datetime | None = None) -> Newsletter:
+    def newsletter(
+        self, project: Project, reasons: Reasons, generated_at: datetime | None = None
+    ) -> Newsletter:
         """The issue: up to :data:`PER_TOPIC` stories per topic (then the stories of no topic),
-        by how many accounts they matter to, then summed score, then item id."""
-        stories = [
-            (t.topic, Story(t.item, tuple(t.accounts), t.why, t.score))
-            for t in self._stories.values()
-        ]
+        by how many accounts they matter to, then summed score, then item id; each with its
+        first account's ``reasons``."""
         sections: list[Section] = []
         for topic in [*project.topics, None]:
             key = topic.id if topic else ""
             chosen = sorted(
-                (s for t, s in stories if t == key),
-                key=lambda s: (-len(s.accounts), -s.score, s.item.id),
+                (t for t in self._stories.values() if t.topic == key),
+                key=lambda t: (-len(t.accounts), -t.score, t.item.id),
             )[:PER_TOPIC]
             if chosen:
-                sections.append(Section(topic, tuple(chosen)))
+                stories = (
+                    Story(t.item, tuple(t.accounts), reasons(t.accounts[0], t.item), t.score)
+                    for t in chosen
+                )
+                sections.append(Section(topic, tuple(stories)))
         notes = _notes_of(project.notes, self.start.date(), self.end.date())
         return Newsletter(self.week, self.start, self.end, tuple(sections), notes, generated_at)
 
@@ -173,7 +181,6 @@ class _Tally:
 
     item: Item
     accounts: list[Account]
-    why: tuple[str, ...]
     score: float
     topic: str
 
@@ -182,19 +189,21 @@ def make_newsletter(
     project: Project,
     candidates: Mapping[str, Sequence[NewsCandidate]],
     week: str,
+    reasons: Reasons,
     *,
     earlier: Collection[str] = (),
     generated_at: datetime | None = None,
 ) -> Newsletter:
     """The issue of ``week`` from each account's newsworthy candidates (by account slug; see
-    :func:`newsworthy`), folded through a :class:`NewsTally` in project-account order.
+    :func:`newsworthy`), folded through a :class:`NewsTally` in project-account order, with
+    the printed stories' ``reasons``.
 
     ``earlier`` holds the URLs that earlier issues carried: none of them appears again.
     """
     tally = NewsTally(week, earlier)
     for account in project.accounts:
         tally.add(account, candidates.get(account.slug, ()))
-    return tally.newsletter(project, generated_at)
+    return tally.newsletter(project, reasons, generated_at)
 
 
 def _notes_of(notes: Sequence[Note], start: date, end: date) -> tuple[Note, ...]:

@@ -32,7 +32,7 @@ from .batch import (
 )
 from .batch import refresh_snapshot as refresh_snapshot  # for the CLI: kb fetch calls it
 from .config import load_project
-from .digest import candidates_for, make_digest
+from .digest import candidates_for, make_digest, story_reasons
 from .digest import corpus_of as _corpus
 from .exceptions import ConfigErrors, StoreError, UsageError
 from .lazy import lazy_module
@@ -48,6 +48,7 @@ from .models import (
 )
 from .newsletter import (
     Newsletter,
+    Reasons,
     earlier_urls,
     make_newsletter,
     newsworthy,
@@ -517,8 +518,41 @@ def newsletter_for(
         for slug, candidates in ranking.candidates.items()
     }
     return make_newsletter(
-        project, news, week, earlier=earlier_urls(project, week), generated_at=now
+        project,
+        news,
+        week,
+        ranked_reasons(ranking),
+        earlier=earlier_urls(project, week),
+        generated_at=now,
     )
+
+
+def ranked_reasons(ranking: Ranking) -> Reasons:
+    """The reasons of the ranking's own candidates (worded when first asked for)."""
+
+    def why(account: Account, item: Item) -> tuple[str, ...]:
+        return next(c.why for c in ranking.candidates[account.slug] if c.item.id == item.id)
+
+    return why
+
+
+def stored_reasons(project: Project, store: Store, items: Sequence[Item]) -> Reasons:
+    """Reasons worked out on the corpus of the stored ``items``, made when first asked for:
+    mapped from the snapshot the run's workers used when it holds the item, else built from
+    ``items`` (a build's main process ranks no account; an issue's few stories need this)."""
+    corpus: Corpus | None = None
+    worded: Reasons | None = None
+
+    def why(account: Account, item: Item) -> tuple[str, ...]:
+        nonlocal corpus, worded
+        if corpus is None or worded is None or item.id not in corpus.position:
+            corpus = stored_corpus(project, store)
+            if item.id not in corpus.position:
+                corpus = stored_corpus(project, store, items)
+            worded = story_reasons(project, corpus)
+        return worded(account, item)
+
+    return why
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Both hold, per account, an :class:`AccountRecord` as JSON: the key of the accoun
 digest (picks and notes by reference: item ids, note slugs), its newsworthy candidates, the
 files it wrote with their SHA-256 and what they carried. That is everything the newsletter and
 the site need, so an unchanged account is neither ranked nor rendered again, and ``kb build
---assemble`` builds the newsletter and site from the shards' summaries without ranking anything.
+--assemble`` builds the newsletter and site from the shards' summaries without ranking any
+account (the issue's few printed stories are worded for their first account then: see
+:data:`generator.newsletter.Reasons`).
 
 Both are written and read one account at a time, never whole (at 10,000 accounts the records
 come to gigabytes of JSON): the manifest is an SQLite file (:class:`Manifest`,
@@ -268,8 +270,7 @@ class RecordReader:
         )
         item = self._item  # hundreds of candidates per account: spelled out, not generic
         news = tuple(
-            NewsCandidate(item(c["item"], where), c["score"], tuple(c["why"]), c["topic"])
-            for c in data["news"]
+            NewsCandidate(item(c["item"], where), c["score"], c["topic"]) for c in data["news"]
         )
         files = tuple((str(name), str(sha)) for name, sha in data["files"])
         sent = tuple((str(fmt), tuple(ids)) for fmt, ids in data["sent"])

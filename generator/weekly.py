@@ -166,7 +166,8 @@ def _keeper(tally: NewsTally, rows: ManifestWriter) -> pipeline.Keep:
 
 
 def assemble(project: Project, store: Store, now: datetime, folders: Sequence[Path]) -> Outcome:
-    """The newsletter (and, after it, the site) from the shards' summaries: nothing is ranked.
+    """The newsletter (and, after it, the site) from the shards' summaries: no account is
+    ranked (the issue's printed stories are worded for their first accounts).
 
     Every shard of one split must be there, made at the same ``now``; what the shards sent is
     recorded in this store (the shards' runners recorded it in their own copies), once every
@@ -289,7 +290,7 @@ def _newsletter(
     manifest: Manifest | None,
 ) -> Outcome:
     started = time.perf_counter()
-    issue = tally.newsletter(project, generated_at=now)
+    issue = tally.newsletter(project, pipeline.stored_reasons(project, store, items), now)
     written = pipeline.write_newsletter(
         project, store, issue, project.out_dir / "newsletter", writer
     )

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from generator.config import load_project
-from generator.models import Item, Project
+from generator.models import Account, Item, Project
 from generator.newsletter import (
     PER_TOPIC,
     NewsCandidate,
@@ -45,12 +45,16 @@ news_of_one = st.lists(
         NewsCandidate,
         st.sampled_from(ITEMS),
         st.floats(0.0, 3.0, allow_nan=False).map(lambda x: round(x, 3) + 1e-7 * x),
-        st.lists(st.sampled_from(["a reason", "another", "a third"]), max_size=2).map(tuple),
         st.sampled_from(TOPICS),
     ),
     max_size=12,
     unique_by=lambda c: c.item.id,
 )
+
+
+def said(account: Account, item: Item) -> tuple[str, ...]:
+    """Reasons that tell which account and item they were asked for."""
+    return (f"{item.id} matters to {account.slug}",)
 
 
 def reference(
@@ -66,7 +70,7 @@ def reference(
                 continue
             old = stories.get(c.item.id)
             accounts = (old.accounts if old else ()) + (account,)
-            why = old.why if old else c.why
+            why = old.why if old else said(account, c.item)
             stories[c.item.id] = Story(c.item, accounts, why, (old.score if old else 0) + c.score)
             if c.topic:
                 topic_of.setdefault(c.item.id, c.topic)
@@ -93,14 +97,14 @@ def test_the_tally_makes_the_issue_every_account_at_once_makes(
 ) -> None:
     by_slug = {a.slug: tuple(n) for a, n in zip(PROJECT.accounts, news, strict=True)}
     expected = reference(PROJECT, by_slug, frozenset(earlier))
-    made = make_newsletter(PROJECT, by_slug, WEEK, earlier=frozenset(earlier))
+    made = make_newsletter(PROJECT, by_slug, WEEK, said, earlier=frozenset(earlier))
     assert made.sections == expected
     # Fed account by account, each account's news in several calls: the same issue, same bytes.
     tally = NewsTally(WEEK, frozenset(earlier))
     for account, n, cut in zip(PROJECT.accounts, news, [*splits, *[0] * len(news)], strict=False):
         tally.add(account, n[:cut])
         tally.add(account, n[cut:])
-    folded = tally.newsletter(PROJECT, generated_at=START)
+    folded = tally.newsletter(PROJECT, said, START)
     assert folded.sections == expected
     assert [repr(s.score) for s in folded.stories] == [repr(s.score) for s in made.stories]
     assert folded.notes == made.notes and (folded.start, folded.end) == (START, END)
@@ -112,8 +116,8 @@ def test_stories_are_ordered_by_accounts_then_summed_score_and_capped_per_topic(
     tally = NewsTally(WEEK)
     for k, account in enumerate(accounts):
         # Item i00 matters to every account, i01 to all but the first, ... ; all one topic.
-        tally.add(account, [NewsCandidate(ITEMS[n], 1.0, ("why",), topic) for n in range(k + 1)])
-    [section] = tally.newsletter(PROJECT).sections
+        tally.add(account, [NewsCandidate(ITEMS[n], 1.0, topic) for n in range(k + 1)])
+    [section] = tally.newsletter(PROJECT, said).sections
     assert section.topic is not None and section.topic.id == topic
     assert [s.item.id for s in section.stories] == [f"i{n:02d}" for n in range(PER_TOPIC)]
     assert [len(s.accounts) for s in section.stories] == list(
@@ -126,10 +130,27 @@ def test_the_first_accounts_reasons_and_the_first_topic_named_are_kept() -> None
     first, second = PROJECT.accounts[:2]
     topic = PROJECT.topics[-1].id
     tally = NewsTally(WEEK)
-    tally.add(first, [NewsCandidate(ITEMS[3], 0.5, ("first's reason",), "")])
-    tally.add(second, [NewsCandidate(ITEMS[3], 0.25, ("second's reason",), topic)])
-    [section] = tally.newsletter(PROJECT, generated_at=datetime(2026, 11, 16, tzinfo=UTC)).sections
+    tally.add(first, [NewsCandidate(ITEMS[3], 0.5, "")])
+    tally.add(second, [NewsCandidate(ITEMS[3], 0.25, topic)])
+    [section] = tally.newsletter(PROJECT, said, datetime(2026, 11, 16, tzinfo=UTC)).sections
     [story] = section.stories
     assert section.topic is not None and section.topic.id == topic
-    assert story.why == ("first's reason",) and story.score == 0.75
+    assert story.why == said(first, ITEMS[3]) and story.score == 0.75
     assert story.accounts == (first, second)
+
+
+def test_reasons_are_asked_only_for_the_stories_the_issue_prints() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def counting(account: Account, item: Item) -> tuple[str, ...]:
+        asked.append((account.slug, item.id))
+        return said(account, item)
+
+    topic = PROJECT.topics[0].id
+    tally = NewsTally(WEEK)
+    for account in PROJECT.accounts:  # every account, all twenty stories of the week
+        tally.add(account, [NewsCandidate(i, 1.0, topic) for i in ITEMS[:20]])
+    [section] = tally.newsletter(PROJECT, counting).sections
+    first = PROJECT.accounts[0].slug
+    assert asked == [(first, s.item.id) for s in section.stories]
+    assert len(asked) == PER_TOPIC

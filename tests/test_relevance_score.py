@@ -159,11 +159,14 @@ def test_the_array_scores_and_topics_are_the_ones_each_item_is_worded_with(
 ) -> None:
     """rank() scores what passed as arrays and takes topics from the phrase hits; each candidate
     has the score, relevance and topics that scoring the item alone and wording it give, and
-    the caps choose the same items with or without wording the others' verdicts."""
+    the caps choose the same items with or without wording the others' verdicts. Every
+    candidate has a reason (the newsletter keeps candidates without asking), and wording its
+    reasons alone gives the same."""
     from generator import pipeline
     from generator.config import load_project
     from generator.digest import candidates_for
     from generator.relevance import assess, candidate, decide
+    from generator.relevance.score import reasons
 
     project = load_project(fetched_example)
     now = datetime(2026, 11, 16, 9, tzinfo=UTC)
@@ -183,6 +186,7 @@ def test_the_array_scores_and_topics_are_the_ones_each_item_is_worded_with(
                     alone.score, alone.relevance, alone.said.topics
                 )  # fmt: skip
                 assert c.why == alone.why and c.shares == alone.shares
+                assert c.why and reasons(a, corpus, corpus.position[c.item.id]) == c.why
                 checked += 1
             chosen = [d for d in decide(found, settings) if d.chosen]
             assert decide(found, settings, only_chosen=True) == chosen

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import time
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +35,9 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from .. import filecache
 from ..config import ACCOUNT_KEYS
 from ..exceptions import ConfigError
-from ..outputs import atomic_write
 from .exports import CrmAccount, CrmContact
 
 ORDER = ACCOUNT_KEYS
@@ -82,21 +81,23 @@ def read_accounts(
 ) -> tuple[list[Existing], list[ConfigError]]:
     """Every account file, read fast (libyaml); a file that does not parse is a problem.
 
-    With ``cache`` (a file in the state folder), a file whose size and modification time are
-    those recorded by the last import is not parsed again: a weekly re-import of 50,000 accounts
-    then reads only the files someone touched. As in git's index, an entry is only trusted when
-    the file had not been modified for two seconds when it was recorded.
+    With ``cache`` (a file in the state folder, see :mod:`generator.filecache`), a file whose
+    stamp is the one recorded by the last import is not parsed again: a weekly re-import of
+    50,000 accounts then reads only the files someone touched.
     """
     found: list[Existing] = []
     errors: list[ConfigError] = []
     if not folder.is_dir():
         return found, errors
-    known = _read_cache(cache)
+    known = filecache.read(cache, CACHE_KEY)
     for path in sorted(p for p in folder.iterdir() if p.suffix in (".yml", ".yaml")):
         try:
-            stamp = _stamp(path)
             entry = known.get(path.name)
-            if entry is not None and entry[0] == stamp:
+            if (
+                entry is not None
+                and entry[0] == filecache.stamp(path)
+                and isinstance(entry[1], dict)
+            ):
                 found.append(Existing(path, entry[1]))
                 continue
             data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=SAFE_LOADER)
@@ -111,43 +112,19 @@ def read_accounts(
     return found, errors
 
 
-CACHE_VERSION = 1
-
-
-def _stamp(path: Path) -> list[int]:
-    info = path.stat()
-    return [info.st_size, info.st_mtime_ns, info.st_ino]
-
-
-def _read_cache(cache: Path | None) -> dict[str, tuple[list[int], dict[str, Any]]]:
-    if cache is None:
-        return {}
-    try:
-        raw = json.loads(cache.read_text(encoding="utf-8"))
-        if raw.get("version") != CACHE_VERSION:
-            return {}
-        return {name: (entry[0], entry[1]) for name, entry in raw["files"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
-        return {}  # a cache is only ever a shortcut
+CACHE_KEY = "crm-accounts-1"  # what a cached entry holds: the file's YAML, as libyaml read it
 
 
 def write_cache(
     cache: Path, folder: Path, existing: Sequence[Existing], changed: set[Path]
 ) -> None:
     """Remember what each untouched file holds, for the next import (see :func:`read_accounts`)."""
-    settled = time.time_ns() - 2_000_000_000
-    files: dict[str, Any] = {}
+    files: filecache.Entries = {}
     for e in existing:
-        if e.path in changed or e.path.parent != folder:
-            continue
-        try:
-            stamp = _stamp(e.path)
-        except OSError:
-            continue
-        if stamp[1] < settled:
+        stamp = filecache.stamp(e.path)
+        if e.path not in changed and e.path.parent == folder and stamp is not None:
             files[e.path.name] = [stamp, e.data]
-    text = json.dumps({"version": CACHE_VERSION, "files": files}, default=str, sort_keys=True)
-    atomic_write(cache, text)
+    filecache.save(cache, CACHE_KEY, files, {})
 
 
 def plan_import(

@@ -281,6 +281,12 @@ def candidate(
     )
 
 
+def reasons(a: Assessment, corpus: Corpus, k: int) -> tuple[str, ...]:
+    """Item ``k``'s reasons for the assessed account: what its candidate's ``why`` says (the
+    reasons depend on neither the feed's weight nor the moment)."""
+    return _details(a, corpus, k, 1.0, 1.0, 0.0).why
+
+
 def _details(
     a: Assessment, corpus: Corpus, k: int, weight: float, fresh: float, bonus: float
 ) -> Details:
