@@ -483,12 +483,8 @@ def unchanged_feeds(server: HTTPServer, count: int, wait: float = 0.0) -> list[F
     return [Feed(f"u{i}", server.url_for(f"/u{i}")) for i in range(count)]
 
 
-def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
-    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    feeds = unchanged_feeds(server, 6)
-    assert {r.status for r in fetch(store, feeds).values()} == {"ok"}
-    monkeypatch.setattr(ingest, "BATCH_DELAY", 60.0)  # however slow the machine is
+def transactions(store: Store) -> list[str]:
+    """The BEGIN of every transaction ``store`` starts from now on, as it starts it."""
     writes: list[str] = []
 
     def counted(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -497,6 +493,16 @@ def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
 
     assert isinstance(store, SqlStore)
     event.listen(store.engine, "before_cursor_execute", counted)
+    return writes
+
+
+def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
+    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = unchanged_feeds(server, 6)
+    assert {r.status for r in fetch(store, feeds).values()} == {"ok"}
+    monkeypatch.setattr(ingest, "BATCH_DELAY", 60.0)  # however slow the machine is
+    writes = transactions(store)
     later = NOW + timedelta(hours=1)
     second = fetch(store, feeds, clock=lambda: later)
     assert {(r.status, r.new_items) for r in second.values()} == {("not-modified", 0)}
@@ -512,14 +518,7 @@ def test_feeds_with_entries_ready_together_are_written_in_one_transaction(
 ) -> None:
     feeds = unchanged_feeds(server, 6)  # the first fetch: two new entries each
     monkeypatch.setattr(ingest, "BATCH_DELAY", 60.0)  # however slow the machine is
-    writes: list[str] = []
-
-    def counted(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.startswith("BEGIN"):
-            writes.append(statement)
-
-    assert isinstance(store, SqlStore)
-    event.listen(store.engine, "before_cursor_execute", counted)
+    writes = transactions(store)
     reports = fetch(store, feeds)
     assert {n: (r.status, r.new_items, r.entries) for n, r in reports.items()} == {
         f"u{i}": ("ok", 2, 2) for i in range(6)

@@ -116,5 +116,5 @@ def item_row(entry: EntryData, title_key: str, published: datetime, seen: str) -
         "author": entry.author,
         "categories": json.dumps(list(entry.categories), ensure_ascii=False)
         if entry.categories
-        else "[]",  # most items have none (see :func:`categories`)
+        else "[]",  # no encoder for an item without categories (see :func:`categories`)
     }
