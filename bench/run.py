@@ -123,10 +123,14 @@ def timings(output: str) -> dict[str, float]:
     return {m[1]: float(m[2]) for m in re.finditer(r"^timing: (\S+) ([\d.]+)", output, re.M)}
 
 
-def fetch_twice(tool: str, root: Path, state: Path, own_store: bool = False) -> tuple[float, float]:
+def fetch_twice(
+    tool: str, root: Path, state: Path, own_store: bool = False
+) -> tuple[float, float, float, float]:
     """Two fetches of the project's feeds by ``tool`` in this process: the first into an empty
-    store, the second conditional. Both tools pay the same start-up, outside the timing. kb
-    fetches into the project's store, or with ``own_store`` into a new one in ``state``."""
+    store, the second conditional; their wall times, then their CPU times in this process (its
+    threads included, not kb's parse workers: what the event loop and the store writes cost).
+    Both tools pay the same start-up, outside the timing. kb fetches into the project's store,
+    or with ``own_store`` into a new one in ``state``."""
     from generator.config import load_project
 
     project = load_project(root)
@@ -144,23 +148,25 @@ def fetch_twice(tool: str, root: Path, state: Path, own_store: bool = False) -> 
         for feed in project.feeds:
             reader.add_feed(feed.url)
         run = functools.partial(reader.update_feeds, workers=8, scheduled=False)
-    times = []
+    times, cpu = [], []
     for _ in range(2):
-        started = time.perf_counter()
+        started, used = time.perf_counter(), time.process_time()
         run()
         times.append(time.perf_counter() - started)
-    return times[0], times[1]
+        cpu.append(time.process_time() - used)
+    return times[0], times[1], cpu[0], cpu[1]
 
 
 def measure_fetch(
     tool: str, root: Path, state: Path, own_store: bool = False
-) -> tuple[float, float, float]:
-    """(first s, second s, peak MiB) of :func:`fetch_twice` in a process of its own."""
+) -> tuple[float, float, float, float]:
+    """(first s, second s, peak MiB, main process's CPU s in the first) of :func:`fetch_twice`
+    in a process of its own."""
     cmd = [sys.executable, __file__, "--fetch-only", tool, "--keep", str(root), str(state)]
     cmd += ["--own-store"] if own_store else []
     _, mib, out = measure(cmd, root)
-    first, second = (float(x) for x in out.split()[-2:])
-    return first, second, mib
+    first, second, cpu, _ = (float(x) for x in out.split()[-4:])
+    return first, second, mib, cpu
 
 
 Row = tuple[str, float, float, str, float | None]
@@ -249,8 +255,8 @@ def ingest(root: Path, work: Path, no_peers: bool) -> list[Row]:
     peer_first = peer_second = None
     if not no_peers:
         with tempfile.TemporaryDirectory() as state:
-            peer_first, peer_second, _ = measure_fetch("reader", root, Path(state))
-    first, second, mib = measure_fetch("kb", root, work)
+            peer_first, peer_second, _, _ = measure_fetch("reader", root, Path(state))
+    first, second, mib, _ = measure_fetch("kb", root, work)
     rows.append(("fetch, first", first, mib, "reader update_feeds(workers=8)", peer_first))
     rows.append(("fetch, second (conditional)", second, 0, "reader, second", peer_second))
     s, mib, _ = measure([*KB, "check"], root)
@@ -272,10 +278,14 @@ def fetch_rounds(root: Path, rounds: int, no_peers: bool) -> list[Row]:
     for number in range(1, rounds + 1):
         for tool in ["kb"] if no_peers else ["kb", "reader"]:
             with tempfile.TemporaryDirectory() as state:
-                one, two, _ = measure_fetch(tool, root, Path(state), own_store=True)
+                one, two, _, cpu = measure_fetch(tool, root, Path(state), own_store=True)
             first[tool].append(one)
             second[tool].append(two)
-            print(f"round {number}: {tool:<6} first {one:6.2f} s, second {two:6.3f} s", flush=True)
+            print(
+                f"round {number}: {tool:<6} first {one:6.2f} s (main process CPU {cpu:5.2f} s),"
+                f" second {two:6.3f} s",
+                flush=True,
+            )
     peer = {which: statistics.median(t["reader"]) if t["reader"] else None
             for which, t in (("first", first), ("second", second))}  # fmt: skip
     return [

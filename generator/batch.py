@@ -182,7 +182,14 @@ def snapshot_corpus(
 ) -> Corpus:
     """Every stored item's corpus: mapped from the snapshot if its key is current, else built
     from the store (embedding items that have no vector yet) and saved atomically."""
-    from .relevance.semantic import vectors_for
+    return _snapshot(project, store, encoder, texts)[0]
+
+
+def _snapshot(
+    project: Project, store: Store, encoder: Encoder, texts: TextVectors | None = None
+) -> tuple[Corpus, int]:
+    """:func:`snapshot_corpus`, and how many items had to be embedded for it."""
+    from .relevance.semantic import counted_vectors_for
     from .snapshot import load_corpus, save_corpus, snapshot_key, snapshot_path
 
     lex = lexicon(project.vocabulary)
@@ -193,9 +200,12 @@ def snapshot_corpus(
 
     before = store.items_state(encoder.model_id)
     corpus = load_corpus(path, key(before), lex, texts)
+    embedded = 0
     if corpus is None:
         items = store.items()
-        vectors = vectors_for(store, encoder, items) if items else None
+        vectors = None
+        if items:
+            vectors, embedded = counted_vectors_for(store, encoder, items)
         corpus = corpus_of(project, items, vectors, texts)
         after = store.items_state(encoder.model_id)  # with the vectors embedded just now
         # Saved only if no other run stored items meanwhile (a fetch does not wait for a
@@ -205,7 +215,7 @@ def snapshot_corpus(
                 save_corpus(path, key(after), corpus)
     if project.notes:
         _notes_snapshot(project, corpus)
-    return corpus
+    return corpus, embedded
 
 
 def _notes_snapshot(project: Project, corpus: Corpus) -> None:
@@ -225,13 +235,17 @@ def _notes_snapshot(project: Project, corpus: Corpus) -> None:
         save_corpus(path, key, built, vectors=False)
 
 
-def refresh_snapshot(project: Project, store: Store) -> None:
+def refresh_snapshot(project: Project, store: Store) -> int:
     """Bring the state folder's corpus snapshot up to date with the store (``kb fetch`` after
     storing new items, ``kb build`` before starting workers), so the next ``kb digest`` maps it
-    instead of building it."""
+    instead of building it; return how many items had to be embedded for it.
+
+    Every stored item has its vector afterwards: ``kb fetch`` embeds its new items here, with
+    one read of the items and their vectors. A current snapshot means none is missing (its key
+    counts the vectors), so nothing is read at all."""
     from .relevance.semantic import Encoder
 
-    snapshot_corpus(project, store, Encoder.load())
+    return _snapshot(project, store, Encoder.load())[1]
 
 
 def run_texts(

@@ -7,16 +7,19 @@ pay for starting them (:mod:`.parse.pool`), else in a couple of threads. Either 
 parse runs past :data:`PARSE_TIME_LIMIT` fails alone: a worker process is killed; a thread cannot
 be, so the run stops waiting for it (it is a daemon thread, which never holds up the exit).
 
-The store is written from the loop's thread only, one transaction per feed with entries. Their
-order is fixed, by feed name, because it decides things a reader sees: when two feeds carry the
-same story, the first one stored gives the item its title, summary, URL and source. A feed with
-entries is stored as soon as every feed named before it is done, so a run killed half-way keeps
-nearly every feed already done, and the same feeds give the same items whichever server answers
-first. Feeds without entries (unchanged, failed) depend on nothing: their rows are written
-together, in one transaction per :data:`BOOKKEEPING_DELAY`, so a run where every feed answers
-304 costs one write, not one per feed; a run killed before such a write only has to ask those
-feeds again. Every feed of a run is stamped with the run's time. One failing feed is recorded on
-that feed and never stops the others, and so is one whose row cannot be written.
+The store is written from the loop's thread only, in batches: the feeds that are ready within
+:data:`BATCH_DELAY` of the first of them are written together, in one transaction (or at once
+when they hold :data:`BATCH_ENTRIES` entries), so a run costs a few transactions, not one per
+feed. Feeds with entries are ready in a fixed order, by feed name, because it decides things a
+reader sees: when two feeds carry the same story, the first one stored gives the item its title,
+summary, URL and source. A feed with entries is ready as soon as every feed named before it is
+done, so the same feeds give the same items whichever server answers first, and a run killed
+half-way keeps every feed written before its last :data:`BATCH_DELAY`; running it again asks
+the others again. Feeds without entries (unchanged, failed) depend on nothing and are ready when
+they are done, so a run where every feed answers 304 costs one write. Every feed of a run is
+stamped with the run's time. One failing feed is recorded on that feed and never stops the
+others, and so is one whose write fails: a batch that cannot be written is rolled back and
+written again feed by feed.
 """
 
 from __future__ import annotations
@@ -46,7 +49,8 @@ from .update import failure, is_due, skip_reason, success
 PARSE_THREADS = 2
 POOL_MIN_FEEDS = 16  # below this, starting worker processes costs more than it saves
 PARSE_TIME_LIMIT = 120.0  # seconds; a feed that takes longer to parse fails
-BOOKKEEPING_DELAY = 0.5  # seconds a feed without entries may wait to be written with others
+BATCH_DELAY = 0.5  # seconds a feed ready to store may wait to be written with others
+BATCH_ENTRIES = 5000  # a batch holding this many entries is written at once
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -155,12 +159,12 @@ class _Run:
     async def save_in_order(
         self, tasks: Sequence[asyncio.Task[_Outcome]], order: list[str]
     ) -> list[FetchReport]:
-        """Store outcomes as they come: those with entries in ``order``, the others together
-        (see the module)."""
+        """Store outcomes as they come, in batches: those with entries in ``order`` (see the
+        module)."""
         reports: list[FetchReport] = []
         waiting: dict[str, _Outcome] = {}
         unsaved = list(reversed(order))  # the next feed to store with entries is at the end
-        together: list[_Outcome] = []  # feeds without entries, not written yet
+        batch: list[_Outcome] = []  # ready to store, not written yet
         write_at: float | None = None  # when they are written, whatever else is done by then
         done: asyncio.Queue[asyncio.Task[_Outcome]] = asyncio.Queue()
         for task in tasks:
@@ -171,26 +175,29 @@ class _Run:
                 async with asyncio.timeout_at(write_at):
                     outcome = (await done.get()).result()
             except TimeoutError:
-                reports += self.save_together(together)
-                together, write_at = [], None
+                reports += self.save_together(batch)
+                batch, write_at = [], None
                 continue
             left -= 1
             if outcome.update.entries:
                 waiting[outcome.update.name] = outcome
             else:  # nothing that another feed's items depend on
-                together.append(outcome)
+                batch.append(outcome)
                 unsaved.remove(outcome.update.name)
-                if write_at is None:
-                    write_at = asyncio.get_running_loop().time() + BOOKKEEPING_DELAY
             while unsaved and unsaved[-1] in waiting:
-                reports.append(self.save(waiting.pop(unsaved.pop())))
-        return reports + self.save_together(together)
+                batch.append(waiting.pop(unsaved.pop()))
+            if sum(len(o.update.entries) for o in batch) >= BATCH_ENTRIES:
+                reports += self.save_together(batch)
+                batch, write_at = [], None
+            elif batch and write_at is None:
+                write_at = asyncio.get_running_loop().time() + BATCH_DELAY
+        return reports + self.save_together(batch)
 
     def save(self, outcome: _Outcome) -> FetchReport:
         """Store one feed's outcome; a write that fails is that feed's failure, not the run's.
 
-        The failed write was rolled back (one transaction per feed), so the failure is recorded
-        in its place. If even that cannot be written, the store itself is broken: the run stops.
+        The failed write was rolled back (one transaction), so the failure is recorded in its
+        place. If even that cannot be written, the store itself is broken: the run stops.
         """
         update = outcome.update
         try:
@@ -203,13 +210,15 @@ class _Run:
         return self.report(outcome, new)
 
     def save_together(self, outcomes: Sequence[_Outcome]) -> list[FetchReport]:
-        """Store feeds without entries in one transaction. If it fails (it was rolled back),
-        store them one by one, so that a feed whose row cannot be written fails alone."""
+        """Store a batch of feeds in one transaction. If it fails (it was rolled back), store
+        them one by one, in the same order, so that a feed whose write fails fails alone."""
+        if not outcomes:
+            return []
         try:
-            self.store.save_updates([o.update for o in outcomes])
+            new = self.store.save_updates([o.update for o in outcomes])
         except Exception:
             return [self.save(o) for o in outcomes]
-        return [self.report(o, 0) for o in outcomes]
+        return [self.report(o, n) for o, n in zip(outcomes, new, strict=True)]
 
     def report(self, outcome: _Outcome, new: int) -> FetchReport:
         """The summary line of a stored outcome, handed to ``progress`` as well."""

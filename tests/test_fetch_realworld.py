@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +71,14 @@ def test_a_build_goes_through_feeds_with_surrogates_and_placeholder_dates(exampl
 def test_a_feed_whose_store_write_fails_fails_alone(
     example: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = SqlStore.save_update
+    real = SqlStore.save_updates
 
-    def save_update(self: SqlStore, update: FeedUpdate) -> int:
-        if update.name == "hugo" and update.entries:
+    def save_updates(self: SqlStore, updates: Sequence[FeedUpdate]) -> list[int]:
+        if any(update.name == "hugo" and update.entries for update in updates):
             raise OverflowError("date value out of range")  # the year-1 crash, simulated
-        return real(self, update)
+        return real(self, updates)
 
-    monkeypatch.setattr(SqlStore, "save_update", save_update)
+    monkeypatch.setattr(SqlStore, "save_updates", save_updates)
     with_odd_feeds(example)
     result = run_kb("--project", example, "fetch")
     assert result.exit_code == 0, result.stderr

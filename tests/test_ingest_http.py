@@ -483,12 +483,8 @@ def unchanged_feeds(server: HTTPServer, count: int, wait: float = 0.0) -> list[F
     return [Feed(f"u{i}", server.url_for(f"/u{i}")) for i in range(count)]
 
 
-def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
-    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    feeds = unchanged_feeds(server, 6)
-    assert {r.status for r in fetch(store, feeds).values()} == {"ok"}
-    monkeypatch.setattr(ingest, "BOOKKEEPING_DELAY", 60.0)  # however slow the machine is
+def transactions(store: Store) -> list[str]:
+    """The BEGIN of every transaction ``store`` starts from now on, as it starts it."""
     writes: list[str] = []
 
     def counted(_conn: object, _cursor: object, statement: str, *_: object) -> None:
@@ -497,6 +493,16 @@ def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
 
     assert isinstance(store, SqlStore)
     event.listen(store.engine, "before_cursor_execute", counted)
+    return writes
+
+
+def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
+    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = unchanged_feeds(server, 6)
+    assert {r.status for r in fetch(store, feeds).values()} == {"ok"}
+    monkeypatch.setattr(ingest, "BATCH_DELAY", 60.0)  # however slow the machine is
+    writes = transactions(store)
     later = NOW + timedelta(hours=1)
     second = fetch(store, feeds, clock=lambda: later)
     assert {(r.status, r.new_items) for r in second.values()} == {("not-modified", 0)}
@@ -507,13 +513,27 @@ def test_a_run_where_every_feed_is_unchanged_writes_the_store_once(
     assert len(store.items()) == 12
 
 
+def test_feeds_with_entries_ready_together_are_written_in_one_transaction(
+    server: HTTPServer, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    feeds = unchanged_feeds(server, 6)  # the first fetch: two new entries each
+    monkeypatch.setattr(ingest, "BATCH_DELAY", 60.0)  # however slow the machine is
+    writes = transactions(store)
+    reports = fetch(store, feeds)
+    assert {n: (r.status, r.new_items, r.entries) for n, r in reports.items()} == {
+        f"u{i}": ("ok", 2, 2) for i in range(6)
+    }
+    assert writes == ["BEGIN IMMEDIATE", "BEGIN IMMEDIATE"]  # feeds.yml's feeds, then the run's
+    assert {s.name: s.item_count for s in store.feed_states()} == {f"u{i}": 2 for i in range(6)}
+
+
 def test_unchanged_feeds_are_stored_while_a_slow_one_is_still_being_fetched(
     server: HTTPServer, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     feeds = unchanged_feeds(server, 4, wait=1.5)
     settings = replace(FAST, read_timeout=10, deadline=15)
     fetch(store, feeds, settings)
-    monkeypatch.setattr(ingest, "BOOKKEEPING_DELAY", 0.1)
+    monkeypatch.setattr(ingest, "BATCH_DELAY", 0.1)
     later = NOW + timedelta(hours=1)
     seen_by_another_run: list[datetime | None] = []
 

@@ -13,9 +13,10 @@ import json
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -23,11 +24,12 @@ from conftest import EXAMPLE_NOW, run_kb
 
 from generator.batch import stored_corpus
 from generator.config import load_project
-from generator.models import Project
+from generator.models import Item, Project
 from generator.relevance import Corpus
 from generator.relevance.text import terms
 from generator.snapshot import FILE_NAME, MAGIC, read_snapshot
 from generator.store import Store, open_store
+from generator.store.sql import SqlStore
 
 ACCOUNT = "ridgeline-freight"
 
@@ -83,6 +85,42 @@ def test_kb_fetch_saves_the_snapshot_and_it_restores_the_corpus(fetched_example:
     assert phrases
     for phrase in phrases:
         assert np.array_equal(restored.holding(phrase), built.holding(phrase)), phrase
+
+
+def test_kb_fetch_reads_the_items_and_their_vectors_once(
+    fetched_example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New items (here: three whose vectors are gone) are embedded and the snapshot rebuilt from
+    one read of every item and vector; with nothing new, neither is read."""
+    with sqlite3.connect(fetched_example / ".kb" / "kb.sqlite") as db:
+        db.execute("DELETE FROM item_vectors WHERE item_id IN (SELECT id FROM items LIMIT 3)")
+    snapshot_of(fetched_example).unlink(missing_ok=True)  # else the old one is current again
+    reads: list[str] = []
+    items, vectors = SqlStore.items, SqlStore.item_vectors
+
+    def every_item(self: SqlStore, **filters: Any) -> list[Item]:
+        reads.extend([] if filters else ["items"])
+        return items(self, **filters)
+
+    def item_vectors(self: SqlStore, model_id: str, item_ids: Sequence[str]) -> dict[str, bytes]:
+        reads.append("vectors")
+        return vectors(self, model_id, item_ids)
+
+    monkeypatch.setattr(SqlStore, "items", every_item)
+    monkeypatch.setattr(SqlStore, "item_vectors", item_vectors)
+    result = run_kb("--project", fetched_example, "fetch", "--offline")
+    assert result.exit_code == 0, result.output
+    assert "embedded 3 new items" in result.stderr
+    assert reads == ["items", "vectors"]
+    reads.clear()
+    again = run_kb("--project", fetched_example, "fetch", "--offline")
+    assert again.exit_code == 0, again.output
+    assert "new items" not in again.stderr.replace("offline:", "")
+    assert reads == []
+    monkeypatch.undo()
+    project = load_project(fetched_example)
+    with opened(project) as store:
+        same_corpus(stored_corpus(project, store), stored_corpus(project, store, store.items()))
 
 
 @pytest.mark.parametrize("fmt", ["md", "html", "json"])

@@ -163,8 +163,8 @@ def test_fetch_results_saved_together_are_all_written_or_none(store: SqlStore) -
     with pytest.raises(StoreError, match=r"^cannot save 5 feeds' fetch results in .+: disk I/O"):
         store.save_updates(bookkeeping(NOW))
     assert all(state.last_fetch is None for state in store.feed_states())
-    with pytest.raises(ValueError, match="save_updates writes feeds without entries"):
-        store.save_updates([update("a", entry("a", 1))])
+    with pytest.raises(StoreError, match=r"^cannot save 6 feeds' fetch results in .+: disk I/O"):
+        store.save_updates([update("a", entry("a", 1)), *bookkeeping(NOW)])
     assert store.items() == []
 
 
@@ -347,10 +347,10 @@ stories = st.builds(
     url=st.integers(0, 6),
     hours=st.none() | st.integers(-24, 24 * 200),
 )
-fetches = st.lists(
-    st.tuples(st.sampled_from(["a", "b"]), st.lists(stories, max_size=6), st.integers(0, 48)),
-    max_size=5,
+fetch = st.tuples(
+    st.sampled_from(["a", "b", "c"]), st.lists(stories, max_size=6), st.integers(0, 48)
 )
+batches = st.lists(st.lists(fetch, min_size=1, max_size=3), max_size=4)  # a run's writes
 
 
 def _stored(store: SqlStore) -> list[tuple[str, tuple[str, ...], datetime, datetime, str]]:
@@ -372,32 +372,58 @@ def two_stores(new_location: StoreMaker) -> Iterator[tuple[SqlStore, SqlStore]]:
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fetches=fetches, prune_after=st.integers(0, 5))
-def test_storing_a_feed_at_once_decides_as_storing_it_entry_by_entry(
+@given(batches=batches, prune_after=st.integers(0, 4))
+def test_storing_feeds_in_one_batch_decides_as_storing_them_entry_by_entry(
     two_stores: tuple[SqlStore, SqlStore],
-    fetches: list[tuple[str, list[EntryData], int]],
+    batches: list[list[tuple[str, list[EntryData], int]]],
     prune_after: int,
 ) -> None:
-    at_once, one_by_one = two_stores
-    for store in (at_once, one_by_one):
+    """Several feeds in one transaction (as ``kb fetch`` writes feeds that arrive close
+    together): the same stories, sources and counts as one entry per transaction, with stories
+    merged across the feeds of one batch and tombstones left by a prune."""
+    batched, one_by_one = two_stores
+    for store in (batched, one_by_one):
         _wipe(store)
-        store.sync_feeds([Feed("a", "https://a.example/feed"), Feed("b", "https://b.example/")])
-    new = [0, 0]
-    for step, (feed, entries, hours) in enumerate(fetches):
+        store.sync_feeds([Feed(name, f"https://{name}.example/feed") for name in "abc"])
+    for step, batch in enumerate(batches):
         if step == prune_after:
-            for store in (at_once, one_by_one):
+            for store in (batched, one_by_one):
                 store.prune(NOW - timedelta(days=90))
-        own = [replace(e, feed=feed) for e in entries]
-        at = NOW + timedelta(hours=hours)
-        new[0] += at_once.save_update(update(feed, *own, at=at))
-        new[1] += sum(one_by_one.save_update(update(feed, e, at=at)) for e in own)
-    assert _stored(at_once) == _stored(one_by_one)
-    assert new[0] == new[1]
+        fetched = [
+            (feed, [replace(e, feed=feed) for e in entries], NOW + timedelta(hours=hours))
+            for feed, entries, hours in batch
+        ]
+        new = batched.save_updates([update(feed, *own, at=at) for feed, own, at in fetched])
+        alone = [sum(one_by_one.save_update(update(f, e, at=at)) for e in own)
+                 for f, own, at in fetched]  # fmt: skip
+        assert new == alone
+    assert _stored(batched) == _stored(one_by_one)
 
 
-def test_a_thousand_entries_are_looked_up_in_a_handful_of_queries(store: SqlStore) -> None:
-    entries = [
-        entry("a", n, title=f"A story long enough to match, number {n}") for n in range(1000)
+def test_a_feed_matches_a_story_another_feed_brought_in_the_same_batch(store: SqlStore) -> None:
+    title = "Port strike ends after nine days"
+    first = entry("b", 1, title=title, days_ago=2)
+    again = entry("a", 1, title=title.upper(), days_ago=1)
+    same_url = replace(entry("b", 2), feed="a")  # the same id (the parser's, from the URL)
+    batch = [update("b", first, entry("b", 2)), update("a", again, same_url)]
+    assert store.save_updates(batch) == [2, 0]
+    stored = {i.id: (i.title, i.sources) for i in store.items()}
+    assert stored == {"b-1": (title, ("a", "b")), "b-2": ("b story 2", ("a", "b"))}
+
+
+def test_a_thousand_entries_of_several_feeds_are_looked_up_in_a_handful_of_queries(
+    store: SqlStore,
+) -> None:
+    store.sync_feeds([Feed(name, f"https://{name}.example/feed") for name in "cdefghij"])
+    batch = [
+        update(
+            name,
+            *(
+                entry(name, n, title=f"{name}: a story long enough to match, {n}")
+                for n in range(100)
+            ),
+        )
+        for name in "abcdefghij"
     ]
     statements: list[str] = []
 
@@ -406,10 +432,10 @@ def test_a_thousand_entries_are_looked_up_in_a_handful_of_queries(store: SqlStor
             statements.append(statement.lstrip())
 
     event.listen(store.engine, "before_cursor_execute", trace)
-    assert store.save_update(update("a", *entries)) == 1000
+    assert store.save_updates(batch) == [100] * 10
     assert len([s for s in statements if s.startswith("SELECT")]) == 4
     statements.clear()
-    assert store.save_update(update("a", *entries)) == 0
+    assert store.save_updates(batch) == [0] * 10
     assert len(statements) == 5  # BEGIN, tombstones?, known entries, UPDATE feeds, COMMIT
 
 

@@ -98,11 +98,10 @@ def report_embedded(count: int, what: str = "new items") -> None:
 
 
 def embed_at_ingest(project: Project, store: Store) -> None:
-    """The new items' vectors, then the team's texts' (accounts and notes), then the snapshot."""
-    report_embedded(pipeline.embed_stored(store))
+    """The new items' vectors and the snapshot (the new items analysed now, so a rep's next
+    ``kb digest`` maps them ready-made), then the team's texts' vectors (accounts and notes)."""
+    report_embedded(pipeline.refresh_snapshot(project, store))
     report_embedded(pipeline.embed_team_texts(project, store), "account and note texts")
-    # analyze the new items now, so a rep's next ``kb digest`` maps them ready-made
-    pipeline.refresh_snapshot(project, store)
 
 
 @click.command()

@@ -179,10 +179,18 @@ def _model_files() -> tuple[Path, Path, str]:
 
 def vectors_for(store: Store, encoder: Encoder, items: Sequence[Item]) -> Vectors:
     """The items' vectors, in order: read from the store, the missing ones embedded and saved."""
+    return counted_vectors_for(store, encoder, items)[0]
+
+
+def counted_vectors_for(
+    store: Store, encoder: Encoder, items: Sequence[Item]
+) -> tuple[Vectors, int]:
+    """:func:`vectors_for`, and how many of the items had to be embedded (``kb fetch`` reports
+    it: one read of the vectors both embeds what is missing and builds the corpus)."""
     if not items:
-        return np.zeros((0, encoder.dim), dtype=np.float32)
-    vectors, _ = _stored_or_embedded(store, encoder, items)
-    return np.stack([from_bytes(vectors[item.id]) for item in items])
+        return np.zeros((0, encoder.dim), dtype=np.float32), 0
+    vectors, embedded = _stored_or_embedded(store, encoder, items)
+    return np.stack([from_bytes(vectors[item.id]) for item in items]), embedded
 
 
 def embed_missing(store: Store, encoder: Encoder, items: Sequence[Item]) -> int:
@@ -288,6 +296,7 @@ def from_bytes(blob: bytes) -> Vectors:
 __all__ = [
     "Encoder",
     "StoredTexts",
+    "counted_vectors_for",
     "embed_missing",
     "item_text",
     "text_hash",

@@ -51,10 +51,11 @@ class Store(Protocol):
     def save_update(self, update: FeedUpdate) -> int:
         """Write a feed's fetch result and its entries atomically; return how many items are new."""
 
-    def save_updates(self, updates: Sequence[FeedUpdate]) -> None:
-        """Write the fetch results of feeds without entries (unchanged, failed) in one
-        transaction: a run's bookkeeping. All are written or none is (the caller may then write
-        them one by one, so that a feed whose row cannot be written fails alone)."""
+    def save_updates(self, updates: Sequence[FeedUpdate]) -> list[int]:
+        """Write several feeds' fetch results, entries included, in one transaction; return how
+        many items each made new. The decisions are those of :meth:`save_update` called on each
+        in order. All are written or none is (the caller may then write them one by one, so that
+        a feed whose write fails fails alone)."""
 
     def items(
         self,

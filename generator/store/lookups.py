@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Connection, Text, and_, any_, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..models import EntryData
 from . import schema as s
@@ -19,47 +21,68 @@ def chunks(values: Sequence[str]) -> Iterator[list[str]]:
         yield list(values[start : start + CHUNK])
 
 
-def known_entries(db: Connection, feed: str, entry_ids: list[str]) -> set[str]:
-    """Which of ``entry_ids`` this feed has already stored."""
+def among(db: Connection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
+    """``column IN (values)`` with the values as one parameter: a JSON array on SQLite, an
+    array on PostgreSQL. SQLAlchemy renders and binds an ``IN`` list one parameter per value,
+    which costs more than running the query when a batch of feeds looks up thousands."""
+    if db.dialect.name == "postgresql":
+        return column == any_(literal(values, ARRAY(Text)))
+    listed = func.json_each(literal(json.dumps(values, ensure_ascii=False))).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def known_entries(db: Connection, feeds: list[str], entry_ids: list[str]) -> set[tuple[str, str]]:
+    """Which (feed, entry id) pairs of ``feeds`` and ``entry_ids`` are already stored."""
     src = s.item_sources
-    known: set[str] = set()
+    known: set[tuple[str, str]] = set()
     for chunk in chunks(entry_ids):
-        query = select(src.c.entry_id).where(src.c.feed == feed, src.c.entry_id.in_(chunk))
-        known.update(db.execute(query).scalars())
+        query = select(src.c.feed, src.c.entry_id).where(
+            among(db, src.c.feed, feeds), among(db, src.c.entry_id, chunk)
+        )
+        known.update((feed, entry_id) for feed, entry_id in db.execute(query))
     return known
 
 
 def stored_item_ids(db: Connection, ids: list[str]) -> set[str]:
     found: set[str] = set()
     for chunk in chunks(ids):
-        found.update(db.execute(select(s.items.c.id).where(s.items.c.id.in_(chunk))).scalars())
+        query = select(s.items.c.id).where(among(db, s.items.c.id, chunk))
+        found.update(db.execute(query).scalars())
     return found
 
 
 def same_title_candidates(
-    db: Connection, feed: str, keyed: list[tuple[EntryData, str, datetime]]
-) -> Candidates:
-    """Stored items that share a title key with one of the entries and no source with ``feed``."""
+    db: Connection, feeds: list[str], keyed: list[tuple[EntryData, str, datetime]]
+) -> tuple[Candidates, dict[str, set[str]]]:
+    """Stored items that share a title key with one of the entries, and which of them each of
+    ``feeds`` already gives a source (such an item is no candidate for that feed's entries).
+
+    One query for a whole batch of feeds: the items' sources among ``feeds`` come with them.
+    """
     keys = sorted({key for _, key, _ in keyed if len(key) >= MIN_TITLE_KEY})
     if not keys:
-        return {}
+        return {}, {}
     dates = [published for _, key, published in keyed if len(key) >= MIN_TITLE_KEY]
     i, src = s.items, s.item_sources
     low, high = stamp(min(dates) - SAME_STORY_WINDOW), stamp(max(dates) + SAME_STORY_WINDOW)
+    sourced = i.outerjoin(src, and_(src.c.item_id == i.c.id, among(db, src.c.feed, feeds)))
     candidates: Candidates = {}
+    owned: dict[str, set[str]] = {}
     for chunk in chunks(keys):
         query = (
-            select(i.c.title_key, i.c.published, i.c.id)
-            .where(
-                i.c.title_key.in_(chunk),
-                i.c.published.between(low, high),
-                ~exists().where(src.c.item_id == i.c.id, src.c.feed == feed),
-            )
-            .order_by(i.c.id)
+            select(i.c.title_key, i.c.published, i.c.id, src.c.feed)
+            .select_from(sourced)
+            .where(among(db, i.c.title_key, chunk), i.c.published.between(low, high))
+            .order_by(i.c.id, src.c.feed)
         )
-        for key, published, item_id in db.execute(query):
-            candidates.setdefault(key, []).append((published, item_id))
-    return candidates
+        last = ""
+        for key, published, item_id, feed in db.execute(query):
+            if item_id != last:  # one row per source among ``feeds``: the item once
+                candidates.setdefault(key, []).append((published, item_id))
+                last = item_id
+            if feed is not None:
+                owned.setdefault(feed, set()).add(item_id)
+    return candidates, owned
 
 
 def was_pruned(db: Connection, entry: EntryData, title_key: str, published: datetime) -> bool:

@@ -114,5 +114,9 @@ def item_row(entry: EntryData, title_key: str, published: datetime, seen: str) -
         "published": stamp(published),
         "first_seen": seen,
         "author": entry.author,
-        "categories": json.dumps(list(entry.categories), ensure_ascii=False),
+        "categories": _as_json(list(entry.categories)),
     }
+
+
+# ``json.dumps`` with an option builds a new encoder each call: a first fetch stores 10,000 items
+_as_json = json.JSONEncoder(ensure_ascii=False).encode

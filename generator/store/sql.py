@@ -47,10 +47,7 @@ from .engines import make_engine
 from .location import StoreLocation
 from .lookups import chunks, known_entries, same_title_candidates, stored_item_ids, was_pruned
 from .rows import categories, exported, feed_state, feed_updates, imported, iso, item_row
-from .stories import (
-    pick_same_story,
-    stamp,
-)
+from .stories import add_candidate, pick_same_story, stamp
 
 DATABASE_ERRORS = (SQLAlchemyError, sqlite3.Error)
 WRITE_LOCK = 0x6B62_5354  # "kbST": the advisory lock that serialises writes on PostgreSQL
@@ -222,77 +219,95 @@ class SqlStore:
             return feed_state(row) if row else None
 
     def save_update(self, update: FeedUpdate) -> int:
-        with self._write(f"cannot save feed {update.name} in") as db:
-            new = self._save_entries(db, update.entries, update.fetched_at)
-            self._save_feed_rows(db, [update])
+        return self.save_updates([update])[0]
+
+    def save_updates(self, updates: Sequence[FeedUpdate]) -> list[int]:
+        if not updates:
+            return []
+        doing = (
+            f"cannot save feed {updates[0].name} in"
+            if len(updates) == 1
+            else f"cannot save {len(updates)} feeds' fetch results in"
+        )
+        with self._write(doing) as db:
+            new = self._save_entries(db, updates)
+            for statement, rows in feed_updates(updates):
+                db.execute(statement, rows)
             return new
 
-    def save_updates(self, updates: Sequence[FeedUpdate]) -> None:
-        if any(update.entries for update in updates):
-            raise ValueError("save_updates writes feeds without entries (see save_update)")
-        if updates:
-            with self._write(f"cannot save {len(updates)} feeds' fetch results in") as db:
-                self._save_feed_rows(db, updates)
+    def _save_entries(self, db: Connection, updates: Sequence[FeedUpdate]) -> list[int]:
+        """Store the entries of ``updates``, in their order; return how many items each made.
 
-    def _save_feed_rows(self, db: Connection, updates: Sequence[FeedUpdate]) -> None:
-        for statement, rows in feed_updates(updates):
-            db.execute(statement, rows)
-
-    def _save_entries(self, db: Connection, entries: Sequence[EntryData], seen: datetime) -> int:
-        """Store a feed's entries with a handful of statements, whatever their number.
-
-        The decisions are the same as storing the entries one by one (``tests/test_store.py``
-        checks this by Hypothesis): entries of one feed are looked up together, and what this
-        call stores is tracked as it goes.
+        A handful of statements, whatever the number of feeds and entries: what is stored
+        already is looked up for the whole batch at once, and what this call stores is tracked
+        as it goes, so the decisions are those of storing the feeds one by one, entry by entry
+        (``tests/test_store.py`` checks this by Hypothesis).
         """
-        by_feed: dict[str, list[EntryData]] = {}
+        entries = [e for update in updates for e in update.entries]
         for entry in entries:
             if entry.published_at is None:
                 raise ValueError(f"entry {entry.id} was not keyed (generator.update.keyed)")
-            by_feed.setdefault(entry.feed, []).append(entry)
-        tombstones = bool(entries) and bool(db.execute(select(exists(s.pruned.select()))).scalar())
-        return sum(
-            self._save_feed_entries(db, feed, group, seen, tombstones)
-            for feed, group in by_feed.items()
-        )
-
-    def _save_feed_entries(
-        self, db: Connection, feed: str, entries: list[EntryData], seen: datetime, tombstones: bool
-    ) -> int:
-        """Insert new entries of ``feed``, or attach them as sources of stories already stored."""
-        attached = known_entries(db, feed, [e.id for e in entries])
-        fresh = [e for e in entries if e.id not in attached]
+        if not entries:
+            return [0] * len(updates)
+        tombstones = bool(db.execute(select(exists(s.pruned.select()))).scalar())
+        feeds = sorted({e.feed for e in entries})
+        attached = known_entries(db, feeds, list(dict.fromkeys(e.id for e in entries)))
+        fresh = [
+            (e, e.title_key, e.published_at or update.fetched_at)
+            for update in updates
+            for e in update.entries
+            if (e.feed, e.id) not in attached
+        ]
         if not fresh:
-            return 0
-        stored_ids = stored_item_ids(db, [e.id for e in fresh])
-        keyed = [(e, e.title_key, e.published_at or seen) for e in fresh]
-        candidates = same_title_candidates(db, feed, keyed)
-        seen_iso = stamp(seen)
+            return [0] * len(updates)
+        stored_ids = stored_item_ids(db, list(dict.fromkeys(e.id for e, _, _ in fresh)))
+        candidates, owned = same_title_candidates(db, feeds, fresh)
         items: list[dict[str, str]] = []
         sources: list[dict[str, str]] = []
-        items_here: set[str] = set()  # items this call gave a source from ``feed``
-        for entry, title_key, published in keyed:
-            if entry.id in attached:
-                continue
-            if tombstones and was_pruned(db, entry, title_key, published):
-                continue
-            item_id = pick_same_story(
-                entry.id, title_key, published, stored_ids, candidates, items_here
-            )
-            if item_id is None:
-                item_id = entry.id
-                stored_ids.add(item_id)
-                items.append(item_row(entry, title_key, published, seen_iso))
-            attached.add(entry.id)
-            items_here.add(item_id)
-            sources.append(
-                {"item_id": item_id, "feed": feed, "entry_id": entry.id, "first_seen": seen_iso}
-            )
-        if items:
-            db.execute(self._insert(s.items).on_conflict_do_nothing(), items)
-        if sources:
-            db.execute(self._insert(s.item_sources).on_conflict_do_nothing(), sources)
-        return len(items)
+        new: list[int] = []
+        for update in updates:
+            made = len(items)
+            seen_iso = stamp(update.fetched_at)
+            for entry in by_feed(update.entries):  # as one by one: a feed's entries together
+                feed, title_key = entry.feed, entry.title_key
+                published = entry.published_at or update.fetched_at
+                if (feed, entry.id) in attached:
+                    continue
+                if tombstones and was_pruned(db, entry, title_key, published):
+                    continue
+                taken = owned.setdefault(feed, set())  # items with a source from ``feed``
+                item_id = pick_same_story(
+                    entry.id, title_key, published, stored_ids, candidates, taken
+                )
+                if item_id is None:
+                    item_id = entry.id
+                    stored_ids.add(item_id)
+                    items.append(item_row(entry, title_key, published, seen_iso))
+                    add_candidate(candidates, title_key, items[-1]["published"], item_id)
+                attached.add((feed, entry.id))
+                taken.add(item_id)
+                sources.append(
+                    {"item_id": item_id, "feed": feed, "entry_id": entry.id,
+                     "first_seen": seen_iso}
+                )  # fmt: skip
+            new.append(len(items) - made)
+        self._insert_new(db, s.items, items)
+        self._insert_new(db, s.item_sources, sources)
+        return new
+
+    def _insert_new(self, db: Connection, table: Table, rows: list[dict[str, str]]) -> None:
+        """``INSERT ... ON CONFLICT DO NOTHING`` of many rows of plain text values, straight
+        through the driver's ``executemany``: SQLAlchemy's handling of each row's parameters
+        costs about as much as the database's insert (a first fetch stores 10,000 items)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        mark = "%s" if self.backend == "postgresql" else "?"
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)})"
+            f" VALUES ({', '.join([mark] * len(columns))}) ON CONFLICT DO NOTHING"
+        )
+        db.exec_driver_sql(sql, [tuple(row[c] for c in columns) for row in rows])
 
     # --- items -------------------------------------------------------------------------
 
@@ -592,6 +607,15 @@ class SqlStore:
     def _flush(self, db: Connection, table: Table | None, batch: list[dict[str, Any]]) -> None:
         if table is not None and batch:
             db.execute(self._insert(table).on_conflict_do_nothing(), batch)
+
+
+def by_feed(entries: Sequence[EntryData]) -> list[EntryData]:
+    """``entries`` grouped by feed, feeds in order of first appearance (an update holds one
+    feed's entries, but nothing in the store relies on it)."""
+    groups: dict[str, list[EntryData]] = {}
+    for entry in entries:
+        groups.setdefault(entry.feed, []).append(entry)
+    return [entry for group in groups.values() for entry in group]
 
 
 __all__ = ["SqlStore", "StoreInfo"]

@@ -5,6 +5,7 @@ No SQL here: :mod:`.lookups` fetches the candidates, :mod:`.sql` writes the outc
 
 from __future__ import annotations
 
+from bisect import insort
 from datetime import UTC, datetime, timedelta
 
 SAME_STORY_WINDOW = timedelta(days=3)
@@ -49,10 +50,18 @@ def pick_same_story(
     same title within :data:`SAME_STORY_WINDOW` from a feed that does not already have it."""
     if entry_id in stored_ids:
         return entry_id
-    if len(title_key) < MIN_TITLE_KEY:
+    found = candidates.get(title_key) if len(title_key) >= MIN_TITLE_KEY else None
+    if not found:  # most entries: no need to write the window's bounds
         return None
     low, high = stamp(published - SAME_STORY_WINDOW), stamp(published + SAME_STORY_WINDOW)
-    for stored, item_id in candidates.get(title_key, ()):
+    for stored, item_id in found:
         if low <= stored <= high and item_id not in items_here:
             return item_id
     return None
+
+
+def add_candidate(candidates: Candidates, title_key: str, published: str, item_id: str) -> None:
+    """Make a story stored in this batch a candidate for the entries after it, in id order (the
+    order the store's look-up gives, so that the first match is the same as one by one)."""
+    if len(title_key) >= MIN_TITLE_KEY:
+        insort(candidates.setdefault(title_key, []), (published, item_id), key=lambda c: c[1])
