@@ -540,17 +540,16 @@ def stored_reasons(project: Project, store: Store, items: Sequence[Item]) -> Rea
     """Reasons worked out on the corpus of the stored ``items``, made when first asked for:
     mapped from the snapshot the run's workers used when it holds the item, else built from
     ``items`` (a build's main process ranks no account; an issue's few stories need this)."""
-    corpus: Corpus | None = None
-    worded: Reasons | None = None
+    made: tuple[Corpus, Reasons] | None = None
 
     def why(account: Account, item: Item) -> tuple[str, ...]:
-        nonlocal corpus, worded
-        if corpus is None or worded is None or item.id not in corpus.position:
+        nonlocal made
+        if made is None or item.id not in made[0].position:
             corpus = stored_corpus(project, store)
             if item.id not in corpus.position:
                 corpus = stored_corpus(project, store, items)
-            worded = story_reasons(project, corpus)
-        return worded(account, item)
+            made = corpus, story_reasons(project, corpus)
+        return made[1](account, item)
 
     return why
 

@@ -24,7 +24,8 @@ def chunks(values: Sequence[str]) -> Iterator[list[str]]:
 def among(db: Connection, column: ColumnElement[str], values: list[str]) -> ColumnElement[bool]:
     """``column IN (values)`` with the values as one parameter: a JSON array on SQLite, an
     array on PostgreSQL. SQLAlchemy renders and binds an ``IN`` list one parameter per value,
-    which costs more than running the query when a batch of feeds looks up thousands."""
+    which costs more than running the query when a batch of feeds looks up thousands; as one
+    parameter, no list needs cutting into :func:`chunks` for the databases' parameter limits."""
     if db.dialect.name == "postgresql":
         return column == any_(literal(values, ARRAY(Text)))
     listed = func.json_each(literal(json.dumps(values, ensure_ascii=False))).table_valued("value")
@@ -34,21 +35,14 @@ def among(db: Connection, column: ColumnElement[str], values: list[str]) -> Colu
 def known_entries(db: Connection, feeds: list[str], entry_ids: list[str]) -> set[tuple[str, str]]:
     """Which (feed, entry id) pairs of ``feeds`` and ``entry_ids`` are already stored."""
     src = s.item_sources
-    known: set[tuple[str, str]] = set()
-    for chunk in chunks(entry_ids):
-        query = select(src.c.feed, src.c.entry_id).where(
-            among(db, src.c.feed, feeds), among(db, src.c.entry_id, chunk)
-        )
-        known.update((feed, entry_id) for feed, entry_id in db.execute(query))
-    return known
+    query = select(src.c.feed, src.c.entry_id).where(
+        among(db, src.c.feed, feeds), among(db, src.c.entry_id, entry_ids)
+    )
+    return {(feed, entry_id) for feed, entry_id in db.execute(query)}
 
 
 def stored_item_ids(db: Connection, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in chunks(ids):
-        query = select(s.items.c.id).where(among(db, s.items.c.id, chunk))
-        found.update(db.execute(query).scalars())
-    return found
+    return set(db.execute(select(s.items.c.id).where(among(db, s.items.c.id, ids))).scalars())
 
 
 def same_title_candidates(
@@ -66,22 +60,21 @@ def same_title_candidates(
     i, src = s.items, s.item_sources
     low, high = stamp(min(dates) - SAME_STORY_WINDOW), stamp(max(dates) + SAME_STORY_WINDOW)
     sourced = i.outerjoin(src, and_(src.c.item_id == i.c.id, among(db, src.c.feed, feeds)))
+    query = (
+        select(i.c.title_key, i.c.published, i.c.id, src.c.feed)
+        .select_from(sourced)
+        .where(among(db, i.c.title_key, keys), i.c.published.between(low, high))
+        .order_by(i.c.id, src.c.feed)
+    )
     candidates: Candidates = {}
     owned: dict[str, set[str]] = {}
-    for chunk in chunks(keys):
-        query = (
-            select(i.c.title_key, i.c.published, i.c.id, src.c.feed)
-            .select_from(sourced)
-            .where(among(db, i.c.title_key, chunk), i.c.published.between(low, high))
-            .order_by(i.c.id, src.c.feed)
-        )
-        last = ""
-        for key, published, item_id, feed in db.execute(query):
-            if item_id != last:  # one row per source among ``feeds``: the item once
-                candidates.setdefault(key, []).append((published, item_id))
-                last = item_id
-            if feed is not None:
-                owned.setdefault(feed, set()).add(item_id)
+    last = ""
+    for key, published, item_id, feed in db.execute(query):
+        if item_id != last:  # one row per source among ``feeds``: the item once
+            candidates.setdefault(key, []).append((published, item_id))
+            last = item_id
+        if feed is not None:
+            owned.setdefault(feed, set()).add(item_id)
     return candidates, owned
 
 
