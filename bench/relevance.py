@@ -1,7 +1,7 @@
 """Relevance of the digests on the labelled evaluation parts, next to plain BM25 in the same run.
 
-Run: python bench/relevance.py --part near|dev|heldout|heldout2|all [--ranker ours|bm25|all]
-[--ablate] (bm25 needs the bench or test extra: bm25s)
+Run: python bench/relevance.py --part near|dev|heldout|heldout2|heldout3|all
+[--ranker ours|bm25|all] [--ablate] (bm25 needs the bench or test extra: bm25s)
 
 ``--ablate`` adds a row per signal set, each through the same ranking entry point: lexical
 evidence only, semantic evidence only, both (the ranker as shipped), and both without the
@@ -10,7 +10,7 @@ its ``same`` rewrites stay, they are part of reading text).
 
 Prints a Markdown table, one row per part x ranker; the loading, the rankers and the metrics are
 tests/evalset.py's, the same code tests/test_eval_ranking.py asserts floors with. Tune on ``dev``;
-``heldout`` and ``heldout2`` are for measurement only (see their kb.yml).
+``heldout``, ``heldout2`` and ``heldout3`` are for measurement only (see their kb.yml).
 """
 
 from __future__ import annotations

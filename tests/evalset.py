@@ -15,10 +15,15 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   resorts, funeral homes, commercial laundries, marinas, elevator maintenance and pest control,
   plus two accounts nothing concerns (a symphony orchestra and a car wash chain) whose problems
   are partly in generic business words (staffing, costs, customers, scheduling). Never tune here.
+- ``heldout3``: a third held-out part, written 2026-11-30 (fourth session) after the coordinator's
+  latest change to the ranker, blind in the same way (no ranker, lexicon or figures read, never
+  run while being written): commercial beekeeping, data center colocation, court reporting, tree
+  care, youth summer camps and sign manufacturing, plus two accounts nothing concerns (a tattoo
+  studio chain and a locksmith) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
-grade anywhere); ``heldout2`` has two and ``dev`` five (four of them added for the null-account
-failure of issue 16, with near misses for each). In items.yml an item carries
+grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
+the null-account failure of issue 16, with near misses for each). In items.yml an item carries
 ``relevance`` (account slug -> 2: speaks to one of its problems, 1: on one of its topics;
 missing = 0), ``traps`` (accounts for which it shares words but not meaning) and
 ``paraphrase: true`` (a grade-2 item sharing at most one content word with its problem).
@@ -53,7 +58,7 @@ from generator.config import load_project
 from generator.models import Item, Project
 
 EVAL = Path(__file__).resolve().parent / "data" / "eval"
-PARTS = ("near", "dev", "heldout", "heldout2")
+PARTS = ("near", "dev", "heldout", "heldout2", "heldout3")
 
 BM25_TOP = 8
 BM25_THRESHOLD = 3.0

@@ -93,8 +93,9 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     ids = [i.id for i in ev.items]
     assert len(set(ids)) == len(ids)
     null = list(ev.null_accounts)
-    # heldout2 has two accounts nothing concerns and dev five, each with traps of its own
-    expected = {"heldout2": 2, "dev": 5}.get(ev.name, 1)
+    # heldout2 and heldout3 have two accounts nothing concerns and dev five, each with traps of
+    # its own
+    expected = {"heldout2": 2, "heldout3": 2, "dev": 5}.get(ev.name, 1)
     assert len(null) == expected, "accounts that nothing concerns"
     with_news = [a for a in ev.project.accounts if ev.grades[a.slug]]
     assert len({a.industry for a in with_news}) >= 5
@@ -107,9 +108,9 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     # dev and held-out: the construction issue 16 asks for
     assert len(ev.paraphrases) >= 0.4 * len(strong)
     assert ev.paraphrases <= set(strong)
-    assert len(traps) >= {"dev": 20, "heldout": 30, "heldout2": 35}[ev.name]
+    assert len(traps) >= {"dev": 20, "heldout": 30, "heldout2": 35, "heldout3": 35}[ev.name]
     assert len(with_news) >= (5 if ev.name == "dev" else 6)
-    if ev.name == "heldout2":
+    if ev.name in ("heldout2", "heldout3"):
         assert 170 <= len(ids) <= 220
         assert len(ev.paraphrases) >= 0.45 * len(strong)
         assert all(ev.traps[slug] for slug in null), "traps for every null account"
@@ -125,13 +126,14 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
 
 def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
     heldout, dev = _industries(EVAL / "heldout"), _industries(EVAL / "dev")
-    heldout2 = _industries(EVAL / "heldout2")
+    heldout2, heldout3 = _industries(EVAL / "heldout2"), _industries(EVAL / "heldout3")
     seen = _industries(EXAMPLE) | _industries(EVAL / "near")
     assert len(heldout) >= 6 and len(dev) >= 5
-    assert len(heldout2) >= 8  # six with news, two that nothing concerns
+    assert len(heldout2) >= 8 and len(heldout3) >= 8  # six with news, two that nothing concerns
     assert not _overlap(heldout, seen | dev)
     assert not _overlap(dev, seen)
     assert not _overlap(heldout2, seen | dev | heldout)
+    assert not _overlap(heldout3, seen | dev | heldout | heldout2)
 
 
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
@@ -162,6 +164,15 @@ FLOORS: dict[str, dict[str, float]] = {
     # nDCG 0.90, recall 0.83, 0.92 relevant, 3 traps, 2 items for its two null accounts); these
     # floors sit just under that and were never tuned: a change that needs one lowered regresses.
     "heldout2": {"p5": 0.95, "ndcg": 0.88, "relevant": 0.9, "recall": 0.8, "traps": 3, "null": 2},
+    # set by the coordinator after the one measurement
+    "heldout3": {
+        "p5": 0.0,
+        "ndcg": 0.0,
+        "relevant": 0.0,
+        "recall": 0.0,
+        "traps": 1000,
+        "null": 1000,
+    },
 }
 
 
