@@ -98,6 +98,31 @@ def test_nothing_reaches_an_account_nothing_concerns() -> None:
     assert ranked(dental, STORIES) == []
 
 
+def test_a_neighbouring_fields_story_goes_out_only_beside_one_on_the_accounts_problems() -> None:
+    topics = {"road-tests": Topic("road-tests", "Road tests", ("road test",))}
+    school = Account(
+        "green", "Green Light", industry="Driving schools", topics=("road-tests",),
+        problems=(
+            "Not enough instructors for evening lessons",
+            "Students who cancel lessons at the last minute",
+        ),
+    )  # fmt: skip
+    trucks = item(
+        "trucks",
+        "Driverless trucks cleared for road tests on two interstates",
+        "Regulators let autonomous freight trucks run road tests without a safety driver.",
+    )
+    instructors = item(
+        "instructors",
+        "Driving schools run short of instructors as evening lessons fill up",
+        "Learners wait weeks for a slot after work.",
+    )
+    # the trucks story names the school's topic phrase in a field close to its own, so it
+    # passes the gate; on its own it is not worth a digest
+    assert ranked(school, [*STORIES, trucks], topics) == []
+    assert ranked(school, [*STORIES, trucks, instructors], topics) == ["instructors", "trucks"]
+
+
 def test_an_account_without_problems_gets_only_its_topics_and_keywords() -> None:
     no_problems = Account(
         "fleet", "Fleet", industry="Trucking", topics=("drivers",), keywords=("cargo theft",)
