@@ -90,6 +90,25 @@ def test_the_reason_names_the_problem_and_each_signal_has_its_share() -> None:
     assert all(c.passed for c in thieves.checks)
 
 
+def test_reasons_quote_the_items_words_that_say_something_never_grammatical_ones() -> None:
+    hotels = Account(
+        "seabright", "Seabright Hotels", industry="Hotels",
+        problems=("Not enough housekeepers to turn rooms", "Guests who book and never show up"),
+    )  # fmt: skip
+    stories = [
+        item("rooms", "Hotels without enough housekeepers leave rooms unturned for hours"),
+        item("shows", "Guests who book and never show up cost hotels 5 percent of revenue"),
+    ]
+    found = rank(
+        make_profile(hotels, {}), corpus_of(stories), feeds=FEEDS, now=NOW,
+        settings=RankingSettings(),
+    )  # fmt: skip
+    said = {c.item.id: c.why[0] for c in found}
+    assert "'housekeepers'" in said["rooms"] and "'rooms'" in said["rooms"]
+    assert "'guests'" in said["shows"] and "'book'" in said["shows"]
+    assert not any(f"'{w}'" in why for why in said.values() for w in ("enough", "never", "show"))
+
+
 def test_nothing_reaches_an_account_nothing_concerns() -> None:
     dental = Account(
         "lumen", "Lumen Dental", industry="Dental laboratories",
