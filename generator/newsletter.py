@@ -21,7 +21,7 @@ from .archive import WEEK as WEEK  # re-exported: the week pattern lived here fi
 from .config import YEARS
 from .exceptions import UsageError
 from .models import Account, Item, Note, Project, Topic
-from .relevance import Candidate
+from .relevance import Candidate, anything_clear
 
 PER_TOPIC = 5
 
@@ -99,12 +99,16 @@ def newsworthy(
 ) -> tuple[NewsCandidate, ...]:
     """The candidates of one account that can make a story of the week ``start``..``end``:
     relevant enough and not excluded. (Each has a reason: a ranked candidate passed the gate by
-    meeting a problem or naming a topic phrase or keyword, and each of those is a reason.)"""
-    return tuple(
-        NewsCandidate(c.item, c.score, c.topics[0] if c.topics else "")
+    meeting a problem or naming a topic phrase or keyword, and each of those is a reason.)
+    None when none of them speaks clearly to one of the account's problems, as in its digest."""
+    week = [
+        c
         for c in candidates
         if start <= c.item.published < end and c.relevance >= threshold and not c.excluded_by
-    )
+    ]
+    if not anything_clear(week):
+        return ()
+    return tuple(NewsCandidate(c.item, c.score, c.topics[0] if c.topics else "") for c in week)
 
 
 def week_bounds(week: str) -> tuple[datetime, datetime]:

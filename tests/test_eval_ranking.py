@@ -156,10 +156,13 @@ FLOORS: dict[str, dict[str, float]] = {
     # null accounts and near misses for them; the same ranker measures 0.96 / 0.97 / 0.83 /
     # 0.89, 2 traps, 1 item for a null account there (looser floors because the material is
     # harder, not because the ranker changed). A contrast with other fields tried on it did not
-    # generalise and was not merged (bench/RESULTS.md).
+    # generalise and was not merged (bench/RESULTS.md). 2026-11-30, fourth session: a digest
+    # sends news only beside a candidate that speaks clearly to a problem (gate.CLEAR_MIN,
+    # chosen on dev and near): dev 0.96 / 0.97 / 0.83 / 0.91, 1 trap, 0 null items; heldout,
+    # run once after, 0.93 / 0.90 / 0.76 / 0.94, 2 traps, 0 null items; heldout2 unchanged.
     "near": {"p5": 0.95, "ndcg": 0.95, "relevant": 0.95, "recall": 0.9, "traps": 0, "null": 0},
-    "dev": {"p5": 0.9, "ndcg": 0.9, "relevant": 0.85, "recall": 0.8, "traps": 2, "null": 1},
-    "heldout": {"p5": 0.9, "ndcg": 0.85, "relevant": 0.9, "recall": 0.7, "traps": 3, "null": 1},
+    "dev": {"p5": 0.9, "ndcg": 0.9, "relevant": 0.9, "recall": 0.8, "traps": 1, "null": 0},
+    "heldout": {"p5": 0.9, "ndcg": 0.85, "relevant": 0.9, "recall": 0.7, "traps": 2, "null": 0},
     # heldout2 was measured ONCE, 2026-11-30, on the ranker of issue 16 as merged (P@5 0.97,
     # nDCG 0.90, recall 0.83, 0.92 relevant, 3 traps, 2 items for its two null accounts); these
     # floors sit just under that and were never tuned: a change that needs one lowered regresses.

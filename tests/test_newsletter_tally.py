@@ -19,8 +19,10 @@ from generator.newsletter import (
     Section,
     Story,
     make_newsletter,
+    newsworthy,
     week_bounds,
 )
+from generator.relevance import Candidate
 
 REPO = Path(__file__).resolve().parent.parent
 PROJECT = load_project(REPO)
@@ -154,3 +156,15 @@ def test_reasons_are_asked_only_for_the_stories_the_issue_prints() -> None:
     first = PROJECT.accounts[0].slug
     assert asked == [(first, s.item.id) for s in section.stories]
     assert len(asked) == PER_TOPIC
+
+
+def test_an_account_whose_week_holds_nothing_clear_adds_no_story() -> None:
+    def cand(n: int, clear: bool, when: datetime = START) -> Candidate:
+        return Candidate(item(n, when), 1.0, relevance=1.0, clear=clear, topic_ids=())
+
+    borderline = [cand(1, False), cand(2, False)]
+    assert newsworthy(borderline, 0.35, START, END) == ()
+    # a clear story outside the week does not carry the week's borderline ones either
+    assert newsworthy([*borderline, cand(3, True, END)], 0.35, START, END) == ()
+    week = newsworthy([*borderline, cand(3, True)], 0.35, START, END)
+    assert [c.item.id for c in week] == ["i01", "i02", "i03"]

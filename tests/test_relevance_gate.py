@@ -13,11 +13,16 @@ PASSED = (Check("field", True, ""), Check("problem", True, ""))
 
 
 def cand(
-    key: str, source: str, score: float, topic: str = "t", relevance: float = 1.0
+    key: str,
+    source: str,
+    score: float,
+    topic: str = "t",
+    relevance: float = 1.0,
+    clear: bool = True,
 ) -> Candidate:
     item = Item(key, f"https://x.example/{key}", key, "", "", NOW, NOW, (source,))
     said = Details(("a reason",), "p", (topic,), checks=PASSED)
-    return Candidate(item, score, relevance=relevance, details=said)
+    return Candidate(item, score, relevance=relevance, clear=clear, details=said)
 
 
 def test_caps_defer_and_the_digest_still_fills_up() -> None:
@@ -50,6 +55,25 @@ def test_the_value_gate_history_and_failed_gates_are_explained() -> None:
     assert decisions["sent"] == "already sent on 2026-03-13"
     assert decisions["weak"] == "below the relevance bar (0.10 < 0.35)"
     assert decisions["off"] == ("did not pass the gate: about the account's field: similarity 0.10")
+
+
+def test_borderline_items_go_out_only_beside_one_that_speaks_clearly() -> None:
+    borderline = [cand(f"b{i}", f"feed{i}", 3 - i, clear=False) for i in range(3)]
+    settings = RankingSettings()
+    assert select(borderline, settings) == ()
+    reasons = {d.candidate.item.id: d.reason for d in decide(borderline, settings)}
+    assert reasons["b0"].startswith("relevant, but no candidate speaks clearly to one of")
+    # one clear candidate, even the lowest, lets the borderline ones fill the digest in order
+    clear = cand("c", "feed9", 0.5)
+    assert [p.item.id for p in select([*borderline, clear], settings)] == ["b0", "b1", "b2", "c"]
+
+
+def test_a_clear_item_already_sent_does_not_carry_this_weeks_borderline_ones() -> None:
+    clear = cand("c", "f", 5)
+    borderline = cand("b", "g", 4, clear=False)
+    earlier = {"c": NOW - timedelta(days=7)}
+    assert select([clear, borderline], RankingSettings(), earlier) == ()
+    assert [p.item.id for p in select([clear, borderline], RankingSettings())] == ["c", "b"]
 
 
 def test_shares_add_up_and_factors_are_kept_apart() -> None:

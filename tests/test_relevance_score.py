@@ -90,12 +90,56 @@ def test_the_reason_names_the_problem_and_each_signal_has_its_share() -> None:
     assert all(c.passed for c in thieves.checks)
 
 
+def test_reasons_quote_the_items_words_that_say_something_never_grammatical_ones() -> None:
+    hotels = Account(
+        "seabright", "Seabright Hotels", industry="Hotels",
+        problems=("Not enough housekeepers to turn rooms", "Guests who book and never show up"),
+    )  # fmt: skip
+    stories = [
+        item("rooms", "Hotels without enough housekeepers leave rooms unturned for hours"),
+        item("shows", "Guests who book and never show up cost hotels 5 percent of revenue"),
+    ]
+    found = rank(
+        make_profile(hotels, {}), corpus_of(stories), feeds=FEEDS, now=NOW,
+        settings=RankingSettings(),
+    )  # fmt: skip
+    said = {c.item.id: c.why[0] for c in found}
+    assert "'housekeepers'" in said["rooms"] and "'rooms'" in said["rooms"]
+    assert "'guests'" in said["shows"] and "'book'" in said["shows"]
+    assert not any(f"'{w}'" in why for why in said.values() for w in ("enough", "never", "show"))
+
+
 def test_nothing_reaches_an_account_nothing_concerns() -> None:
     dental = Account(
         "lumen", "Lumen Dental", industry="Dental laboratories",
         problems=("Crowns that don't fit and must be remade",),
     )  # fmt: skip
     assert ranked(dental, STORIES) == []
+
+
+def test_a_neighbouring_fields_story_goes_out_only_beside_one_on_the_accounts_problems() -> None:
+    topics = {"road-tests": Topic("road-tests", "Road tests", ("road test",))}
+    school = Account(
+        "green", "Green Light", industry="Driving schools", topics=("road-tests",),
+        problems=(
+            "Not enough instructors for evening lessons",
+            "Students who cancel lessons at the last minute",
+        ),
+    )  # fmt: skip
+    trucks = item(
+        "trucks",
+        "Driverless trucks cleared for road tests on two interstates",
+        "Regulators let autonomous freight trucks run road tests without a safety driver.",
+    )
+    instructors = item(
+        "instructors",
+        "Driving schools run short of instructors as evening lessons fill up",
+        "Learners wait weeks for a slot after work.",
+    )
+    # the trucks story names the school's topic phrase in a field close to its own, so it
+    # passes the gate; on its own it is not worth a digest
+    assert ranked(school, [*STORIES, trucks], topics) == []
+    assert ranked(school, [*STORIES, trucks, instructors], topics) == ["instructors", "trucks"]
 
 
 def test_an_account_without_problems_gets_only_its_topics_and_keywords() -> None:

@@ -14,7 +14,7 @@ words in the items), :mod:`.meaning` (closeness in meaning, from the sentence ve
 
 from __future__ import annotations
 
-from .gate import Candidate, Check, Decision, Share, decide, select
+from .gate import Candidate, Check, Decision, Share, anything_clear, decide, select
 from .index import Corpus
 from .needs import Profile, make_profile
 from .notes import pick_notes
@@ -30,6 +30,7 @@ __all__ = [
     "Mix",
     "Profile",
     "Share",
+    "anything_clear",
     "assess",
     "candidate",
     "decide",

@@ -25,9 +25,21 @@ FILLER = frozenset(
     want wants like likely way new big small top last next first second third early late latest
     another every other others more most less least find finds found finding help helps helped
     work works worked working start starts started run runs running show shows showed back
+    almost alone along although always among amongst anyhow anyone anything anyway anywhere
+    around afterwards away became become becomes becoming beforehand behind beside besides
+    beyond cannot either else elsewhere enough everyone everything everywhere except former
+    formerly hence however indeed instead latter meanwhile might moreover mostly namely neither
+    never nevertheless nobody none nothing nowhere often onto otherwise perhaps please rather
+    seem seemed seems several since somehow someone something sometimes somewhere thereby
+    therefore though thus together toward towards upon whatever whenever whereas wherever
+    whether whoever whole whose able unable quite fairly nearly simply soon later ago despite
+    unless
     """.split()  # noqa: SIM905
 )
-"""Words too vague to quote as a reason: "the item says 'keeps'" tells a rep nothing."""
+"""Words too vague to quote as a reason: "the item says 'keeps'" tells a rep nothing. The
+second part is the grammatical words (adverbs, pronouns, quantifiers, conjunctions) of the
+classic English stop list of information retrieval (van Rijsbergen's, as scikit-learn ships
+it), without its content words ("fire", "bill", "system"), which can be worth quoting."""
 
 
 def quotable(word: str) -> bool:

@@ -54,6 +54,9 @@ class Assessment:
     field_ok: npt.NDArray[np.bool_]
     problem_ok: npt.NDArray[np.bool_]
     phrase_hits: Floats
+    clear: npt.NDArray[np.bool_]
+    """Items that speak clearly to one of the account's problems (see :data:`.gate.CLEAR_MIN`);
+    every item when the account names no problem."""
 
     @cached_property
     def passed(self) -> npt.NDArray[np.bool_]:
@@ -115,9 +118,13 @@ def assess(
         "stakeholder": gate.STAKEHOLDER_WEIGHT * cares,
     }
     relevance = np.sum(list(parts.values()), axis=0).astype(np.float32)
+    if profile.needs and mix.semantic:
+        clear = (best_sim >= gate.CLEAR_MIN) | (lex.best >= gate.CLEAR_WORDS)
+    else:  # nothing to be clear about, or no meaning to measure it by
+        clear = np.ones(n, bool)
     return Assessment(
         profile, lex, problem_sim, field_sim, cares_lex, cares_sim, parts, relevance, field_ok,
-        problem_ok, phrase_hits,
+        problem_ok, phrase_hits, clear,
     )  # fmt: skip
 
 
@@ -158,6 +165,7 @@ def rank(
                 item=item,
                 score=round(gated[j] * fresh[j], 6),
                 relevance=round(gated[j], 6),
+                clear=bool(a.clear[k]),
                 details=partial(
                     _details, a, corpus, k, float(weights[j]), fresh[j], float(bonuses[j])
                 ),
@@ -277,6 +285,7 @@ def candidate(
         excluded_by=why_not,
         relevance=round(gated, 6),
         passed_gate=bool(a.passed[k]),
+        clear=bool(a.clear[k]),
         details=lambda: _details(a, corpus, k, weight, fresh, bonus),
     )
 
