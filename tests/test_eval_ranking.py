@@ -171,15 +171,11 @@ FLOORS: dict[str, dict[str, float]] = {
     # nDCG 0.90, recall 0.83, 0.92 relevant, 3 traps, 2 items for its two null accounts); these
     # floors sit just under that and were never tuned: a change that needs one lowered regresses.
     "heldout2": {"p5": 0.95, "ndcg": 0.88, "relevant": 0.9, "recall": 0.8, "traps": 3, "null": 2},
-    # set by the coordinator after the one measurement
-    "heldout3": {
-        "p5": 0.0,
-        "ndcg": 0.0,
-        "relevant": 0.0,
-        "recall": 0.0,
-        "traps": 1000,
-        "null": 1000,
-    },
+    # heldout3 was written blind on 2026-11-30 (fourth session), after the clear rule, and
+    # measured ONCE (P@5 0.93, nDCG 0.85, recall 0.70, 0.88 relevant, 6 traps, 2 items for its
+    # two null accounts: issue 16's targets of at most 3 traps and nothing for the null accounts
+    # are NOT met here). Floors just under that, never tuned.
+    "heldout3": {"p5": 0.9, "ndcg": 0.83, "relevant": 0.85, "recall": 0.7, "traps": 6, "null": 2},
     # set by the coordinator after the one measurement
     "dev2": {"p5": 0.0, "ndcg": 0.0, "relevant": 0.0, "recall": 0.0, "traps": 1000, "null": 1000},
 }
