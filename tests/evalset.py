@@ -20,6 +20,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   run while being written): commercial beekeeping, data center colocation, court reporting, tree
   care, youth summer camps and sign manufacturing, plus two accounts nothing concerns (a tattoo
   studio chain and a locksmith) with near misses of their own. Never tune here.
+- ``dev2``: a second development part, written 2026-11-30 (fourth session) blind in the same way
+  and with the same construction as ``heldout3``, to tune on: golf courses, auto body repair,
+  fitness clubs, residential property management, commercial roofing and waste hauling, plus two
+  accounts nothing concerns (a dance studio and a bridal shop, so two null accounts) with near
+  misses of their own.
 - ``heldout4``: a fourth held-out part, written 2026-11-30 (fourth session) blind in the same way
   and at the same time as ``dev2``, a fresh measurement after tuning there: ferry operators, home
   health agencies, scrap metal recycling, movie theaters, plumbing contractors and school
@@ -63,7 +68,7 @@ from generator.config import load_project
 from generator.models import Item, Project
 
 EVAL = Path(__file__).resolve().parent / "data" / "eval"
-PARTS = ("near", "dev", "heldout", "heldout2", "heldout3", "heldout4")
+PARTS = ("near", "dev", "heldout", "heldout2", "heldout3", "dev2", "heldout4")
 
 BM25_TOP = 8
 BM25_THRESHOLD = 3.0
