@@ -185,17 +185,13 @@ FLOORS: dict[str, dict[str, float]] = {
     # two null accounts: issue 16's targets of at most 3 traps and nothing for the null accounts
     # are NOT met here). Floors just under that, never tuned.
     "heldout3": {"p5": 0.9, "ndcg": 0.83, "relevant": 0.85, "recall": 0.7, "traps": 6, "null": 2},
-    # set by the coordinator after the one measurement
-    "dev2": {"p5": 0.0, "ndcg": 0.0, "relevant": 0.0, "recall": 0.0, "traps": 1000, "null": 1000},
-    # set by the coordinator after the one measurement
-    "heldout4": {
-        "p5": 0.0,
-        "ndcg": 0.0,
-        "relevant": 0.0,
-        "recall": 0.0,
-        "traps": 1000,
-        "null": 1000,
-    },
+    # dev2 (tune here) and heldout4 were written blind at the same time, 2026-11-30 (fourth
+    # session), in the construction of heldout3. The ranker as merged measures dev2 0.83 / 0.83
+    # / 0.60 / 0.69, 11 traps, 3 null items, and heldout4 (measured once) 0.90 / 0.83 / 0.67 /
+    # 0.88, 6 traps, 2 null items: issue 16's recall, traps and null targets are NOT met on
+    # either. A field measure tried on dev2 was not adopted (bench/RESULTS.md).
+    "dev2": {"p5": 0.8, "ndcg": 0.8, "relevant": 0.65, "recall": 0.58, "traps": 11, "null": 3},
+    "heldout4": {"p5": 0.88, "ndcg": 0.8, "relevant": 0.85, "recall": 0.65, "traps": 6, "null": 2},
     # set by the coordinator after the one measurement
     "heldout5": {
         "p5": 0.0,
