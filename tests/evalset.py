@@ -36,6 +36,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, commercial diving contractors and greenhouse growers, plus two accounts nothing
   concerns (an escape room venue and a costume rental shop) with near misses of their own.
   Never tune here.
+- ``heldout6``: a sixth held-out part, written 2026-11-30 (fourth session) blind in the same way
+  and with the same construction as ``heldout3``, another fresh measurement to decide between two
+  rankers: private security guard services, janitorial contractors, ambulance services, propane
+  distributors, sawmills and event tent rental, plus two accounts nothing concerns (a florist and
+  a shoe repair shop) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -74,7 +79,17 @@ from generator.config import load_project
 from generator.models import Item, Project
 
 EVAL = Path(__file__).resolve().parent / "data" / "eval"
-PARTS = ("near", "dev", "heldout", "heldout2", "heldout3", "dev2", "heldout4", "heldout5")
+PARTS = (
+    "near",
+    "dev",
+    "heldout",
+    "heldout2",
+    "heldout3",
+    "dev2",
+    "heldout4",
+    "heldout5",
+    "heldout6",
+)
 
 BM25_TOP = 8
 BM25_THRESHOLD = 3.0
