@@ -41,6 +41,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   rankers: private security guard services, janitorial contractors, ambulance services, propane
   distributors, sawmills and event tent rental, plus two accounts nothing concerns (a florist and
   a shoe repair shop) with near misses of their own. Never tune here.
+- ``heldout7``: a seventh held-out part, written 2026-11-30 (fourth session) blind in the same
+  way and with the same construction as ``heldout3``, another fresh measurement to decide between
+  two rankers: hearing aid clinics, yacht charter brokers, ready-mix concrete producers, crane
+  rental companies, mobile home park operators and towing and roadside recovery, plus two accounts
+  nothing concerns (a watch repair shop and a dog grooming salon) with near misses of their own.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -89,6 +95,7 @@ PARTS = (
     "heldout4",
     "heldout5",
     "heldout6",
+    "heldout7",
 )
 
 BM25_TOP = 8
