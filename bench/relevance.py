@@ -1,6 +1,6 @@
 """Relevance of the digests on the labelled evaluation parts, next to plain BM25 in the same run.
 
-Run: python bench/relevance.py --part near|dev|dev2|heldout|heldout2|...|heldout6|all
+Run: python bench/relevance.py --part near|dev|dev2|heldout|heldout2|...|heldout7|all
 [--ranker ours|bm25|all] [--ablate] (bm25 needs the bench or test extra: bm25s)
 
 ``--ablate`` adds a row per signal set, each through the same ranking entry point: lexical
