@@ -100,7 +100,7 @@ def newsworthy(
     """The candidates of one account that can make a story of the week ``start``..``end``:
     relevant enough and not excluded. (Each has a reason: a ranked candidate passed the gate by
     meeting a problem or naming a topic phrase or keyword, and each of those is a reason.)
-    None when none of them speaks clearly to one of the account's problems, as in its digest."""
+    Nothing when none of them speaks clearly to one of the account's problems, as in its digest."""
     week = [
         c
         for c in candidates
