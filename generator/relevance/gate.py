@@ -215,7 +215,7 @@ def decide(
     per_topic: Counter[str] = Counter()
     waiting: list[int] = []
     chosen: list[int] = []
-    eligible = [not _turned_away(c, settings, already) for c in candidates]
+    eligible = [_eligible(c, settings, already) for c in candidates]
     something_clear = anything_clear(c for c, ok in zip(candidates, eligible, strict=True) if ok)
     for k, c in enumerate(candidates):
         if not eligible[k] or not something_clear:
@@ -259,6 +259,17 @@ def decide(
         )
         out.append(Decision(c, False, reason))
     return out
+
+
+def _eligible(c: Candidate, settings: RankingSettings, sent: Mapping[str, datetime]) -> bool:
+    """Whether the candidate may fill a place (:func:`_turned_away` words why not, for the few
+    candidates someone reads about: a digest asks this of every candidate)."""
+    return (
+        not c.excluded_by
+        and c.passed_gate
+        and c.relevance >= settings.threshold
+        and c.item.id not in sent
+    )
 
 
 def _turned_away(c: Candidate, settings: RankingSettings, sent: Mapping[str, datetime]) -> str:
