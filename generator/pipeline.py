@@ -174,12 +174,13 @@ def fetch(
     )
 
 
-def embed_stored(store: Store, items: Sequence[Item] | None = None) -> int:
-    """Give every stored item its sentence vector, once (at ingest: ``kb fetch``, ``kb build``);
-    return how many were embedded. Items that have one cost a look-up, not an encoder run."""
+def embed_stored(store: Store, items: Sequence[Item]) -> int:
+    """Give each of the stored ``items`` its sentence vector, once (``kb build``, after its
+    fetch; ``kb fetch`` embeds while refreshing the snapshot); return how many were embedded.
+    Items that have one cost a look-up, not an encoder run."""
     from .relevance.semantic import Encoder, embed_missing
 
-    return embed_missing(store, Encoder.load(), store.items() if items is None else items)
+    return embed_missing(store, Encoder.load(), items)
 
 
 def embed_team_texts(project: Project, store: Store) -> int:
