@@ -21,11 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from evalset import PARTS, RANKERS, EvalSet, Figures, evaluate, load_eval
+from evalset import PARTS, RANKERS, EvalSet, Figures, evaluate, item_corpus, load_eval
 
-from generator.relevance import ALL, Corpus, Mix, score_items, select
-from generator.relevance.lexicon import lexicon
-from generator.relevance.semantic import Encoder, item_text
+from generator.relevance import ALL, Mix, score_items, select
 
 ABLATIONS: dict[str, tuple[Mix, bool]] = {
     "lexical only": (Mix(lexical=True, semantic=False), True),
@@ -39,8 +37,7 @@ def ablated_digests(ev: EvalSet, mix: Mix, package: bool) -> dict[str, list[str]
     """The digests' items with only some signals (no notes, no history: the items alone)."""
     now = ev.project.settings.now
     assert now is not None
-    vectors = Encoder.load().encode([item_text(i) for i in ev.items])
-    corpus = Corpus(ev.items, lexicon(ev.project.vocabulary, package=package), vectors=vectors)
+    corpus = item_corpus(ev, package=package)
     settings = ev.project.settings.ranking
     topics = {t.id: t for t in ev.project.topics}
     feeds = {f.name: f for f in ev.project.feeds}

@@ -24,11 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from evalset import PARTS, load_eval
+from evalset import PARTS, item_corpus, load_eval
 
-from generator.relevance import Corpus, assess, make_profile
-from generator.relevance.lexicon import lexicon
-from generator.relevance.semantic import Encoder, item_text
+from generator.relevance import assess, make_profile
 
 WEEKS = 4
 
@@ -39,8 +37,7 @@ def weeks_of(part: str) -> tuple[int, int, int, int]:
     ev = load_eval(part)
     now = ev.project.settings.now
     assert now is not None
-    vectors = Encoder.load().encode([item_text(i) for i in ev.items])
-    corpus = Corpus(ev.items, lexicon(ev.project.vocabulary), vectors=vectors)
+    corpus = item_corpus(ev)
     topics = {t.id: t for t in ev.project.topics}
     feeds = {f.name: f for f in ev.project.feeds}
     threshold = ev.project.settings.ranking.threshold

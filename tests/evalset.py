@@ -78,11 +78,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from generator.config import load_project
 from generator.models import Item, Project
+
+if TYPE_CHECKING:
+    from generator.relevance import Corpus
 
 EVAL = Path(__file__).resolve().parent / "data" / "eval"
 PARTS = (
@@ -274,6 +278,17 @@ def ranker_digests(ev: EvalSet) -> dict[str, list[str]]:
         finally:
             store.close()
     return {d.account.slug: [p.item.id for p in d.picks] for d in digests}
+
+
+def item_corpus(ev: EvalSet, *, package: bool = True) -> Corpus:
+    """The part's items as the ranker reads them, their vectors embedded (for the benchmarks
+    that look at the ranker's arrays; ``package``: with the package lexicon)."""
+    from generator.relevance import Corpus
+    from generator.relevance.lexicon import lexicon
+    from generator.relevance.semantic import Encoder, item_text
+
+    vectors = Encoder.load().encode([item_text(i) for i in ev.items])
+    return Corpus(ev.items, lexicon(ev.project.vocabulary, package=package), vectors=vectors)
 
 
 def bm25_digests(
