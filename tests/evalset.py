@@ -47,6 +47,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   rental companies, mobile home park operators and towing and roadside recovery, plus two accounts
   nothing concerns (a watch repair shop and a dog grooming salon) with near misses of their own.
   Never tune here.
+- ``heldout8``: an eighth held-out part, written 2026-11-30 (fifth session) blind in the same way
+  and with the same construction as ``heldout3``, another fresh measurement to decide between two
+  rankers: child care centers, household moving companies, swimming pool service companies,
+  vending machine operators, orthodontic practices and new car dealerships, plus two accounts
+  nothing concerns (a picture framing shop and a karate dojo) with near misses of their own.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -100,6 +106,7 @@ PARTS = (
     "heldout5",
     "heldout6",
     "heldout7",
+    "heldout8",
 )
 
 BM25_TOP = 8
