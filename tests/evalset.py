@@ -53,6 +53,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   vending machine operators, orthodontic practices and new car dealerships, plus two accounts
   nothing concerns (a picture framing shop and a karate dojo) with near misses of their own.
   Never tune here.
+- ``heldout9``: a ninth held-out part, written 2026-11-30 (fifth session) blind in the same way
+  and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: skilled nursing facilities, HVAC
+  contractors, craft distilleries, farm equipment dealers, public libraries and taxi companies,
+  plus two accounts nothing concerns (a tailor shop and a comic book store) with near misses of
+  their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -107,6 +113,7 @@ PARTS = (
     "heldout6",
     "heldout7",
     "heldout8",
+    "heldout9",
 )
 
 BM25_TOP = 8
