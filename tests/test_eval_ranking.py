@@ -211,23 +211,12 @@ FLOORS: dict[str, dict[str, float]] = {
     # heldout7, written blind last, measured once: 0.87 / 0.80 / 0.72 / 0.75, 12 traps, 5 null
     # items (relevant, traps and null targets NOT met).
     "heldout7": {"p5": 0.85, "ndcg": 0.78, "relevant": 0.72, "recall": 0.7, "traps": 12, "null": 5},
-    # set by the coordinator after the one measurement
-    "heldout8": {
-        "p5": 0.0,
-        "ndcg": 0.0,
-        "relevant": 0.0,
-        "recall": 0.0,
-        "traps": 1000,
-        "null": 1000,
-    },
-    "heldout9": {
-        "p5": 0.0,
-        "ndcg": 0.0,
-        "relevant": 0.0,
-        "recall": 0.0,
-        "traps": 1000,
-        "null": 1000,
-    },
+    # heldout8 and heldout9, written blind in the fifth session, measured once: heldout8 0.93 /
+    # 0.84 / 0.59 / 0.79, 8 traps, 3 null items; heldout9 0.93 / 0.89 / 0.72 / 0.92, 4 traps,
+    # 2 null items (heldout8: recall, relevant, traps and null targets NOT met; heldout9: traps
+    # and null NOT met).
+    "heldout8": {"p5": 0.9, "ndcg": 0.82, "relevant": 0.77, "recall": 0.57, "traps": 8, "null": 3},
+    "heldout9": {"p5": 0.9, "ndcg": 0.86, "relevant": 0.9, "recall": 0.7, "traps": 4, "null": 2},
 }
 
 
