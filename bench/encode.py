@@ -14,6 +14,12 @@ Candidates (each measured in the same run, on the same texts):
   length-sorted batches;
 - ``wordllama``: static embeddings (``pip install wordllama``), for scale.
 
+It also prints the float32 ceiling of this machine: the model's matrix products for texts of the
+measured lengths (2 x tokens x 384 x 384 four times, 2 x tokens x 384 x 1536 twice, and the
+attention's two tokens x tokens products, per layer, six layers) at the rate numpy's BLAS reaches
+on one large product of the feed-forward's shape, on every core, measured in the same run. No
+float32 path can embed faster than that (LayerNorm, softmax and GELU are not even counted).
+
 The texts are real: the bundled example's feed items and the evaluation set's items (its ``near``
 and ``dev`` parts; never ``heldout``), title + summary as kb embeds them, cycled up to ``--n``.
 Quality is measured on tests/data/eval/{near,dev}: for each account, items are scored by their
@@ -253,6 +259,26 @@ def agreement(fast: Vectors, reference: Vectors, queries: tuple[Vectors, Vectors
     )
 
 
+def model_flops(tokens: int, layers: int = 6, width: int = 384, inner: int = 1536) -> float:
+    """Multiply-adds x 2 of all-MiniLM-L6-v2's matrix products for one text of ``tokens``."""
+    per_layer = 2 * tokens * width * (4 * width + 2 * inner) + 4 * tokens * tokens * width
+    return float(layers * per_layer)
+
+
+def blas_flops_per_second(repeat: int = 20) -> float:
+    """What numpy's BLAS sustains on a product of the feed-forward's shape, on every core."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 384), dtype=np.float32)
+    b = rng.standard_normal((384, 1536), dtype=np.float32)
+    a @ b
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * 1024 * 384 * 1536 / best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=400, help="texts to embed (real ones, cycled)")
@@ -268,6 +294,13 @@ def main() -> None:
         f"{len(real)} real texts (example feeds + eval items), cycled to {args.n}; "
         f"tokens per text: mean {np.mean(lengths):.0f}, max {max(lengths)}; "
         f"{os.cpu_count()} cores; best of {args.repeat}",
+        flush=True,
+    )
+    flops = float(np.mean([model_flops(n) for n in lengths]))
+    rate = blas_flops_per_second()
+    print(
+        f"float32 ceiling: {rate / 1e9:.0f} GFLOP/s on {os.cpu_count()} cores (numpy BLAS), "
+        f"{flops / 1e9:.2f} GFLOP per text -> at most {rate / flops:.0f} texts/s",
         flush=True,
     )
     candidates: dict[str, Embed | None] = {"int8-onnx (kb)": encoder.encode}
