@@ -87,10 +87,47 @@ def _erf(x: Vectors) -> Vectors:
     return (sign * (1.0 - poly * np.exp(-x * x))).astype(np.float32)
 
 
-def _layer_norm(x: Vectors, weight: Vectors, bias: Vectors) -> Vectors:
+def _gelu(x: Vectors) -> Vectors:
+    return (0.5 * x * (1.0 + _erf(x / np.sqrt(2.0)))).astype(np.float32)
+
+
+def _softmax(scores: Vectors) -> Vectors:
+    scores = np.exp(scores - scores.max(-1, keepdims=True))
+    return (scores / scores.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def _dense(w: dict[str, Vectors], name: str, h: Vectors) -> Vectors:
+    return (h @ w[name + ".weight"].T + w[name + ".bias"]).astype(np.float32)
+
+
+def _layer_norm(x: Vectors, weight: Vectors, bias: Vectors, eps: float = 1e-12) -> Vectors:
     mean = x.mean(-1, keepdims=True)
     var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + 1e-12) * weight + bias).astype(np.float32)
+    return ((x - mean) / np.sqrt(var + eps) * weight + bias).astype(np.float32)
+
+
+def after_attention(
+    x: Vectors,
+    context: Vectors,
+    w: dict[str, Vectors],
+    prefix: str,
+    names: tuple[str, str],
+    eps: float = 1e-12,
+) -> Vectors:
+    """A BERT layer after its attention: the attention's output projection, residual and
+    LayerNorm (``names``: theirs in the weights), then the feed-forward (GELU), residual and
+    LayerNorm."""
+
+    def dense(h: Vectors, name: str) -> Vectors:
+        return _dense(w, prefix + name, h)
+
+    def norm(h: Vectors, name: str) -> Vectors:
+        return _layer_norm(h, w[prefix + name + ".weight"], w[prefix + name + ".bias"], eps)
+
+    x = norm(dense(context, names[0]) + x, names[1])
+    return norm(
+        dense(_gelu(dense(x, "intermediate.dense")), "output.dense") + x, "output.LayerNorm"
+    )
 
 
 class NumpyMiniLM:
@@ -137,29 +174,16 @@ class NumpyMiniLM:
         for layer in range(6):
             p = f"encoder.layer.{layer}."
 
-            def dense(h: Vectors, name: str, p: str = p) -> Vectors:
-                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
             def heads(h: Vectors) -> Vectors:
                 return h.reshape(n, length, 12, 32).transpose(0, 2, 1, 3)
 
-            q, k, v = (heads(dense(x, f"attention.self.{m}")) for m in ("query", "key", "value"))
-            scores = q @ k.transpose(0, 1, 3, 2) / np.sqrt(32) + bias
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
+            q, k, v = (
+                heads(_dense(w, f"{p}attention.self.{m}", x)) for m in ("query", "key", "value")
+            )
+            scores = _softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(32) + bias)
             context = (scores @ v).transpose(0, 2, 1, 3).reshape(n, length, 384)
-            x = _layer_norm(
-                dense(context, "attention.output.dense") + x,
-                w[p + "attention.output.LayerNorm.weight"],
-                w[p + "attention.output.LayerNorm.bias"],
-            )
-            inner = dense(x, "intermediate.dense")
-            inner = 0.5 * inner * (1.0 + _erf(inner / np.sqrt(2.0)))
-            x = _layer_norm(
-                dense(inner, "output.dense") + x,
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-            )
+            names = ("attention.output.dense", "attention.output.LayerNorm")
+            x = after_attention(x, context, w, p, names)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         return (pooled / np.linalg.norm(pooled, axis=1, keepdims=True)).astype(np.float32)
 

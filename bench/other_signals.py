@@ -50,7 +50,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from encode import _erf
+from encode import _dense, _layer_norm, _softmax, after_attention
 from evalset import RANKERS, EvalSet, Figures, evaluate, item_corpus, load_eval
 
 import generator.relevance.score as score
@@ -76,12 +76,6 @@ def _safetensors(path: Path) -> dict[str, Vectors]:
             start, end = (8 + size + o for o in info["data_offsets"])
             out[name] = np.frombuffer(raw[start:end], np.float32).reshape(info["shape"])
     return out
-
-
-def _norm(x: Vectors, weight: Vectors, bias: Vectors) -> Vectors:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + 1e-5) * weight + bias).astype(np.float32)
 
 
 def _buckets(relative: npt.NDArray[np.int64], buckets: int = 32, far: int = 128) -> Any:
@@ -123,34 +117,19 @@ class MPNet:
         w, n, d = self.w, len(ids), 64
         x = w["embeddings.word_embeddings.weight"][list(ids)]
         x = x + w["embeddings.position_embeddings.weight"][np.arange(n) + 2]
-        x = _norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], 1e-5)
         relative = np.arange(n)[None, :] - np.arange(n)[:, None]
         bias = w["encoder.relative_attention_bias.weight"][_buckets(relative)].transpose(2, 0, 1)
         for layer in range(12):
             p = f"encoder.layer.{layer}."
 
-            def dense(h: Vectors, name: str, p: str = p) -> Vectors:
-                return h @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
             q, k, v = (
-                dense(x, f"attention.attn.{m}").reshape(n, 12, d).transpose(1, 0, 2) for m in "qkv"
+                _dense(w, f"{p}attention.attn.{m}", x).reshape(n, 12, d).transpose(1, 0, 2)
+                for m in "qkv"
             )
-            scores = q @ k.transpose(0, 2, 1) / math.sqrt(d) + bias
-            scores = np.exp(scores - scores.max(-1, keepdims=True))
-            scores /= scores.sum(-1, keepdims=True)
+            scores = _softmax(q @ k.transpose(0, 2, 1) / math.sqrt(d) + bias)
             context = (scores @ v).transpose(1, 0, 2).reshape(n, 768)
-            x = _norm(
-                dense(context, "attention.attn.o") + x,
-                w[p + "attention.LayerNorm.weight"],
-                w[p + "attention.LayerNorm.bias"],
-            )
-            inner = dense(x, "intermediate.dense")
-            inner = 0.5 * inner * (1.0 + _erf(inner / np.sqrt(2.0)))
-            x = _norm(
-                dense(inner, "output.dense") + x,
-                w[p + "output.LayerNorm.weight"],
-                w[p + "output.LayerNorm.bias"],
-            )
+            x = after_attention(x, context, w, p, ("attention.attn.o", "attention.LayerNorm"), 1e-5)
         pooled = x.mean(0)
         return (pooled / np.linalg.norm(pooled)).astype(np.float32)
 
