@@ -59,6 +59,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   contractors, craft distilleries, farm equipment dealers, public libraries and taxi companies,
   plus two accounts nothing concerns (a tailor shop and a comic book store) with near misses of
   their own. Never tune here.
+- ``dev5``: a development part, written 2026-11-30 (fifth session) blind in the same way and with
+  the same construction as ``dev2``, one of six written at once by different engineers so that
+  what is fitted on them is not one writer's habits: regional airports, short-line railroads, bus
+  manufacturers, freight forwarders, parking garage operators and car rental agencies, plus two
+  accounts nothing concerns (a bookbinder and a yoga studio) with near misses of their own.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -114,6 +119,7 @@ PARTS = (
     "heldout7",
     "heldout8",
     "heldout9",
+    "dev5",
 )
 
 BM25_TOP = 8
