@@ -74,6 +74,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   what is fitted on them is not one writer's habits: regional airports, short-line railroads, bus
   manufacturers, freight forwarders, parking garage operators and car rental agencies, plus two
   accounts nothing concerns (a bookbinder and a yoga studio) with near misses of their own.
+- ``dev6``: a development part, written 2026-11-30 (fifth session) blind in the same way and
+  with the same construction as ``dev2``, one of six written at once by different people so that
+  what is fitted on them is not one writer's habits: steel service centers, metal foundries,
+  machine shops, plastic injection molders, paint and coatings manufacturers and glass container
+  makers, plus two accounts nothing concerns (a candle shop and a chess club) with near misses of
+  their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -132,6 +138,7 @@ PARTS = (
     "dev3",
     "dev4",
     "dev5",
+    "dev6",
 )
 
 BM25_TOP = 8
