@@ -80,6 +80,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   machine shops, plastic injection molders, paint and coatings manufacturers and glass container
   makers, plus two accounts nothing concerns (a candle shop and a chess club) with near misses of
   their own. Tune here.
+- ``dev7``: a development part, written 2026-11-30 (fifth session) blind in the same way and with
+  the same construction as ``dev2``, one of six written at once by different people to tune on:
+  universities, charter school networks, tutoring centers, art museums, zoos and aquariums and
+  public radio stations, plus two accounts nothing concerns (a barbershop and a kite shop) with
+  near misses of their own.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -139,6 +144,7 @@ PARTS = (
     "dev4",
     "dev5",
     "dev6",
+    "dev7",
 )
 
 BM25_TOP = 8
