@@ -59,6 +59,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   contractors, craft distilleries, farm equipment dealers, public libraries and taxi companies,
   plus two accounts nothing concerns (a tailor shop and a comic book store) with near misses of
   their own. Never tune here.
+- ``dev8``: a development part, written 2026-11-30 (fifth session) blind in the same way and
+  with the same construction as ``dev2``, one of six written at once by different people so that
+  what is fitted on them is not one writer's habits: hospice providers, urgent care clinics,
+  medical billing companies, blood banks, medical device distributors and physical therapy
+  clinics, plus two accounts nothing concerns (a surf shop and a record store) with near misses
+  of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -114,6 +120,7 @@ PARTS = (
     "heldout7",
     "heldout8",
     "heldout9",
+    "dev8",
 )
 
 BM25_TOP = 8
