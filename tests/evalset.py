@@ -85,6 +85,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   universities, charter school networks, tutoring centers, art museums, zoos and aquariums and
   public radio stations, plus two accounts nothing concerns (a barbershop and a kite shop) with
   near misses of their own.
+- ``dev8``: a development part, written 2026-11-30 (fifth session) blind in the same way and
+  with the same construction as ``dev2``, one of six written at once by different people so that
+  what is fitted on them is not one writer's habits: hospice providers, urgent care clinics,
+  medical billing companies, blood banks, medical device distributors and physical therapy
+  clinics, plus two accounts nothing concerns (a surf shop and a record store) with near misses
+  of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -145,6 +151,7 @@ PARTS = (
     "dev5",
     "dev6",
     "dev7",
+    "dev8",
 )
 
 BM25_TOP = 8
