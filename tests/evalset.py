@@ -59,38 +59,21 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   contractors, craft distilleries, farm equipment dealers, public libraries and taxi companies,
   plus two accounts nothing concerns (a tailor shop and a comic book store) with near misses of
   their own. Never tune here.
-- ``dev3``: a third development part, written 2026-11-30 (fifth session) blind in the same way
-  and with the same construction as ``dev2``, one of six development parts written at once by
-  different engineers, to tune on: law firms, architecture firms, staffing agencies, coworking
-  space operators, payroll service bureaus and translation agencies, plus two accounts nothing
-  concerns (a violin maker's workshop and a board game cafe) with near misses of their own.
-- ``dev4``: a development part, written 2026-11-30 (fifth session) blind in the same way and with
-  the same construction as ``dev2``, one of six written at once by different people so that a
-  ranker fitted on them does not learn one writer's habits: dairy farms, flour milling, cattle
-  feedlots, fruit packing houses, egg production and fish farming, plus two accounts nothing
-  concerns (a pottery studio and a private piano teacher) with near misses of their own.
-- ``dev5``: a development part, written 2026-11-30 (fifth session) blind in the same way and with
-  the same construction as ``dev2``, one of six written at once by different engineers so that
-  what is fitted on them is not one writer's habits: regional airports, short-line railroads, bus
-  manufacturers, freight forwarders, parking garage operators and car rental agencies, plus two
-  accounts nothing concerns (a bookbinder and a yoga studio) with near misses of their own.
-- ``dev6``: a development part, written 2026-11-30 (fifth session) blind in the same way and
-  with the same construction as ``dev2``, one of six written at once by different people so that
-  what is fitted on them is not one writer's habits: steel service centers, metal foundries,
-  machine shops, plastic injection molders, paint and coatings manufacturers and glass container
-  makers, plus two accounts nothing concerns (a candle shop and a chess club) with near misses of
-  their own. Tune here.
-- ``dev7``: a development part, written 2026-11-30 (fifth session) blind in the same way and with
-  the same construction as ``dev2``, one of six written at once by different people to tune on:
-  universities, charter school networks, tutoring centers, art museums, zoos and aquariums and
-  public radio stations, plus two accounts nothing concerns (a barbershop and a kite shop) with
-  near misses of their own.
-- ``dev8``: a development part, written 2026-11-30 (fifth session) blind in the same way and
-  with the same construction as ``dev2``, one of six written at once by different people so that
-  what is fitted on them is not one writer's habits: hospice providers, urgent care clinics,
-  medical billing companies, blood banks, medical device distributors and physical therapy
-  clinics, plus two accounts nothing concerns (a surf shop and a record store) with near misses
-  of their own. Tune here.
+- ``dev3`` to ``dev8``: six development parts, written 2026-11-30 (fifth session) at once by six
+  engineers, blind in the same way and with the construction of ``dev2``, so that what is tuned
+  or fitted on them is not one writer's habits; each has two accounts nothing concerns with near
+  misses of their own. ``dev3``: law firms, architecture firms, staffing agencies, coworking
+  space operators, payroll service bureaus, translation agencies (a violin maker's workshop, a
+  board game cafe). ``dev4``: dairy farms, flour milling, cattle feedlots, fruit packing houses,
+  egg production, fish farming (a pottery studio, a private piano teacher). ``dev5``: regional
+  airports, short-line railroads, bus manufacturers, freight forwarders, parking garage
+  operators, car rental agencies (a bookbinder, a yoga studio). ``dev6``: steel service centers,
+  metal foundries, machine shops, plastic injection molders, paint and coatings manufacturers,
+  glass container makers (a candle shop, a chess club). ``dev7``: universities, charter school
+  networks, tutoring centers, art museums, zoos and aquariums, public radio stations (a
+  barbershop, a kite shop). ``dev8``: hospice providers, urgent care clinics, medical billing
+  companies, blood banks, medical device distributors, physical therapy clinics (a surf shop, a
+  record store). Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for

@@ -95,13 +95,8 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     null = list(ev.null_accounts)
     # the parts written on 2026-11-30 have two accounts nothing concerns and dev five, each with
     # traps of its own
-    two = ("heldout2", "heldout3", "dev2", *(f"heldout{n}" for n in range(4, 10)))
-    two += ("dev3",)
-    two += ("dev4",)
-    two += ("dev5",)
-    two += ("dev6",)
-    two += ("dev7",)
-    two += ("dev8",)
+    two = ("heldout2", "heldout3", *(f"heldout{n}" for n in range(4, 10)))
+    two += tuple(f"dev{n}" for n in range(2, 9))
     expected = 2 if ev.name in two else {"dev": 5}.get(ev.name, 1)
     assert len(null) == expected, "accounts that nothing concerns"
     with_news = [a for a in ev.project.accounts if ev.grades[a.slug]]
