@@ -80,6 +80,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, specialty coffee roasters, craft breweries and auction houses, plus two accounts
   nothing concerns (a bonsai nursery and a magic shop) with near misses of their own. Never tune
   here.
+- ``heldout11``: an eleventh held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: wind farm operators, oilfield service
+  companies, gravel quarries, natural gas utilities, electric cooperatives and pipeline operators
+  (neighbours, so one field's story is often another's near miss), plus two accounts nothing
+  concerns (a typewriter repair shop and a climbing gym) with near misses of their own. Never
+  tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -142,6 +149,7 @@ PARTS = (
     "dev7",
     "dev8",
     "heldout10",
+    "heldout11",
 )
 
 BM25_TOP = 8
