@@ -74,6 +74,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   barbershop, a kite shop). ``dev8``: hospice providers, urgent care clinics, medical billing
   companies, blood banks, medical device distributors, physical therapy clinics (a surf shop, a
   record store). Tune here.
+- ``heldout12``: a twelfth held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: independent insurance adjusters, title
+  insurance companies, mortgage brokers, tax preparation firms, debt collection agencies and real
+  estate appraisers, plus two accounts nothing concerns (a calligraphy studio and a fishing tackle
+  shop) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -135,6 +141,7 @@ PARTS = (
     "dev6",
     "dev7",
     "dev8",
+    "heldout12",
 )
 
 BM25_TOP = 8
