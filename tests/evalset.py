@@ -87,6 +87,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   (neighbours, so one field's story is often another's near miss), plus two accounts nothing
   concerns (a typewriter repair shop and a climbing gym) with near misses of their own. Never
   tune here.
+- ``heldout12``: a twelfth held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: independent insurance adjusters, title
+  insurance companies, mortgage brokers, tax preparation firms, debt collection agencies and real
+  estate appraisers, plus two accounts nothing concerns (a calligraphy studio and a fishing tackle
+  shop) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -150,6 +156,7 @@ PARTS = (
     "dev8",
     "heldout10",
     "heldout11",
+    "heldout12",
 )
 
 BM25_TOP = 8
