@@ -74,6 +74,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   barbershop, a kite shop). ``dev8``: hospice providers, urgent care clinics, medical billing
   companies, blood banks, medical device distributors, physical therapy clinics (a surf shop, a
   record store). Tune here.
+- ``heldout13``: a thirteenth held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: cruise lines, travel agencies, theme
+  parks, RV parks and campgrounds, bed and breakfasts and casinos, plus two accounts nothing
+  concerns (a stamp dealer and a drone photography business) with near misses of their own.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -135,6 +141,7 @@ PARTS = (
     "dev6",
     "dev7",
     "dev8",
+    "heldout13",
 )
 
 BM25_TOP = 8
