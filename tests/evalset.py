@@ -93,6 +93,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   insurance companies, mortgage brokers, tax preparation firms, debt collection agencies and real
   estate appraisers, plus two accounts nothing concerns (a calligraphy studio and a fishing tackle
   shop) with near misses of their own. Never tune here.
+- ``heldout13``: a thirteenth held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: cruise lines, travel agencies, theme
+  parks, RV parks and campgrounds, bed and breakfasts and casinos, plus two accounts nothing
+  concerns (a stamp dealer and a drone photography business) with near misses of their own.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -157,6 +163,7 @@ PARTS = (
     "heldout10",
     "heldout11",
     "heldout12",
+    "heldout13",
 )
 
 BM25_TOP = 8

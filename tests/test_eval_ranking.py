@@ -100,6 +100,7 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     two += ("heldout10",)
     two += ("heldout11",)
     two += ("heldout12",)
+    two += ("heldout13",)
     expected = 2 if ev.name in two else {"dev": 5}.get(ev.name, 1)
     assert len(null) == expected, "accounts that nothing concerns"
     with_news = [a for a in ev.project.accounts if ev.grades[a.slug]]
@@ -175,6 +176,11 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
     later = heldout5 | heldout6 | heldout7 | heldout8 | heldout9
     later |= {i for n in range(3, 9) for i in _industries(EVAL / f"dev{n}")}
     assert not _overlap(heldout12, earlier | later)
+    heldout13 = _industries(EVAL / "heldout13")
+    assert len(heldout13) >= 8
+    later = earlier | heldout5 | heldout6 | heldout7 | heldout8 | heldout9
+    later |= {i for n in range(3, 9) for i in _industries(EVAL / f"dev{n}")}
+    assert not _overlap(heldout13, later)
 
 
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
@@ -246,6 +252,7 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout10": {
     "heldout11": {
     "heldout12": {
+    "heldout13": {
         "p5": 0.0,
         "ndcg": 0.0,
         "relevant": 0.0,
