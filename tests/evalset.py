@@ -105,6 +105,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   makers, furniture makers, sporting goods retailers, jewelry stores and eyewear retailers, plus
   two accounts nothing concerns (a puppet theater and a saddle maker) with near misses of their
   own. Never tune here.
+- ``heldout15``: a fifteenth held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: seed companies, fertilizer distributors,
+  irrigation equipment dealers, sod farms, Christmas tree farms and maple syrup producers
+  (neighbours in farm country), plus two accounts nothing concerns (a tattoo removal clinic and a
+  taxidermy studio) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -171,6 +177,7 @@ PARTS = (
     "heldout12",
     "heldout13",
     "heldout14",
+    "heldout15",
 )
 
 BM25_TOP = 8
