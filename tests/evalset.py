@@ -111,6 +111,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   irrigation equipment dealers, sod farms, Christmas tree farms and maple syrup producers
   (neighbours in farm country), plus two accounts nothing concerns (a tattoo removal clinic and a
   taxidermy studio) with near misses of their own. Never tune here.
+- ``heldout16``: a sixteenth held-out part, written 2026-11-30 (fifth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: IT managed service providers, data
+  brokers, call centers, web hosting companies, cybersecurity firms and e-commerce fulfillment
+  warehouses, plus two accounts nothing concerns (a wedding DJ and a fountain pen shop) with near
+  misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -178,6 +184,7 @@ PARTS = (
     "heldout13",
     "heldout14",
     "heldout15",
+    "heldout16",
 )
 
 BM25_TOP = 8
