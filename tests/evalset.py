@@ -117,6 +117,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   brokers, call centers, web hosting companies, cybersecurity firms and e-commerce fulfillment
   warehouses, plus two accounts nothing concerns (a wedding DJ and a fountain pen shop) with near
   misses of their own. Never tune here.
+- ``heldout17``: a seventeenth held-out part, written 2026-11-30 (fifth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: county jails, public transit
+  agencies, fire departments, 911 dispatch centers, port authorities and state parks, plus two
+  accounts nothing concerns (a soap maker and a scuba diving school) with near misses of their
+  own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -185,6 +191,7 @@ PARTS = (
     "heldout14",
     "heldout15",
     "heldout16",
+    "heldout17",
 )
 
 BM25_TOP = 8
