@@ -123,6 +123,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   agencies, fire departments, 911 dispatch centers, port authorities and state parks, plus two
   accounts nothing concerns (a soap maker and a scuba diving school) with near misses of their
   own. Never tune here.
+- ``dev9``: a plain development part, written 2026-11-30 (fifth session) blind in the same way:
+  a plain week of news rather than a trap-dense one (most items ordinary business news, a dozen
+  keyword traps as they occur naturally), so that what is fitted here also sees ordinary
+  material: grocery wholesalers, commercial printers, HVAC equipment distributors, veterinary
+  pharmacies, school bus contractors and bottled water companies, plus one account nothing
+  concerns (a harp maker) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -192,6 +198,7 @@ PARTS = (
     "heldout15",
     "heldout16",
     "heldout17",
+    "dev9",
 )
 
 BM25_TOP = 8
