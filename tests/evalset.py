@@ -129,6 +129,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   material: grocery wholesalers, commercial printers, HVAC equipment distributors, veterinary
   pharmacies, school bus contractors and bottled water companies, plus one account nothing
   concerns (a harp maker) with three near misses. Tune here.
+- ``dev10``: a plain development part, written 2026-11-30 (fifth session) blind in the same way,
+  but unlike the trap-dense parts a plain week of news: mostly ordinary trade and business
+  stories, ten keyword traps as they would naturally turn up, one account nothing concerns (a
+  kite surfing school, three near misses) and, for each account, a problem its topics do not
+  cover: lumber yards, regional airlines, dialysis clinics, packaged ice makers, cold brew coffee
+  makers and municipal swimming pools. Tune here, so that what is fitted also sees ordinary news.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -199,6 +205,7 @@ PARTS = (
     "heldout16",
     "heldout17",
     "dev9",
+    "dev10",
 )
 
 BM25_TOP = 8
