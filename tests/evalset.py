@@ -135,6 +135,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   kite surfing school, three near misses) and, for each account, a problem its topics do not
   cover: lumber yards, regional airlines, dialysis clinics, packaged ice makers, cold brew coffee
   makers and municipal swimming pools. Tune here, so that what is fitted also sees ordinary news.
+- ``dev11``: a plain development part, written 2026-11-30 (fifth session) blind in the same way:
+  a week of ordinary news rather than a trap-dense one (about 135 items, half of them filler,
+  keyword traps only as a real week brings them), so that what is fitted here also sees plain
+  material: commercial printers, poultry processors, outpatient surgery centers, office furniture
+  dealers, ice rinks and rural broadband providers, each with a problem its topics do not cover,
+  plus one account nothing concerns (a mosaic tile artist) with near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -206,6 +212,7 @@ PARTS = (
     "heldout17",
     "dev9",
     "dev10",
+    "dev11",
 )
 
 BM25_TOP = 8
