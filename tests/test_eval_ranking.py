@@ -110,7 +110,11 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     # dev and held-out: the construction issue 16 asks for
     assert len(ev.paraphrases) >= 0.4 * len(strong)
     assert ev.paraphrases <= set(strong)
-    assert len(traps) >= {"dev": 20, "heldout": 30}.get(ev.name, 35)
+    # plain parts: a week of ordinary news, keyword traps only as often as they naturally occur
+    plain = ("dev12",)
+    assert len(traps) >= {"dev": 20, "heldout": 30}.get(ev.name, 8 if ev.name in plain else 35)
+    if ev.name in plain:
+        assert 120 <= len(ids) <= 170
     assert len(with_news) >= (5 if ev.name == "dev" else 6)
     if ev.name in two:
         assert 170 <= len(ids) <= 220
@@ -295,6 +299,8 @@ FLOORS: dict[str, dict[str, float]] = {
         "traps": 0,
         "null": 0,
     },
+    # set by the coordinator after the one measurement
+    "dev12": {"p5": 0.0, "ndcg": 0.0, "relevant": 0.0, "recall": 0.0, "traps": 1000, "null": 1000},
 }
 
 
