@@ -141,6 +141,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   material: commercial printers, poultry processors, outpatient surgery centers, office furniture
   dealers, ice rinks and rural broadband providers, each with a problem its topics do not cover,
   plus one account nothing concerns (a mosaic tile artist) with near misses. Tune here.
+- ``dev12``: a plain development part, written 2026-11-30 (fifth session) blind in the same way:
+  unlike the trap-dense parts, a realistic week of news where most items are ordinary business
+  news and keyword traps occur only as often as they naturally would (11 of 135 items), so that
+  what is fitted or measured also sees ordinary material: snack food makers, crop dusters,
+  assisted living communities, electrical contractors, billboard operators and river barge
+  operators, each with a problem its topics do not cover, plus one account nothing concerns (a
+  clockmaker) with near misses of its own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -213,6 +220,7 @@ PARTS = (
     "dev9",
     "dev10",
     "dev11",
+    "dev12",
 )
 
 BM25_TOP = 8
