@@ -148,6 +148,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   assisted living communities, electrical contractors, billboard operators and river barge
   operators, each with a problem its topics do not cover, plus one account nothing concerns (a
   clockmaker) with near misses of its own. Tune here.
+- ``heldout18``: an eighteenth held-out part, written 2026-11-30 (fifth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: mushroom farms, pharmaceutical
+  wholesalers, limousine services, scaffolding rental companies, hot tub dealers and commercial
+  photographers, plus two accounts nothing concerns (a pinball arcade and a kombucha brewer) with
+  near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -221,6 +227,7 @@ PARTS = (
     "dev10",
     "dev11",
     "dev12",
+    "heldout18",
 )
 
 BM25_TOP = 8
