@@ -154,6 +154,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   wholesalers, limousine services, scaffolding rental companies, hot tub dealers and commercial
   photographers, plus two accounts nothing concerns (a pinball arcade and a kombucha brewer) with
   near misses of their own. Never tune here.
+- ``heldout19``: a nineteenth held-out part, written 2026-11-30 (fifth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: billboard companies, private jet
+  charters, hemp farms, dry cleaners, roller skating rinks and septic tank services, plus two
+  accounts nothing concerns (a quilt shop and a telescope store) with near misses of their own.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -228,6 +234,7 @@ PARTS = (
     "dev11",
     "dev12",
     "heldout18",
+    "heldout19",
 )
 
 BM25_TOP = 8
