@@ -160,6 +160,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   charters, hemp farms, dry cleaners, roller skating rinks and septic tank services, plus two
   accounts nothing concerns (a quilt shop and a telescope store) with near misses of their own.
   Never tune here.
+- ``heldout20``: a twentieth held-out part, and a PLAIN one, written 2026-11-30 (fifth session)
+  blind in the same way: a realistic week of news where most items are ordinary business news and
+  keyword traps (about a dozen) occur only as often as they naturally would, so that what is
+  fitted or measured also sees ordinary material: frozen food makers, helicopter tour operators,
+  chiropractors, landscaping companies, home builders and school cafeteria operators, plus one
+  account nothing concerns (a bagpipe teacher) with near misses of its own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -235,6 +241,7 @@ PARTS = (
     "dev12",
     "heldout18",
     "heldout19",
+    "heldout20",
 )
 
 BM25_TOP = 8
