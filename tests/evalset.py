@@ -166,6 +166,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   fitted or measured also sees ordinary material: frozen food makers, helicopter tour operators,
   chiropractors, landscaping companies, home builders and school cafeteria operators, plus one
   account nothing concerns (a bagpipe teacher) with near misses of its own. Never tune here.
+- ``heldout21``: a twenty-first held-out part, written 2026-11-30 (fifth session) blind in the
+  same way, but PLAIN, not trap-dense: an ordinary week of news (eleven keyword traps as they
+  occur naturally, 62 filler items of 136), so that what is fitted or measured also sees ordinary
+  material: tortilla factories, container terminals, optometrists, textile mills, wedding planners
+  and minor league baseball teams, each account with a problem its topics do not cover, plus one
+  account nothing concerns (an ocularist) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -242,6 +248,7 @@ PARTS = (
     "heldout18",
     "heldout19",
     "heldout20",
+    "heldout21",
 )
 
 BM25_TOP = 8

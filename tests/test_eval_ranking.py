@@ -139,6 +139,12 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
         assert len(traps) >= 8 and 120 <= len(ids) <= 170
     else:
         assert len(traps) >= {"dev": 20, "heldout": 30}.get(ev.name, 35)
+    # plain parts, a real team's week of news: keyword traps only as they occur naturally
+    plain = ("heldout21",)
+    assert len(traps) >= (8 if ev.name in plain else {"dev": 20, "heldout": 30}.get(ev.name, 35))
+    if ev.name in plain:
+        assert 120 <= len(ids) <= 170 and len(traps) <= 15
+        assert all(ev.traps[slug] for slug in null), "near misses for the null account"
     assert len(with_news) >= (5 if ev.name == "dev" else 6)
     if ev.name in two:
         assert 170 <= len(ids) <= 220
@@ -202,6 +208,9 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
     heldout19 = _industries(EVAL / "heldout19")
     assert len(heldout19) >= 8
     assert not _overlap(heldout19, before | set().union(*fresh.values())), "heldout19"
+    heldout21 = _industries(EVAL / "heldout21")
+    assert len(heldout21) >= 7
+    assert not _overlap(heldout21, before | set().union(*fresh.values()))
 
 
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
@@ -339,6 +348,7 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout18": {
     "heldout19": {
     "heldout20": {
+    "heldout21": {
         "p5": 0.0,
         "ndcg": 0.0,
         "relevant": 0.0,
