@@ -17,6 +17,7 @@ import feedparser
 import pytest
 from conftest import copy_example, run_kb, serve_folder
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -76,14 +77,26 @@ def at_width(driver: WebDriver, width: int) -> None:
 
 
 def wait_for(driver: WebDriver, css: str, text: str = "") -> WebElement:
+    """The first shown element matching ``css`` whose text holds ``text``, once there is one.
+
+    A page that renders as it goes (search results re-render on each keystroke) can replace an
+    element between finding it and reading it: that poll counts as "not yet"."""
+
     def found(d: WebDriver) -> WebElement | bool:
         for element in d.find_elements(By.CSS_SELECTOR, css):
             if element.is_displayed() and text in element.text:
                 return element
         return False
 
-    element: WebElement = WebDriverWait(driver, 30).until(found)
+    wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
+    element: WebElement = wait.until(found)
     return element
+
+
+def click(driver: WebDriver, css: str, text: str = "") -> None:
+    """Click what :func:`wait_for` finds, finding it again if the page replaced it meanwhile."""
+    wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
+    wait.until(lambda d: wait_for(d, css, text).click() is None)
 
 
 def fits(driver: WebDriver) -> None:
@@ -119,9 +132,9 @@ def test_search_finds_a_note_by_its_title(
         browser.find_element(By.CSS_SELECTOR, "label.md-header__button[for='__search']").click()
     box = wait_for(browser, "input.md-search__input")
     box.send_keys(NOTE)
-    result = wait_for(browser, "a.md-search-result__link", NOTE)
+    wait_for(browser, "a.md-search-result__link", NOTE)
     shot(browser, root, f"search-{width}")
-    result.click()
+    click(browser, "a.md-search-result__link", NOTE)
     wait_for(browser, "h1", NOTE)
     assert "/notes/detention-cost-conversation.html" in browser.current_url
     fits(browser)
