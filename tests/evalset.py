@@ -172,6 +172,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   material: tortilla factories, container terminals, optometrists, textile mills, wedding planners
   and minor league baseball teams, each account with a problem its topics do not cover, plus one
   account nothing concerns (an ocularist) with three near misses. Never tune here.
+- ``heldout22``: a twenty-second held-out part, written 2026-11-30 (fifth session) blind in the
+  same way as heldout2 and heldout3 (trap-dense): oyster farms, demolition contractors, courier
+  services, solar panel recyclers, ballet companies and salt mines, plus two accounts nothing
+  concerns (a yo-yo shop and a beekeeping supply store) with traps of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -249,6 +253,7 @@ PARTS = (
     "heldout19",
     "heldout20",
     "heldout21",
+    "heldout22",
 )
 
 BM25_TOP = 8
