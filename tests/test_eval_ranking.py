@@ -97,6 +97,7 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     # traps of its own
     two = ("heldout2", "heldout3", *(f"heldout{n}" for n in range(4, 20)))
     two += tuple(f"dev{n}" for n in range(2, 9))
+    two += ("heldout23",)
     # plain parts (fifth session): a real team's week of news, keyword traps only as often as
     # they turn up, each account with a problem its topics do not cover
     plain = ("dev9", "dev10", "dev11", "dev12", "heldout20", "heldout21")
@@ -181,6 +182,10 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
         assert len(these) >= (7 if n >= 20 else 8)  # plain parts have one null account
         others = set().union(*(v for m, v in last.items() if m != n))
         assert not _overlap(these, before | others), f"heldout{n}"
+    # heldout23 (trap-dense, written with others at once: the coordinator checks those together)
+    heldout23 = _industries(EVAL / "heldout23")
+    assert len(heldout23) >= 8
+    assert not _overlap(heldout23, before | set().union(*last.values())), "heldout23"
 
 
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
@@ -287,6 +292,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout19": floor(0.85, 0.82, 0.79, 0.65, 8, 3),
     "heldout20": floor(0.91, 0.83, 0.91, 0.65, 0, 0),
     "heldout21": floor(0.98, 0.83, 0.88, 0.58, 2, 2),
+    # set by the coordinator after the one measurement
+    "heldout23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
