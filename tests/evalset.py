@@ -176,6 +176,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   same way as heldout2 and heldout3 (trap-dense): oyster farms, demolition contractors, courier
   services, solar panel recyclers, ballet companies and salt mines, plus two accounts nothing
   concerns (a yo-yo shop and a beekeeping supply store) with traps of their own. Never tune here.
+- ``heldout23``: a twenty-third held-out part, written 2026-11-30 (fifth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers: cider mills, bridge inspection firms, horse boarding stables, paper
+  mills, medical waste haulers and podcast networks, plus two accounts nothing concerns (a pipe
+  tobacco shop and an archery range) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -254,6 +259,7 @@ PARTS = (
     "heldout20",
     "heldout21",
     "heldout22",
+    "heldout23",
 )
 
 BM25_TOP = 8

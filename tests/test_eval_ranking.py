@@ -98,6 +98,7 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     two = ("heldout2", "heldout3", *(f"heldout{n}" for n in range(4, 20)))
     two += tuple(f"dev{n}" for n in range(2, 9))
     two += ("heldout22",)
+    two += ("heldout23",)
     # plain parts (fifth session): a real team's week of news, keyword traps only as often as
     # they turn up, each account with a problem its topics do not cover
     plain = ("dev9", "dev10", "dev11", "dev12", "heldout20", "heldout21")
@@ -187,6 +188,10 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
     heldout22 = _industries(EVAL / "heldout22")
     assert len(heldout22) >= 8
     assert not _overlap(heldout22, before | set().union(*last.values())), "heldout22"
+    # heldout23 (trap-dense, written with others at once: the coordinator checks those together)
+    heldout23 = _industries(EVAL / "heldout23")
+    assert len(heldout23) >= 8
+    assert not _overlap(heldout23, before | set().union(*last.values())), "heldout23"
 
 
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
@@ -295,6 +300,7 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout21": floor(0.98, 0.83, 0.88, 0.58, 2, 2),
     # set by the coordinator after the one measurement
     "heldout22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    "heldout23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
