@@ -172,6 +172,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   material: tortilla factories, container terminals, optometrists, textile mills, wedding planners
   and minor league baseball teams, each account with a problem its topics do not cover, plus one
   account nothing concerns (an ocularist) with three near misses. Never tune here.
+- ``heldout24``: a twenty-fourth held-out part, written 2026-11-30 (fifth session) blind in the
+  same way, and PLAIN, not trap-dense: an ordinary week of news (132 items, 64 of them filler,
+  14 keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: cement plants, commercial flooring contractors, cheese makers, cable TV operators,
+  marine salvage firms and golf cart dealers, each account with a problem its topics do not
+  cover, plus one account nothing concerns (a jigsaw puzzle maker) with near misses. Never tune
+  here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -249,6 +256,7 @@ PARTS = (
     "heldout19",
     "heldout20",
     "heldout21",
+    "heldout24",
 )
 
 BM25_TOP = 8
