@@ -181,6 +181,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   decide between two rankers: cider mills, bridge inspection firms, horse boarding stables, paper
   mills, medical waste haulers and podcast networks, plus two accounts nothing concerns (a pipe
   tobacco shop and an archery range) with near misses of their own. Never tune here.
+- ``heldout24``: a twenty-fourth held-out part, written 2026-11-30 (fifth session) blind in the
+  same way, and PLAIN, not trap-dense: an ordinary week of news (132 items, 64 of them filler,
+  14 keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: cement plants, commercial flooring contractors, cheese makers, cable TV operators,
+  marine salvage firms and golf cart dealers, each account with a problem its topics do not
+  cover, plus one account nothing concerns (a jigsaw puzzle maker) with near misses. Never tune
+  here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -260,6 +267,7 @@ PARTS = (
     "heldout21",
     "heldout22",
     "heldout23",
+    "heldout24",
 )
 
 BM25_TOP = 8
