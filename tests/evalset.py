@@ -188,6 +188,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   marine salvage firms and golf cart dealers, each account with a problem its topics do not
   cover, plus one account nothing concerns (a jigsaw puzzle maker) with near misses. Never tune
   here.
+- ``heldout25``: a twenty-fifth held-out part, and a PLAIN one, written 2026-11-30 (fifth session)
+  blind in the same way: an ordinary week of news (ten keyword traps as they occur naturally, 72
+  filler items of 139), so that what is fitted or measured also sees ordinary material: mattress
+  manufacturers, car audio installers, freight railcar lessors, drywall contractors, fruit juice
+  bottlers and language schools, each account with a problem its topics do not cover, plus one
+  account nothing concerns (a falconry school) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -268,6 +274,7 @@ PARTS = (
     "heldout22",
     "heldout23",
     "heldout24",
+    "heldout25",
 )
 
 BM25_TOP = 8
