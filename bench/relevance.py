@@ -1,7 +1,7 @@
 """Relevance of the digests on the labelled evaluation parts, next to plain BM25 in the same run.
 
-Run: python bench/relevance.py --part near|dev|dev2|heldout|heldout2|...|heldout7|all
-[--ranker ours|bm25|all] [--ablate] (bm25 needs the bench or test extra: bm25s)
+Run: python bench/relevance.py --part PART|all [--ranker ours|bm25|all] [--ablate] (PART: one of
+tests/evalset.py's PARTS; bm25 needs the bench or test extra: bm25s)
 
 ``--ablate`` adds a row per signal set, each through the same ranking entry point: lexical
 evidence only, semantic evidence only, both (the ranker as shipped), and both without the
@@ -9,8 +9,8 @@ package lexicon (related words, senses and general words of generator/data/lexic
 its ``same`` rewrites stay, they are part of reading text).
 
 Prints a Markdown table, one row per part x ranker; the loading, the rankers and the metrics are
-tests/evalset.py's, the same code tests/test_eval_ranking.py asserts floors with. Tune on ``dev``
-and ``dev2``; the ``heldout`` parts are for measurement only (see their kb.yml).
+tests/evalset.py's, the same code tests/test_eval_ranking.py asserts floors with. Tune on the
+``dev`` parts; the ``heldout`` parts are for measurement only (see their kb.yml).
 """
 
 from __future__ import annotations

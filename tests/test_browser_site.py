@@ -88,15 +88,18 @@ def wait_for(driver: WebDriver, css: str, text: str = "") -> WebElement:
                 return element
         return False
 
-    wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
-    element: WebElement = wait.until(found)
+    element: WebElement = patient(driver).until(found)
     return element
 
 
 def click(driver: WebDriver, css: str, text: str = "") -> None:
     """Click what :func:`wait_for` finds, finding it again if the page replaced it meanwhile."""
-    wait = WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
-    wait.until(lambda d: wait_for(d, css, text).click() is None)
+    patient(driver).until(lambda d: wait_for(d, css, text).click() is None)
+
+
+def patient(driver: WebDriver) -> WebDriverWait[WebDriver]:
+    """A 30 s wait for which an element the page replaced means "not yet"."""
+    return WebDriverWait(driver, 30, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def fits(driver: WebDriver) -> None:
