@@ -194,6 +194,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   manufacturers, car audio installers, freight railcar lessors, drywall contractors, fruit juice
   bottlers and language schools, each account with a problem its topics do not cover, plus one
   account nothing concerns (a falconry school) with three near misses. Never tune here.
+- ``heldout27``: a twenty-seventh held-out part, written 2026-11-30 (sixth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: copper mines, hydropower
+  operators, pet food manufacturers, animal shelters, fireworks display companies and seaweed
+  harvesters, plus two accounts nothing concerns (a tin toy collectors' shop and a lighthouse
+  museum) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -275,6 +281,7 @@ PARTS = (
     "heldout23",
     "heldout24",
     "heldout25",
+    "heldout27",
 )
 
 BM25_TOP = 8

@@ -100,7 +100,7 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     null = list(ev.null_accounts)
     # the parts written on 2026-11-30 have two accounts nothing concerns and dev five, each with
     # traps of its own
-    two = ("heldout2", "heldout3", *(f"heldout{n}" for n in (*range(4, 20), 22, 23)))
+    two = ("heldout2", "heldout3", *(f"heldout{n}" for n in (*range(4, 20), 22, 23, 26, 27)))
     two += tuple(f"dev{n}" for n in range(2, 9))
     expected = 2 if ev.name in two else {"dev": 5}.get(ev.name, 1)
     assert len(null) == expected, "accounts that nothing concerns"
@@ -148,6 +148,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(14, 18)),
     (*(f"dev{n}" for n in range(9, 13)), *(f"heldout{n}" for n in range(18, 22))),
     tuple(f"heldout{n}" for n in range(22, 26)),
+    tuple(f"heldout{n}" for n in range(26, 30)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -283,6 +284,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout23": floor(0.95, 0.92, 0.87, 0.74, 5, 0),
     "heldout24": floor(0.98, 0.85, 0.93, 0.6, 2, 0),
     "heldout25": floor(0.95, 0.8, 0.92, 0.55, 1, 0),
+    # heldout27: set by the coordinator after the one measurement
+    "heldout27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
