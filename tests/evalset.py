@@ -200,6 +200,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   bail bond agencies, greeting card publishers, commercial bakeries and rodeo promoters, plus two
   accounts nothing concerns (a model train shop and a handbell choir) with near misses of their
   own. Never tune here.
+- ``heldout27``: a twenty-seventh held-out part, written 2026-11-30 (sixth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: copper mines, hydropower
+  operators, pet food manufacturers, animal shelters, fireworks display companies and seaweed
+  harvesters, plus two accounts nothing concerns (a tin toy collectors' shop and a lighthouse
+  museum) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -282,6 +288,7 @@ PARTS = (
     "heldout24",
     "heldout25",
     "heldout26",
+    "heldout27",
 )
 
 BM25_TOP = 8
