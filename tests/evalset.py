@@ -206,6 +206,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, pet food manufacturers, animal shelters, fireworks display companies and seaweed
   harvesters, plus two accounts nothing concerns (a tin toy collectors' shop and a lighthouse
   museum) with near misses of their own. Never tune here.
+- ``heldout28``: a twenty-eighth held-out part, and a PLAIN one, written 2026-11-30 (sixth
+  session) blind in the same way: an ordinary week of news (140 items, 69 of them filler, 13
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: potato growers, aluminum smelters, community banks, trampoline parks, truck stops and
+  wallpaper manufacturers, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a harmonica
+  repair shop) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -289,6 +296,7 @@ PARTS = (
     "heldout25",
     "heldout26",
     "heldout27",
+    "heldout28",
 )
 
 BM25_TOP = 8

@@ -89,7 +89,17 @@ def _industries(project_dir: Path) -> set[str]:
     return {a.industry.lower() for a in load_project(project_dir).accounts}
 
 
-PLAIN = ("dev9", "dev10", "dev11", "dev12", "heldout20", "heldout21", "heldout24", "heldout25")
+PLAIN = (
+    "dev9",
+    "dev10",
+    "dev11",
+    "dev12",
+    "heldout20",
+    "heldout21",
+    "heldout24",
+    "heldout25",
+    "heldout28",
+)
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
 
@@ -288,6 +298,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout27: set by the coordinator after the one measurement
     "heldout27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # set by the coordinator after the one measurement
+    "heldout28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
