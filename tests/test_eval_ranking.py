@@ -89,7 +89,17 @@ def _industries(project_dir: Path) -> set[str]:
     return {a.industry.lower() for a in load_project(project_dir).accounts}
 
 
-PLAIN = ("dev9", "dev10", "dev11", "dev12", "heldout20", "heldout21", "heldout24", "heldout25")
+PLAIN = (
+    "dev9",
+    "dev10",
+    "dev11",
+    "dev12",
+    "heldout20",
+    "heldout21",
+    "heldout24",
+    "heldout25",
+    "heldout29",
+)
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
 
@@ -148,6 +158,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(14, 18)),
     (*(f"dev{n}" for n in range(9, 13)), *(f"heldout{n}" for n in range(18, 22))),
     tuple(f"heldout{n}" for n in range(22, 26)),
+    tuple(f"heldout{n}" for n in range(26, 30)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -283,6 +294,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout23": floor(0.95, 0.92, 0.87, 0.74, 5, 0),
     "heldout24": floor(0.98, 0.85, 0.93, 0.6, 2, 0),
     "heldout25": floor(0.95, 0.8, 0.92, 0.55, 1, 0),
+    # heldout29: set by the coordinator after the one measurement
+    "heldout29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
