@@ -213,6 +213,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   wallpaper manufacturers, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a harmonica
   repair shop) with three near misses. Never tune here.
+- ``heldout29``: a twenty-ninth held-out part, and a PLAIN one, written 2026-11-30 (sixth session)
+  blind in the same way: an ordinary week of news (eleven keyword traps as they occur naturally, 65
+  filler items of 134), so that what is fitted or measured also sees ordinary material: olive oil
+  producers, snow removal contractors, ceramic tile distributors, esports teams, water parks and
+  blood plasma centers, each account with a problem its topics do not cover and stories from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a kazoo
+  maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -297,6 +304,7 @@ PARTS = (
     "heldout26",
     "heldout27",
     "heldout28",
+    "heldout29",
 )
 
 BM25_TOP = 8

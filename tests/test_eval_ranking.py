@@ -99,6 +99,7 @@ PLAIN = (
     "heldout24",
     "heldout25",
     "heldout28",
+    "heldout29",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -300,6 +301,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # set by the coordinator after the one measurement
     "heldout28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout29: set by the coordinator after the one measurement
+    "heldout29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
