@@ -295,14 +295,13 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout23": floor(0.95, 0.92, 0.87, 0.74, 5, 0),
     "heldout24": floor(0.98, 0.85, 0.93, 0.6, 2, 0),
     "heldout25": floor(0.95, 0.8, 0.92, 0.55, 1, 0),
-    # heldout26: set by the coordinator after the one measurement
-    "heldout26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout27: set by the coordinator after the one measurement
-    "heldout27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # set by the coordinator after the one measurement
-    "heldout28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout29: set by the coordinator after the one measurement
-    "heldout29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout26 to heldout29 (26 and 27 trap-dense, 28 and 29 plain), written blind at once in the
+    # sixth session while the learned field question (vec16, not merged) was tried, measured once:
+    # recall 0.46-0.69, 1-8 traps, at most one null item.
+    "heldout26": floor(0.91, 0.78, 0.84, 0.6, 3, 1),
+    "heldout27": floor(0.88, 0.81, 0.79, 0.67, 8, 0),
+    "heldout28": floor(0.94, 0.73, 0.95, 0.44, 1, 0),
+    "heldout29": floor(0.91, 0.8, 0.9, 0.58, 3, 0),
 }
 
 
@@ -326,6 +325,25 @@ def test_ranker_sends_fewer_traps_and_less_noise_than_plain_bm25(ev: EvalSet) ->
     assert ours.digest_precision > bm25.digest_precision
     assert len(ours.traps_sent) < len(bm25.traps_sent)
     assert len(ours.null_sent) < len(bm25.null_sent)
+
+
+BELOW_BM25 = {
+    "heldout28": "recall 0.46 against plain BM25's 0.57 (one measurement, sixth session): of the "
+    "25 strong stories missed, 18 speak to a problem and fail only the field question",
+}
+"""Parts on which the ranker is known to find fewer strong stories than plain BM25 (issue 16
+open): the test is expected to fail there, and fails loudly (strict) once it no longer does."""
+
+
+def test_ranker_finds_about_as_many_strong_stories_as_plain_bm25(
+    ev: EvalSet, request: pytest.FixtureRequest
+) -> None:
+    pytest.importorskip("bm25s")
+    if ev.name in BELOW_BM25:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=BELOW_BM25[ev.name]))
+    ours = evaluate(ev, ranker_digests(ev))
+    bm25 = evaluate(ev, bm25_digests(ev))
+    print("\n" + ours.row(ev.name, "ours") + "\n" + bm25.row(ev.name, "bm25"))
     # Near the example and on the plain parts (a week with few traps for BM25 to fall into) BM25
     # finds about as many strong stories (near 0.94 both; plain dev10 and heldout24 0.62 both,
     # heldout25 0.60 against 0.57): there the ranker's gain is what it does not send. Elsewhere
