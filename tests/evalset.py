@@ -220,6 +220,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   blood plasma centers, each account with a problem its topics do not cover and stories from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a kazoo
   maker) with three near misses. Never tune here.
+- ``heldout30``: a thirtieth held-out part, written 2026-11-30 (seventh session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: cranberry growers, shipyards, tire
+  retreaders, catering companies, biodiesel producers and horse racing tracks, plus two accounts
+  nothing concerns (a violin bow maker and a birdwatching tour guide) with near misses of their
+  own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -305,6 +311,7 @@ PARTS = (
     "heldout27",
     "heldout28",
     "heldout29",
+    "heldout30",
 )
 
 BM25_TOP = 8
