@@ -220,6 +220,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   blood plasma centers, each account with a problem its topics do not cover and stories from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a kazoo
   maker) with three near misses. Never tune here.
+- ``heldout31``: a thirty-first held-out part, and a PLAIN one, written 2026-11-30 (seventh
+  session) blind in the same way: an ordinary week of news (146 items, 72 of them filler, ten
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: avocado growers, battery recyclers, airport ground handling companies, pediatric
+  clinics, chimney sweeps and concert promoters, each account with a problem its topics do not
+  cover and news from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (a yo-yo maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -305,6 +312,7 @@ PARTS = (
     "heldout27",
     "heldout28",
     "heldout29",
+    "heldout31",
 )
 
 BM25_TOP = 8

@@ -101,6 +101,7 @@ PLAIN = (
     "heldout25",
     "heldout28",
     "heldout29",
+    "heldout31",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -160,6 +161,7 @@ WRITTEN = (
     (*(f"dev{n}" for n in range(9, 13)), *(f"heldout{n}" for n in range(18, 22))),
     tuple(f"heldout{n}" for n in range(22, 26)),
     tuple(f"heldout{n}" for n in range(26, 30)),
+    ("heldout30", "heldout31"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -302,6 +304,7 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout27": floor(0.88, 0.81, 0.79, 0.67, 8, 0),
     "heldout28": floor(0.94, 0.73, 0.95, 0.44, 1, 0),
     "heldout29": floor(0.91, 0.8, 0.9, 0.58, 3, 0),
+    "heldout31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),  # set by the coordinator after measuring
 }
 
 
