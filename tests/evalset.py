@@ -226,6 +226,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   retreaders, catering companies, biodiesel producers and horse racing tracks, plus two accounts
   nothing concerns (a violin bow maker and a birdwatching tour guide) with near misses of their
   own. Never tune here.
+- ``heldout31``: a thirty-first held-out part, and a PLAIN one, written 2026-11-30 (seventh
+  session) blind in the same way: an ordinary week of news (146 items, 72 of them filler, ten
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: avocado growers, battery recyclers, airport ground handling companies, pediatric
+  clinics, chimney sweeps and concert promoters, each account with a problem its topics do not
+  cover and news from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (a yo-yo maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -312,6 +319,7 @@ PARTS = (
     "heldout28",
     "heldout29",
     "heldout30",
+    "heldout31",
 )
 
 BM25_TOP = 8

@@ -101,6 +101,7 @@ PLAIN = (
     "heldout25",
     "heldout28",
     "heldout29",
+    "heldout31",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -305,6 +306,7 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout29": floor(0.91, 0.8, 0.9, 0.58, 3, 0),
     # heldout30: set by the coordinator after the one measurement
     "heldout30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    "heldout31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),  # set by the coordinator after measuring
 }
 
 
