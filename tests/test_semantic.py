@@ -22,6 +22,7 @@ from pytest_httpserver import HTTPServer
 from test_store import entry
 from werkzeug import Response
 
+from generator.exceptions import EncoderError
 from generator.models import EntryData, Feed, FeedUpdate, Item
 from generator.relevance import semantic
 from generator.relevance.semantic import Encoder, Vectors, item_text, vectors_for
@@ -80,12 +81,12 @@ def test_the_encoder_loads_and_encodes_with_no_network_at_all() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["all-MiniLM-L6-v2-int8@1.0.0", "(1,", "384)", "float32"]
+    assert done.stdout.split() == ["all-MiniLM-L6-v2-int8+ft16@1.0.0", "(1,", "384)", "float32"]
 
 
 def test_vectors_are_unit_length_float32_rows_in_order() -> None:
     encoder = Encoder.load()
-    assert (encoder.dim, encoder.model_id) == (384, "all-MiniLM-L6-v2-int8@1.0.0")
+    assert (encoder.dim, encoder.model_id) == (384, "all-MiniLM-L6-v2-int8+ft16@1.0.0")
     assert Encoder.load() is encoder
     vectors = encoder.encode(["Grain prices fall", "", "Hospitals cut wait times"])
     assert vectors.shape == (3, 384)
@@ -107,6 +108,42 @@ def test_a_paraphrase_is_closer_than_a_story_sharing_only_words() -> None:
     )
     assert problem @ paraphrase > problem @ trap > problem @ unrelated
     assert problem @ paraphrase > 0.5
+
+
+def _package_and_tuned(tuning: Path) -> tuple[Vectors, Vectors]:
+    """One text's vector from the package's model as published, and with ``tuning`` applied."""
+    from onnxruntime import InferenceSession
+
+    model, tokenizer_path, _ = semantic._model_files()
+    tokenizer, _ = semantic._runtime(model, tokenizer_path, "test")
+    ids = np.asarray(tokenizer.encode("Chlorine tablet prices spike").ids, dtype=np.int64)
+    package = InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    tuned = InferenceSession(
+        semantic.tuned_model(model, tuning), providers=["CPUExecutionProvider"]
+    )
+    return semantic._one(package, ids), semantic._one(tuned, ids)
+
+
+def test_the_fine_tuning_is_what_moves_the_packaged_model(tmp_path: Path) -> None:
+    """The shipped tuning changes the package's vectors; a tuning with nothing in it leaves them
+    exactly as published (so what it changes is all the tuning file says)."""
+    np.savez(tmp_path / "nothing.npz")
+    package, untouched = _package_and_tuned(tmp_path / "nothing.npz")
+    assert untouched.tobytes() == package.tobytes()
+    shipped = semantic._packaged(semantic.TUNING_FILE)
+    package, tuned = _package_and_tuned(shipped)
+    assert 0.9 < float(package @ tuned) < 1.0
+
+
+def test_a_damaged_tuning_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "generator" / "data").mkdir(parents=True)
+    (tmp_path / "generator" / "data" / semantic.TUNING_FILE).write_bytes(b"not a zip file")
+    model, tokenizer, _ = semantic._model_files()
+    monkeypatch.setattr(semantic.resources, "files", lambda package: tmp_path / package)
+    with pytest.raises(EncoderError, match="cannot load the sentence encoder"):
+        semantic._runtime(model, tokenizer, "all-MiniLM-L6-v2-int8+ft16@1.0.0")
 
 
 def test_a_text_has_the_same_bytes_alone_in_any_batch_and_on_every_run() -> None:

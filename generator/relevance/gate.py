@@ -26,7 +26,9 @@ strongly relevant items at P@5 >= 0.9, then the middle of the plateau. ``FIELD_M
 is the sharp one (0.25: 3 traps on dev; 0.35: recall 0.83 -> 0.69); ``PROBLEM_MIN`` 0.25-0.35
 and ``FIELD_MIN`` 0.35-0.40 gave the same dev figures (0.30 and 0.40 kept: ``near`` sends
 0.97 relevant at 0.40 against 0.95 at 0.35). The held-out part was run once, after these
-constants were fixed (bench/RESULTS.md).
+constants were fixed (bench/RESULTS.md). Since ft16 the encoder is fine-tuned to these bars
+(:mod:`.semantic`): the bars were kept and the vectors moved, so that the development parts'
+relevant items clear the field bar and their traps fall under it.
 
 **Nothing clear, nothing sent.** An account's digest sends news only when at least one of its
 candidates speaks clearly to one of its problems: cosine to the problem >= ``CLEAR_MIN``, or the
