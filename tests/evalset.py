@@ -233,6 +233,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clinics, chimney sweeps and concert promoters, each account with a problem its topics do not
   cover and news from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (a yo-yo maker) with three near misses. Never tune here.
+- ``dev13``: a trap-dense development part, written 2026-11-30 (seventh session) blind in the same
+  way and with the construction of ``heldout3``: industrial gas distributors, vineyard management
+  companies, restaurant equipment dealers, pallet manufacturers, charter fishing boats and dental
+  supply distributors, plus two accounts nothing concerns (a yarn shop and a fencing club) with
+  near misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -320,6 +325,7 @@ PARTS = (
     "heldout29",
     "heldout30",
     "heldout31",
+    "dev13",
 )
 
 BM25_TOP = 8
