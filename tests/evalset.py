@@ -238,6 +238,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   companies, restaurant equipment dealers, pallet manufacturers, charter fishing boats and dental
   supply distributors, plus two accounts nothing concerns (a yarn shop and a fencing club) with
   near misses of their own. Tune here.
+- ``dev14``: a plain development part, written 2026-11-30 (seventh session) blind in the same way:
+  an ordinary week of news (138 items, 64 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: hops growers,
+  railcar repair shops, private K-8 schools, asphalt paving contractors, independent pharmacies
+  and wedding venues, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a
+  harpsichord tuner) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -326,6 +333,7 @@ PARTS = (
     "heldout30",
     "heldout31",
     "dev13",
+    "dev14",
 )
 
 BM25_TOP = 8

@@ -102,6 +102,7 @@ PLAIN = (
     "heldout28",
     "heldout29",
     "heldout31",
+    "dev14",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -310,6 +311,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),  # set by the coordinator after measuring
     # dev13: set by the coordinator after the one measurement
     "dev13": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev14: set by the coordinator after the one measurement
+    "dev14": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
