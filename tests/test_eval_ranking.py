@@ -162,6 +162,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(22, 26)),
     tuple(f"heldout{n}" for n in range(26, 30)),
     ("heldout30", "heldout31"),
+    ("dev13", "dev14", "heldout32", "heldout33"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -307,6 +308,8 @@ FLOORS: dict[str, dict[str, float]] = {
     # heldout30: set by the coordinator after the one measurement
     "heldout30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     "heldout31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),  # set by the coordinator after measuring
+    # heldout32: set by the coordinator after the one measurement
+    "heldout32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
