@@ -245,6 +245,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   and wedding venues, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a
   harpsichord tuner) with three near misses. Tune here.
+- ``heldout32``: a thirty-second held-out part, written 2026-11-30 (seventh session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: almond growers, tugboat operators,
+  sleep clinics, auto parts retailers, stadium operators and uniform rental companies, plus two
+  accounts nothing concerns (an origami studio and a ham radio club) with near misses of their
+  own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -334,6 +340,7 @@ PARTS = (
     "heldout31",
     "dev13",
     "dev14",
+    "heldout32",
 )
 
 BM25_TOP = 8
