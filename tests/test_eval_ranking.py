@@ -102,6 +102,7 @@ PLAIN = (
     "heldout28",
     "heldout29",
     "heldout31",
+    "heldout33",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -162,6 +163,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(22, 26)),
     tuple(f"heldout{n}" for n in range(26, 30)),
     ("heldout30", "heldout31"),
+    ("dev13", "dev14", "heldout32", "heldout33"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -307,6 +309,8 @@ FLOORS: dict[str, dict[str, float]] = {
     # heldout30: set by the coordinator after the one measurement
     "heldout30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     "heldout31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),  # set by the coordinator after measuring
+    # heldout33: set by the coordinator after the one measurement
+    "heldout33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
