@@ -251,6 +251,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   sleep clinics, auto parts retailers, stadium operators and uniform rental companies, plus two
   accounts nothing concerns (an origami studio and a ham radio club) with near misses of their
   own. Never tune here.
+- ``heldout33``: a thirty-third held-out part, and a PLAIN one, written 2026-11-30 (seventh
+  session) blind in the same way: an ordinary week of news (140 items, 72 of them filler, nine
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: rice mills, forklift dealers, hair salons, tea importers, ambulatory infusion centers
+  and ice cream makers, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a lute
+  maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -341,6 +348,7 @@ PARTS = (
     "dev13",
     "dev14",
     "heldout32",
+    "heldout33",
 )
 
 BM25_TOP = 8

@@ -103,6 +103,7 @@ PLAIN = (
     "heldout29",
     "heldout31",
     "dev14",
+    "heldout33",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -315,6 +316,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev14": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout32: set by the coordinator after the one measurement
     "heldout32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout33: set by the coordinator after the one measurement
+    "heldout33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
