@@ -140,7 +140,7 @@ def fine_tune(base: Path, pairs: Sequence[Pair], model_id: str) -> Tuned:
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss)
+            total += loss.item()
         print(
             f"  epoch {epoch + 1}: loss {total / max(1, len(order) // BATCH):.4f}, "
             f"{time.time() - start:.0f} s",

@@ -233,6 +233,31 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clinics, chimney sweeps and concert promoters, each account with a problem its topics do not
   cover and news from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (a yo-yo maker) with three near misses. Never tune here.
+- ``dev13``: a trap-dense development part, written 2026-11-30 (seventh session) blind in the same
+  way and with the construction of ``heldout3``: industrial gas distributors, vineyard management
+  companies, restaurant equipment dealers, pallet manufacturers, charter fishing boats and dental
+  supply distributors, plus two accounts nothing concerns (a yarn shop and a fencing club) with
+  near misses of their own. Tune here.
+- ``dev14``: a plain development part, written 2026-11-30 (seventh session) blind in the same way:
+  an ordinary week of news (138 items, 64 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: hops growers,
+  railcar repair shops, private K-8 schools, asphalt paving contractors, independent pharmacies
+  and wedding venues, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a
+  harpsichord tuner) with three near misses. Tune here.
+- ``heldout32``: a thirty-second held-out part, written 2026-11-30 (seventh session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: almond growers, tugboat operators,
+  sleep clinics, auto parts retailers, stadium operators and uniform rental companies, plus two
+  accounts nothing concerns (an origami studio and a ham radio club) with near misses of their
+  own. Never tune here.
+- ``heldout33``: a thirty-third held-out part, and a PLAIN one, written 2026-11-30 (seventh
+  session) blind in the same way: an ordinary week of news (140 items, 72 of them filler, nine
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: rice mills, forklift dealers, hair salons, tea importers, ambulatory infusion centers
+  and ice cream makers, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a lute
+  maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -320,6 +345,10 @@ PARTS = (
     "heldout29",
     "heldout30",
     "heldout31",
+    "dev13",
+    "dev14",
+    "heldout32",
+    "heldout33",
 )
 
 BM25_TOP = 8

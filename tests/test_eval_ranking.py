@@ -102,6 +102,8 @@ PLAIN = (
     "heldout28",
     "heldout29",
     "heldout31",
+    "dev14",
+    "heldout33",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -162,6 +164,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(22, 26)),
     tuple(f"heldout{n}" for n in range(26, 30)),
     ("heldout30", "heldout31"),
+    ("dev13", "dev14", "heldout32", "heldout33"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -311,6 +314,13 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout29": floor(0.91, 0.81, 0.9, 0.58, 3, 0),
     "heldout30": floor(0.91, 0.77, 0.91, 0.68, 3, 0),
     "heldout31": floor(0.98, 0.79, 0.98, 0.56, 0, 0),
+    # dev13 and dev14 (tune here) and heldout32 and heldout33 (never tune here; 13 and 32
+    # trap-dense, 14 and 33 plain), written blind at once in the seventh session, measured once
+    # with the encoder's fine-tuning ft16b (fitted before they existed).
+    "dev13": floor(0.88, 0.79, 0.77, 0.64, 9, 2),
+    "dev14": floor(0.93, 0.71, 0.94, 0.43, 1, 0),
+    "heldout32": floor(0.91, 0.8, 0.82, 0.64, 5, 3),
+    "heldout33": floor(0.98, 0.88, 0.93, 0.63, 1, 0),
 }
 
 
@@ -346,7 +356,10 @@ def test_ranker_sends_fewer_traps_and_less_noise_than_plain_bm25(
     assert len(ours.null_sent) < len(bm25.null_sent)
 
 
-BELOW_BM25: dict[str, str] = {}
+BELOW_BM25 = {
+    "dev14": "recall 0.45 against plain BM25's 0.57 (one measurement, seventh session, with the "
+    "encoder's tuning ft16b; the package's weights: 0.48)",
+}
 """Parts on which the ranker is known to find fewer strong stories than plain BM25 (issue 16
 open): the test is expected to fail there, and fails loudly (strict) once it no longer does.
 heldout28 was one (recall 0.46 against 0.57) until the encoder's fine-tuning (ft16): 0.52 now."""
