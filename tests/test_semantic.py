@@ -37,7 +37,9 @@ class CountingEncoder(Encoder):
 
     def __init__(self) -> None:
         loaded = Encoder.load()
-        super().__init__(loaded._model_path, loaded._tokenizer_path, loaded.model_id)
+        super().__init__(
+            loaded._model_path, loaded._tokenizer_path, loaded.model_id, loaded._tuning
+        )
         self.embedded: list[str] = []
 
     def encode(self, texts: Sequence[str]) -> Vectors:
@@ -110,40 +112,27 @@ def test_a_paraphrase_is_closer_than_a_story_sharing_only_words() -> None:
     assert problem @ paraphrase > 0.5
 
 
-def _package_and_tuned(tuning: Path) -> tuple[Vectors, Vectors]:
-    """One text's vector from the package's model as published, and with ``tuning`` applied."""
-    from onnxruntime import InferenceSession
-
-    model, tokenizer_path, _ = semantic._model_files()
-    tokenizer, _ = semantic._runtime(model, tokenizer_path, "test")
-    ids = np.asarray(tokenizer.encode("Chlorine tablet prices spike").ids, dtype=np.int64)
-    package = InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    tuned = InferenceSession(
-        semantic.tuned_model(model, tuning), providers=["CPUExecutionProvider"]
-    )
-    return semantic._one(package, ids), semantic._one(tuned, ids)
+def _tuned_by(tuning: Path) -> Encoder:
+    model, tokenizer, _ = semantic._model_files()
+    return Encoder(model, tokenizer, "test", tuning)
 
 
 def test_the_fine_tuning_is_what_moves_the_packaged_model(tmp_path: Path) -> None:
-    """The shipped tuning changes the package's vectors; a tuning with nothing in it leaves them
-    exactly as published (so what it changes is all the tuning file says)."""
+    """kb's encoder is the package's model with the shipped tuning applied: a tuning with
+    nothing in it gives the package's vectors exactly, the shipped one moves them a little."""
+    texts = ["Chlorine tablet prices spike", "Route techs quit before they learn water chemistry"]
+    package = Encoder.untuned().encode(texts)
     np.savez(tmp_path / "nothing.npz")
-    package, untouched = _package_and_tuned(tmp_path / "nothing.npz")
-    assert untouched.tobytes() == package.tobytes()
-    shipped = semantic._packaged(semantic.TUNING_FILE)
-    package, tuned = _package_and_tuned(shipped)
-    assert 0.9 < float(package @ tuned) < 1.0
+    assert _tuned_by(tmp_path / "nothing.npz").encode(texts).tobytes() == package.tobytes()
+    tuned = Encoder.load().encode(texts)
+    assert Encoder.load().model_id != Encoder.untuned().model_id
+    assert all(0.9 < float(p @ q) < 1.0 for p, q in zip(package, tuned, strict=True))
 
 
-def test_a_damaged_tuning_file_is_a_clear_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "generator" / "data").mkdir(parents=True)
-    (tmp_path / "generator" / "data" / semantic.TUNING_FILE).write_bytes(b"not a zip file")
-    model, tokenizer, _ = semantic._model_files()
-    monkeypatch.setattr(semantic.resources, "files", lambda package: tmp_path / package)
-    with pytest.raises(EncoderError, match="cannot load the sentence encoder"):
-        semantic._runtime(model, tokenizer, "all-MiniLM-L6-v2-int8+ft16@1.0.0")
+def test_a_damaged_tuning_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "tuning.npz").write_bytes(b"not a zip file")
+    with pytest.raises(EncoderError, match="cannot load the sentence encoder test"):
+        _tuned_by(tmp_path / "tuning.npz").encode(["Grain prices fall"])
 
 
 def test_a_text_has_the_same_bytes_alone_in_any_batch_and_on_every_run() -> None:

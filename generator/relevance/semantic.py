@@ -91,11 +91,16 @@ class Encoder:
     _loaded: ClassVar[Encoder | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, model_path: Path, tokenizer_path: Path, model_id: str) -> None:
+    def __init__(
+        self, model_path: Path, tokenizer_path: Path, model_id: str, tuning: Path | None = None
+    ) -> None:
+        """``tuning``: the difference applied to the model's weights (see :func:`tuned_model`);
+        None runs the package's model as published."""
         self.model_id = model_id
         self.dim = 384
         self._model_path = model_path
         self._tokenizer_path = tokenizer_path
+        self._tuning = tuning
         self._runtime: tuple[Tokenizer, InferenceSession] | None = None
         self._threads = max(1, min(os.cpu_count() or 1, 8))
 
@@ -104,7 +109,9 @@ class Encoder:
         0.3 s), so a run whose items all have vectors never pays for them."""
         with self._lock:
             if self._runtime is None:
-                self._runtime = _runtime(self._model_path, self._tokenizer_path, self.model_id)
+                self._runtime = _runtime(
+                    self._model_path, self._tokenizer_path, self.model_id, self._tuning
+                )
             return self._runtime
 
     @classmethod
@@ -112,8 +119,18 @@ class Encoder:
         """The process's encoder, loaded on first use from the installed packages (offline)."""
         with cls._lock:
             if cls._loaded is None:
-                cls._loaded = cls(*_model_files())
+                model, tokenizer, version = _model_files()
+                cls._loaded = cls(
+                    model, tokenizer, f"{MODEL_NAME}+{TUNING}@{version}", _packaged(TUNING_FILE)
+                )
             return cls._loaded
+
+    @classmethod
+    def untuned(cls) -> Encoder:
+        """The package's model as published, without this ranker's tuning (for the benchmarks
+        that measure what the tuning changes; ``kb`` uses :meth:`load`)."""
+        model, tokenizer, version = _model_files()
+        return cls(model, tokenizer, f"{MODEL_NAME}@{version}")
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """One L2-normalised float32 row per text, in order; ``(0, dim)`` for no texts."""
@@ -153,7 +170,7 @@ def _one(session: InferenceSession, ids: npt.NDArray[np.int64]) -> Vectors:
 
 
 def _runtime(
-    model_path: Path, tokenizer_path: Path, model_id: str
+    model_path: Path, tokenizer_path: Path, model_id: str, tuning: Path | None
 ) -> tuple[Tokenizer, InferenceSession]:
     from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
     from tokenizers import Tokenizer
@@ -164,7 +181,7 @@ def _runtime(
         options.intra_op_num_threads = 1  # texts run in parallel instead (Encoder._threads)
         options.inter_op_num_threads = 1
         options.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
-        model = tuned_model(model_path, _packaged(TUNING_FILE))
+        model = str(model_path) if tuning is None else tuned_model(model_path, tuning)
         session = InferenceSession(model, options, providers=["CPUExecutionProvider"])
     except Exception as e:  # onnxruntime and tokenizers raise their own untyped errors
         raise EncoderError(f"cannot load the sentence encoder {model_id}: {e}") from e
@@ -198,7 +215,7 @@ def tuned_model(model_path: Path, tuning: Path) -> bytes:
 
 
 def _model_files() -> tuple[Path, Path, str]:
-    """The installed model file, the bundled tokenizer and the model's id (name@package version)."""
+    """The installed model file, the bundled tokenizer and the package's version."""
     try:
         version = metadata.version(MODEL_PACKAGE)
     except metadata.PackageNotFoundError as e:
@@ -212,7 +229,7 @@ def _model_files() -> tuple[Path, Path, str]:
         raise EncoderError(f"{MODEL_PACKAGE} {version} has no model.onnx")
     model = Path(str(onnx[0].locate()))
     tokenizer = _packaged("minilm-tokenizer.json")
-    return model, tokenizer, f"{MODEL_NAME}+{TUNING}@{version}"
+    return model, tokenizer, version
 
 
 def vectors_for(store: Store, encoder: Encoder, items: Sequence[Item]) -> Vectors:
