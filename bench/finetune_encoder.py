@@ -266,12 +266,13 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="save the model fine-tuned on every dev part")
     ap.add_argument("--write", action="store_true", help=f"write generator/data/{TUNING_FILE}")
     ap.add_argument("--neg-weight", type=float, default=NEG_WEIGHT)
+    ap.add_argument("--keep", type=float, default=KEEP, help="the keep-weight (ft16b: 1)")
     ap.add_argument(
         "--train", nargs="*", default=DEVELOPMENT, help="the development parts to fit on "
         "(default: all; the shipped ft16b was fitted on near, dev and dev2 to dev12)",
     )  # fmt: skip
     args = ap.parse_args()
-    globals()["NEG_WEIGHT"] = args.neg_weight
+    globals()["NEG_WEIGHT"], globals()["KEEP"] = args.neg_weight, args.keep
     development = tuple(args.train)
     torch.set_num_threads(os.cpu_count() or 1)
     pairs = {p: pairs_of(p) for p in development} if not args.model else {}
