@@ -258,6 +258,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   and ice cream makers, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a lute
   maker) with three near misses. Never tune here.
+- ``heldout34``: a thirty-fourth held-out part, written 2026-11-30 (seventh session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: walnut growers, dredging
+  contractors, fertility clinics, tire dealers, convention centers and window manufacturers, plus
+  two accounts nothing concerns (a marionette workshop and a model rocketry club) with near misses
+  of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -349,6 +355,7 @@ PARTS = (
     "dev14",
     "heldout32",
     "heldout33",
+    "heldout34",
 )
 
 BM25_TOP = 8
