@@ -104,6 +104,7 @@ PLAIN = (
     "heldout31",
     "dev14",
     "heldout33",
+    "heldout35",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -165,6 +166,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(26, 30)),
     ("heldout30", "heldout31"),
     ("dev13", "dev14", "heldout32", "heldout33"),
+    ("heldout34", "heldout35"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -321,6 +323,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev14": floor(0.93, 0.71, 0.94, 0.43, 1, 0),
     "heldout32": floor(0.91, 0.8, 0.82, 0.64, 5, 3),
     "heldout33": floor(0.98, 0.88, 0.93, 0.63, 1, 0),
+    # heldout35: set by the coordinator after the one measurement
+    "heldout35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
