@@ -264,6 +264,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   contractors, fertility clinics, tire dealers, convention centers and window manufacturers, plus
   two accounts nothing concerns (a marionette workshop and a model rocketry club) with near misses
   of their own. Never tune here.
+- ``heldout35``: a thirty-fifth held-out part, and a PLAIN one, written 2026-11-30 (seventh
+  session) blind in the same way: an ordinary week of news (136 items, 72 of them filler, ten
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: barley maltsters, pallet rack installers, barber colleges, spice importers, dialysis
+  equipment servicers and gelato shops, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (a banjo maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -356,6 +363,7 @@ PARTS = (
     "heldout32",
     "heldout33",
     "heldout34",
+    "heldout35",
 )
 
 BM25_TOP = 8

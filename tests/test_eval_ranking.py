@@ -104,6 +104,7 @@ PLAIN = (
     "heldout31",
     "dev14",
     "heldout33",
+    "heldout35",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -324,6 +325,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout33": floor(0.98, 0.88, 0.93, 0.63, 1, 0),
     # heldout34: set by the coordinator after the one measurement
     "heldout34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout35: set by the coordinator after the one measurement
+    "heldout35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
