@@ -50,7 +50,6 @@ from evalset import EvalSet, load_eval
 
 from generator.models import Item
 from generator.parse import parse_feed
-from generator.relevance import semantic
 from generator.relevance.semantic import MAX_TOKENS, Encoder, item_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -313,12 +312,6 @@ def load_seconds(encoder: Encoder) -> float:
     return time.perf_counter() - start
 
 
-def fresh() -> Encoder:
-    """kb's encoder as :meth:`Encoder.load` makes it, but not the process's (not loaded yet)."""
-    model, tokenizer, _ = semantic._model_files()
-    return Encoder(model, tokenizer, "kb", semantic._packaged(semantic.TUNING_FILE))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=400, help="texts to embed (real ones, cycled)")
@@ -344,13 +337,13 @@ def main() -> None:
         flush=True,
     )
     print(
-        f"loading: kb's encoder {load_seconds(fresh()):.2f} s (its tuning applied), the untuned "
-        f"package {load_seconds(Encoder.untuned()):.2f} s",
+        f"loading: kb's encoder {load_seconds(Encoder.make()):.2f} s (its tuning applied), "
+        f"the untuned package {load_seconds(Encoder.make(tuned=False)):.2f} s",
         flush=True,
     )
     candidates: dict[str, Embed | None] = {
         "int8-onnx (kb)": encoder.encode,
-        "int8-onnx, untuned package": Encoder.untuned().encode,
+        "int8-onnx, untuned package": Encoder.make(tuned=False).encode,
     }
     for batch in (8, 32):
         candidates[f"int8-onnx padded, batch {batch}"] = padded_int8(batch)

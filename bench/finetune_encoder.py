@@ -69,7 +69,7 @@ class Pair:
 
 def pairs_of(part: str) -> list[Pair]:
     """The field question's training pairs of one part (decided with the package's weights)."""
-    Encoder._loaded = Encoder.untuned()
+    Encoder._loaded = Encoder.make(tuned=False)
     try:
         ev = load_eval(part)
         corpus = item_corpus(ev)
@@ -286,7 +286,7 @@ def main() -> None:
     if args.parts or args.save or args.write:
         plan.append(("all-dev", list(development), args.parts))
     totals: dict[str, list[int]] = {}
-    package = Encoder.untuned()
+    package = Encoder.make(tuned=False)
     for name, train, test in plan:
         print(f"{name}: training on {len(train)} parts, testing {test}", flush=True)
         if args.model and name == "all-dev":

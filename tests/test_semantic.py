@@ -121,11 +121,11 @@ def test_the_fine_tuning_is_what_moves_the_packaged_model(tmp_path: Path) -> Non
     """kb's encoder is the package's model with the shipped tuning applied: a tuning with
     nothing in it gives the package's vectors exactly, the shipped one moves them a little."""
     texts = ["Chlorine tablet prices spike", "Route techs quit before they learn water chemistry"]
-    package = Encoder.untuned().encode(texts)
+    package = Encoder.make(tuned=False).encode(texts)
     np.savez(tmp_path / "nothing.npz")
     assert _tuned_by(tmp_path / "nothing.npz").encode(texts).tobytes() == package.tobytes()
     tuned = Encoder.load().encode(texts)
-    assert Encoder.load().model_id != Encoder.untuned().model_id
+    assert Encoder.load().model_id != Encoder.make(tuned=False).model_id
     assert all(0.9 < float(p @ q) < 1.0 for p, q in zip(package, tuned, strict=True))
 
 

@@ -119,18 +119,18 @@ class Encoder:
         """The process's encoder, loaded on first use from the installed packages (offline)."""
         with cls._lock:
             if cls._loaded is None:
-                model, tokenizer, version = _model_files()
-                cls._loaded = cls(
-                    model, tokenizer, f"{MODEL_NAME}+{TUNING}@{version}", _packaged(TUNING_FILE)
-                )
+                cls._loaded = cls.make()
             return cls._loaded
 
     @classmethod
-    def untuned(cls) -> Encoder:
-        """The package's model as published, without this ranker's tuning (for the benchmarks
-        that measure what the tuning changes; ``kb`` uses :meth:`load`)."""
+    def make(cls, *, tuned: bool = True) -> Encoder:
+        """A new encoder from the installed package: with this ranker's tuning (what ``kb`` uses,
+        through :meth:`load`), or the package's model as published (``tuned=False``, for the
+        benchmarks that measure what the tuning changes)."""
         model, tokenizer, version = _model_files()
-        return cls(model, tokenizer, f"{MODEL_NAME}@{version}")
+        if not tuned:
+            return cls(model, tokenizer, f"{MODEL_NAME}@{version}")
+        return cls(model, tokenizer, f"{MODEL_NAME}+{TUNING}@{version}", _packaged(TUNING_FILE))
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """One L2-normalised float32 row per text, in order; ``(0, dim)`` for no texts."""
