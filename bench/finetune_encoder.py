@@ -34,7 +34,8 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,10 +68,19 @@ class Pair:
     relevant: bool
 
 
+@contextmanager
+def encoding_with(encoder: object | None) -> Iterator[None]:
+    """The pipeline embeds with ``encoder`` meanwhile (None: kb's, as installed)."""
+    Encoder._loaded = encoder  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        Encoder._loaded = None
+
+
 def pairs_of(part: str) -> list[Pair]:
     """The field question's training pairs of one part (decided with the package's weights)."""
-    Encoder._loaded = Encoder.make(tuned=False)
-    try:
+    with encoding_with(Encoder.make(tuned=False)):
         ev = load_eval(part)
         corpus = item_corpus(ev)
         topics = {t.id: t for t in ev.project.topics}
@@ -78,16 +88,13 @@ def pairs_of(part: str) -> list[Pair]:
         out = []
         for account in ev.project.accounts:
             profile = make_profile(account, topics, None, corpus.lexicon)
-            a = score.assess(profile, corpus, feeds)
+            decided = score.assess(profile, corpus, feeds).speaks
             grades = ev.grades[account.slug]
-            decided = a.problem_ok | (a.phrase_hits > 0)
             for k, item in enumerate(corpus.items):
                 grade = grades.get(item.id, 0)
                 if grade >= 1 or decided[k]:
                     out.append(Pair(item_text(item), profile.field_text, grade >= 1))
         return out
-    finally:
-        Encoder._loaded = None
 
 
 class Tuned:
@@ -238,23 +245,13 @@ def tuning_file(tuned_onnx: Path, base_onnx: Path, out: Path) -> None:
 
 def measure(part: str, encoder: object | None) -> tuple[EvalSet, Figures]:
     """The part's figures through the pipeline, with ``encoder`` (None: kb's, as installed)."""
-    Encoder._loaded = encoder  # type: ignore[assignment]
-    try:
+    with encoding_with(encoder):
         ev = load_eval(part)
         return ev, evaluate(ev, ranker_digests(ev))
-    finally:
-        Encoder._loaded = None
 
 
 def strong_total(ev: EvalSet) -> int:
     return sum(g == 2 for grades in ev.grades.values() for g in grades.values())
-
-
-def row(label: str, part: str, f: Figures) -> str:
-    return (
-        f"{label:8} {part:10} P@5 {f.precision_at_5:.2f} recall {f.recall_strong:.2f} "
-        f"sent-rel {f.digest_precision:.2f} traps {len(f.traps_sent)} null {len(f.null_sent)}"
-    )
 
 
 def main() -> None:
@@ -287,6 +284,8 @@ def main() -> None:
         plan.append(("all-dev", list(development), args.parts))
     totals: dict[str, list[int]] = {}
     package = Encoder.make(tuned=False)
+    if any(test for _, _, test in plan):
+        print(Figures.HEADER)
     for name, train, test in plan:
         print(f"{name}: training on {len(train)} parts, testing {test}", flush=True)
         if args.model and name == "all-dev":
@@ -298,7 +297,7 @@ def main() -> None:
         for part in test:
             for label, enc in (("package", package), ("installed", None), ("tuned", tuned)):
                 ev, f = measure(part, enc)
-                print(row(label, part, f), flush=True)
+                print(f.row(part, label), flush=True)
                 t = totals.setdefault(label, [0, 0, 0])
                 t[0] += round(f.recall_strong * strong_total(ev))
                 t[1] += strong_total(ev)

@@ -59,9 +59,15 @@ class Assessment:
     every item when the account names no problem."""
 
     @cached_property
+    def speaks(self) -> npt.NDArray[np.bool_]:
+        """The items that answer the gate's second question: they speak to one of the account's
+        problems, or name one of its topic phrases or keywords."""
+        return self.problem_ok | (self.phrase_hits > 0)
+
+    @cached_property
     def passed(self) -> npt.NDArray[np.bool_]:
         """The items through the gate: about the field, and speaking to a problem or phrase."""
-        return self.field_ok & (self.problem_ok | (self.phrase_hits > 0))
+        return self.field_ok & self.speaks
 
 
 def _best(sims: Floats, n: int) -> Floats:
@@ -372,7 +378,7 @@ def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
     )
     return (
         Check("field", bool(a.field_ok[k]), field),
-        Check("problem", bool(a.problem_ok[k] or a.phrase_hits[k] > 0), speaks),
+        Check("problem", bool(a.speaks[k]), speaks),
     )
 
 
