@@ -271,6 +271,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev15``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cotton gins, chocolate makers, powder coating
+  shops, flight schools, art supply stores and toll road operators, plus two accounts nothing
+  concerns (a bingo hall and a bonsai club) with near misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -364,6 +368,7 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev15",
 )
 
 BM25_TOP = 8
