@@ -275,6 +275,20 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   way and with the construction of ``heldout3``: cotton gins, chocolate makers, powder coating
   shops, flight schools, art supply stores and toll road operators, plus two accounts nothing
   concerns (a bingo hall and a bonsai club) with near misses of their own. Tune here.
+- ``dev16``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (142 items, 75 of them filler, twelve keyword traps and
+  near misses as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: peanut shellers, galvanizing plants, podiatry clinics, ride-share fleet operators,
+  local newspapers and hot sauce makers, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (an accordion repair shop) with three near misses. Tune here.
+- ``dev18``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: sheep ranchers,
+  sheet metal fabricators, addiction treatment centers, recording studios, video game studios and
+  liquor stores, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
+  three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -369,6 +383,8 @@ PARTS = (
     "heldout34",
     "heldout35",
     "dev15",
+    "dev16",
+    "dev18",
 )
 
 BM25_TOP = 8
