@@ -289,6 +289,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   liquor stores, each account with a problem its topics do not cover and news from a neighbouring
   field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
   three near misses. Tune here.
+- ``dev21``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
+  practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
+  nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -385,6 +389,7 @@ PARTS = (
     "dev15",
     "dev16",
     "dev18",
+    "dev21",
 )
 
 BM25_TOP = 8

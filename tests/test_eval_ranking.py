@@ -337,6 +337,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev18: set by the coordinator after the one measurement
     "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev21: set by the coordinator after the one measurement
+    "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
