@@ -271,6 +271,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev15``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cotton gins, chocolate makers, powder coating
+  shops, flight schools, art supply stores and toll road operators, plus two accounts nothing
+  concerns (a bingo hall and a bonsai club) with near misses of their own. Tune here.
 - ``dev16``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (142 items, 75 of them filler, twelve keyword traps and
   near misses as they occur naturally), so that what is fitted or measured also sees ordinary
@@ -387,6 +391,7 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev15",
     "dev16",
     "dev18",
     "dev21",
