@@ -298,6 +298,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   assemblers, cardiology practices, payday lenders, masonry contractors and go-kart tracks, plus
   two accounts nothing concerns (a stained glass studio and a curling club) with near misses of
   their own. Tune here.
+- ``dev22``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they
+  occur naturally), so that what is fitted or measured also sees ordinary material: soybean
+  crushers, wire and cable makers, mental health clinics, ATM operators, cell phone repair shops
+  and pickleball facilities, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
+  collector) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -396,6 +403,7 @@ PARTS = (
     "dev18",
     "dev21",
     "dev19",
+    "dev22",
 )
 
 BM25_TOP = 8

@@ -107,6 +107,7 @@ PLAIN = (
     "heldout35",
     "dev16",
     "dev18",
+    "dev22",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -341,6 +342,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev19: set by the coordinator after the one measurement
     "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev22: set by the coordinator after the one measurement
+    "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
