@@ -305,6 +305,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   and pickleball facilities, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
   collector) with three near misses. Tune here.
+- ``dev29``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: ostrich farms, zipper makers, sports medicine
+  clinics, crypto mining operations, waterproofing contractors and hot air balloon ride operators,
+  plus two accounts nothing concerns (a clog dancing troupe and a model ship builder) with near
+  misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -404,6 +409,7 @@ PARTS = (
     "dev21",
     "dev19",
     "dev22",
+    "dev29",
 )
 
 BM25_TOP = 8
