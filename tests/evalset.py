@@ -285,6 +285,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   liquor stores, each account with a problem its topics do not cover and news from a neighbouring
   field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
   three near misses. Tune here.
+- ``dev25``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3`` (175 items, 50 keyword traps and near misses):
+  alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
+  striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
+  an adult dodgeball league) with near misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -380,6 +385,7 @@ PARTS = (
     "heldout35",
     "dev16",
     "dev18",
+    "dev25",
 )
 
 BM25_TOP = 8
