@@ -271,6 +271,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev20``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (131 items, 62 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: candy makers,
+  leather tanneries, coding bootcamps, seaplane operators, cosmetics makers and comedy clubs,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
+  misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -364,6 +371,7 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev20",
 )
 
 BM25_TOP = 8
