@@ -271,6 +271,24 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev16``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (142 items, 75 of them filler, twelve keyword traps and
+  near misses as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: peanut shellers, galvanizing plants, podiatry clinics, ride-share fleet operators,
+  local newspapers and hot sauce makers, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (an accordion repair shop) with three near misses. Tune here.
+- ``dev18``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: sheep ranchers,
+  sheet metal fabricators, addiction treatment centers, recording studios, video game studios and
+  liquor stores, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
+  three near misses. Tune here.
+- ``dev21``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
+  practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
+  nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
 - ``dev20``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (131 items, 62 of them filler, eleven keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: candy makers,
@@ -371,6 +389,9 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev16",
+    "dev18",
+    "dev21",
     "dev20",
 )
 
