@@ -271,11 +271,29 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev16``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (142 items, 75 of them filler, twelve keyword traps and
+  near misses as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: peanut shellers, galvanizing plants, podiatry clinics, ride-share fleet operators,
+  local newspapers and hot sauce makers, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (an accordion repair shop) with three near misses. Tune here.
 - ``dev17``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: hay producers, corrugated box makers, medical
   imaging centers, armored car services, appliance retailers and whitewater rafting outfitters,
   plus two accounts nothing concerns (a crossword puzzle constructor and a genealogy society)
   with near misses of their own. Tune here.
+- ``dev18``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: sheep ranchers,
+  sheet metal fabricators, addiction treatment centers, recording studios, video game studios and
+  liquor stores, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
+  three near misses. Tune here.
+- ``dev21``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
+  practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
+  nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -369,7 +387,10 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev16",
     "dev17",
+    "dev18",
+    "dev21",
 )
 
 BM25_TOP = 8

@@ -105,6 +105,8 @@ PLAIN = (
     "dev14",
     "heldout33",
     "heldout35",
+    "dev16",
+    "dev18",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -329,8 +331,14 @@ FLOORS: dict[str, dict[str, float]] = {
     # 15 and 8 traps + null items).
     "heldout34": floor(0.84, 0.76, 0.79, 0.65, 8, 3),
     "heldout35": floor(0.91, 0.81, 0.85, 0.57, 5, 2),
+    # dev16: set by the coordinator after the one measurement
+    "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev17: set by the coordinator after the one measurement
     "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev18: set by the coordinator after the one measurement
+    "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev21: set by the coordinator after the one measurement
+    "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
