@@ -294,6 +294,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
   practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
   nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
+- ``dev19``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: lavender farms, printed circuit board
+  assemblers, cardiology practices, payday lenders, masonry contractors and go-kart tracks, plus
+  two accounts nothing concerns (a stained glass studio and a curling club) with near misses of
+  their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -391,6 +396,7 @@ PARTS = (
     "dev17",
     "dev18",
     "dev21",
+    "dev19",
 )
 
 BM25_TOP = 8

@@ -339,6 +339,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev21: set by the coordinator after the one measurement
     "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev19: set by the coordinator after the one measurement
+    "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
