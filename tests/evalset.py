@@ -282,6 +282,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   local newspapers and hot sauce makers, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (an accordion repair shop) with three near misses. Tune here.
+- ``dev17``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: hay producers, corrugated box makers, medical
+  imaging centers, armored car services, appliance retailers and whitewater rafting outfitters,
+  plus two accounts nothing concerns (a crossword puzzle constructor and a genealogy society)
+  with near misses of their own. Tune here.
 - ``dev18``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: sheep ranchers,
@@ -400,6 +405,7 @@ PARTS = (
     "heldout35",
     "dev15",
     "dev16",
+    "dev17",
     "dev18",
     "dev21",
     "dev19",

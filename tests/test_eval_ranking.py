@@ -336,6 +336,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev15": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev16: set by the coordinator after the one measurement
     "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev17: set by the coordinator after the one measurement
+    "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev18: set by the coordinator after the one measurement
     "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev21: set by the coordinator after the one measurement
