@@ -108,6 +108,8 @@ PLAIN = (
     "dev16",
     "dev18",
     "dev22",
+    "dev20",
+    "dev24",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -337,6 +339,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev15": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev16: set by the coordinator after the one measurement
     "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev17: set by the coordinator after the one measurement
+    "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev18: set by the coordinator after the one measurement
     "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev21: set by the coordinator after the one measurement
@@ -345,6 +349,12 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev22: set by the coordinator after the one measurement
     "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev20: set by the coordinator after the one measurement
+    "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev24: set by the coordinator after the one measurement
+    "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev25: set by the coordinator after the one measurement
+    "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev29: set by the coordinator after the one measurement
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
