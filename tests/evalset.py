@@ -289,6 +289,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
   practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
   nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
+- ``dev26``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (140 items, 70 of them filler, eleven keyword traps and near misses as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: sorghum
+  growers, boiler repair contractors, allergy clinics, magazine publishers, perfume houses and jazz
+  clubs, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a pinhole camera maker) with
+  three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -385,6 +392,7 @@ PARTS = (
     "dev16",
     "dev18",
     "dev21",
+    "dev26",
 )
 
 BM25_TOP = 8
