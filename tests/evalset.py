@@ -324,6 +324,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   laser tag arenas, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (an abacus
   tutor) with three near misses. Tune here.
+- ``dev25``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3`` (175 items, 50 keyword traps and near misses):
+  alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
+  striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
+  an adult dodgeball league) with near misses of their own. Tune here.
 - ``dev26``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (140 items, 70 of them filler, eleven keyword traps and near misses as
   they occur naturally), so that what is fitted or measured also sees ordinary material: sorghum
@@ -433,6 +438,7 @@ PARTS = (
     "dev22",
     "dev20",
     "dev24",
+    "dev25",
     "dev26",
 )
 
