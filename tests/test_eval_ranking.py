@@ -167,6 +167,7 @@ WRITTEN = (
     ("heldout30", "heldout31"),
     ("dev13", "dev14", "heldout32", "heldout33"),
     ("heldout34", "heldout35"),
+    tuple(f"dev{n}" for n in range(23, 31)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -328,6 +329,8 @@ FLOORS: dict[str, dict[str, float]] = {
     # 15 and 8 traps + null items).
     "heldout34": floor(0.84, 0.76, 0.79, 0.65, 8, 3),
     "heldout35": floor(0.91, 0.81, 0.85, 0.57, 5, 2),
+    # dev23: set by the coordinator after the one measurement
+    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
