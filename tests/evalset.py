@@ -271,6 +271,59 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev15``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cotton gins, chocolate makers, powder coating
+  shops, flight schools, art supply stores and toll road operators, plus two accounts nothing
+  concerns (a bingo hall and a bonsai club) with near misses of their own. Tune here.
+- ``dev16``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (142 items, 75 of them filler, twelve keyword traps and
+  near misses as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: peanut shellers, galvanizing plants, podiatry clinics, ride-share fleet operators,
+  local newspapers and hot sauce makers, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (an accordion repair shop) with three near misses. Tune here.
+- ``dev17``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: hay producers, corrugated box makers, medical
+  imaging centers, armored car services, appliance retailers and whitewater rafting outfitters,
+  plus two accounts nothing concerns (a crossword puzzle constructor and a genealogy society)
+  with near misses of their own. Tune here.
+- ``dev18``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: sheep ranchers,
+  sheet metal fabricators, addiction treatment centers, recording studios, video game studios and
+  liquor stores, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
+  three near misses. Tune here.
+- ``dev21``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
+  practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
+  nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
+- ``dev19``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: lavender farms, printed circuit board
+  assemblers, cardiology practices, payday lenders, masonry contractors and go-kart tracks, plus
+  two accounts nothing concerns (a stained glass studio and a curling club) with near misses of
+  their own. Tune here.
+- ``dev22``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they
+  occur naturally), so that what is fitted or measured also sees ordinary material: soybean
+  crushers, wire and cable makers, mental health clinics, ATM operators, cell phone repair shops
+  and pickleball facilities, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
+  collector) with three near misses. Tune here.
+- ``dev20``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (131 items, 62 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: candy makers,
+  leather tanneries, coding bootcamps, seaplane operators, cosmetics makers and comedy clubs,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
+  misses. Tune here.
+- ``dev24``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (141 items, 70 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: mint growers,
+  hydraulic repair shops, prosthetics clinics, independent film distributors, thrift stores and
+  laser tag arenas, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an abacus
+  tutor) with three near misses. Tune here.
 - ``dev23``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: blueberry growers, fastener distributors,
   orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
@@ -369,6 +422,15 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev15",
+    "dev16",
+    "dev17",
+    "dev18",
+    "dev21",
+    "dev19",
+    "dev22",
+    "dev20",
+    "dev24",
     "dev23",
 )
 

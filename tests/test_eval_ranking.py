@@ -105,6 +105,11 @@ PLAIN = (
     "dev14",
     "heldout33",
     "heldout35",
+    "dev16",
+    "dev18",
+    "dev22",
+    "dev20",
+    "dev24",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -167,6 +172,7 @@ WRITTEN = (
     ("heldout30", "heldout31"),
     ("dev13", "dev14", "heldout32", "heldout33"),
     ("heldout34", "heldout35"),
+    tuple(f"dev{n}" for n in range(15, 23)),
     tuple(f"dev{n}" for n in range(23, 31)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
@@ -329,6 +335,24 @@ FLOORS: dict[str, dict[str, float]] = {
     # 15 and 8 traps + null items).
     "heldout34": floor(0.84, 0.76, 0.79, 0.65, 8, 3),
     "heldout35": floor(0.91, 0.81, 0.85, 0.57, 5, 2),
+    # dev15: set by the coordinator after the one measurement
+    "dev15": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev16: set by the coordinator after the one measurement
+    "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev17: set by the coordinator after the one measurement
+    "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev18: set by the coordinator after the one measurement
+    "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev21: set by the coordinator after the one measurement
+    "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev19: set by the coordinator after the one measurement
+    "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev22: set by the coordinator after the one measurement
+    "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev20: set by the coordinator after the one measurement
+    "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev24: set by the coordinator after the one measurement
+    "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev23: set by the coordinator after the one measurement
     "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
