@@ -324,6 +324,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   laser tag arenas, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (an abacus
   tutor) with three near misses. Tune here.
+- ``dev25``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3`` (175 items, 50 keyword traps and near misses):
+  alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
+  striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
+  an adult dodgeball league) with near misses of their own. Tune here.
 - ``dev23``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: blueberry growers, fastener distributors,
   orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
@@ -431,6 +436,7 @@ PARTS = (
     "dev22",
     "dev20",
     "dev24",
+    "dev25",
     "dev23",
 )
 

@@ -353,6 +353,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev24: set by the coordinator after the one measurement
     "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev25: set by the coordinator after the one measurement
+    "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev23: set by the coordinator after the one measurement
     "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
