@@ -336,6 +336,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clubs, each account with a problem its topics do not cover and news from a neighbouring field
   that sets its costs or rules, plus one account nothing concerns (a pinhole camera maker) with
   three near misses. Tune here.
+- ``dev23``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: blueberry growers, fastener distributors,
+  orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
+  accounts nothing concerns (a kaleidoscope maker and a lacrosse club) with near misses of their
+  own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -440,6 +445,7 @@ PARTS = (
     "dev24",
     "dev25",
     "dev26",
+    "dev23",
 )
 
 BM25_TOP = 8

@@ -358,6 +358,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev26: set by the coordinator after the one measurement
     "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev23: set by the coordinator after the one measurement
+    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
