@@ -310,6 +310,25 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   and pickleball facilities, each account with a problem its topics do not cover and news from a
   neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
   collector) with three near misses. Tune here.
+- ``dev20``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (131 items, 62 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: candy makers,
+  leather tanneries, coding bootcamps, seaplane operators, cosmetics makers and comedy clubs,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
+  misses. Tune here.
+- ``dev24``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (141 items, 70 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: mint growers,
+  hydraulic repair shops, prosthetics clinics, independent film distributors, thrift stores and
+  laser tag arenas, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an abacus
+  tutor) with three near misses. Tune here.
+- ``dev25``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3`` (175 items, 50 keyword traps and near misses):
+  alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
+  striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
+  an adult dodgeball league) with near misses of their own. Tune here.
 - ``dev30``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (139 items, 73 of them filler, eight keyword traps as
   they occur naturally), so that what is fitted or measured also sees ordinary material: pumpkin
@@ -417,6 +436,9 @@ PARTS = (
     "dev21",
     "dev19",
     "dev22",
+    "dev20",
+    "dev24",
+    "dev25",
     "dev30",
 )
 

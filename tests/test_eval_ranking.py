@@ -108,6 +108,8 @@ PLAIN = (
     "dev16",
     "dev18",
     "dev22",
+    "dev20",
+    "dev24",
     "dev30",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -348,6 +350,12 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev22: set by the coordinator after the one measurement
     "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev20: set by the coordinator after the one measurement
+    "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev24: set by the coordinator after the one measurement
+    "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev25: set by the coordinator after the one measurement
+    "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev30: set by the coordinator after the one measurement
     "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
