@@ -341,6 +341,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
   accounts nothing concerns (a kaleidoscope maker and a lacrosse club) with near misses of their
   own. Tune here.
+- ``dev30``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (139 items, 73 of them filler, eight keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: pumpkin
+  patches, cookware makers, hair restoration clinics, process servers, land surveying firms and
+  pool halls, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a barometer restorer)
+  with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -446,6 +453,7 @@ PARTS = (
     "dev25",
     "dev26",
     "dev23",
+    "dev30",
 )
 
 BM25_TOP = 8

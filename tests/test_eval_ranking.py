@@ -111,6 +111,7 @@ PLAIN = (
     "dev20",
     "dev24",
     "dev26",
+    "dev30",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -360,6 +361,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev23: set by the coordinator after the one measurement
     "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev30: set by the coordinator after the one measurement
+    "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
