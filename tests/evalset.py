@@ -329,6 +329,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
   striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
   an adult dodgeball league) with near misses of their own. Tune here.
+- ``dev26``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (140 items, 70 of them filler, eleven keyword traps and near misses as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: sorghum
+  growers, boiler repair contractors, allergy clinics, magazine publishers, perfume houses and jazz
+  clubs, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a pinhole camera maker) with
+  three near misses. Tune here.
 - ``dev28``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (137 items, 67 of them filler, eleven keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: sunflower seed
@@ -439,6 +446,7 @@ PARTS = (
     "dev20",
     "dev24",
     "dev25",
+    "dev26",
     "dev28",
 )
 

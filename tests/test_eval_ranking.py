@@ -110,6 +110,7 @@ PLAIN = (
     "dev22",
     "dev20",
     "dev24",
+    "dev26",
     "dev28",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -356,6 +357,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev25: set by the coordinator after the one measurement
     "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev26: set by the coordinator after the one measurement
+    "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev28: set by the coordinator after the one measurement
     "dev28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
