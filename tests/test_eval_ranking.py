@@ -170,6 +170,7 @@ WRITTEN = (
     ("dev13", "dev14", "heldout32", "heldout33"),
     ("heldout34", "heldout35"),
     tuple(f"dev{n}" for n in range(15, 23)),
+    tuple(f"dev{n}" for n in range(23, 31)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -339,6 +340,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev19: set by the coordinator after the one measurement
     "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev27: set by the coordinator after the one measurement
+    "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
