@@ -271,6 +271,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
+- ``dev15``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cotton gins, chocolate makers, powder coating
+  shops, flight schools, art supply stores and toll road operators, plus two accounts nothing
+  concerns (a bingo hall and a bonsai club) with near misses of their own. Tune here.
 - ``dev16``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (142 items, 75 of them filler, twelve keyword traps and
   near misses as they occur naturally), so that what is fitted or measured also sees ordinary
@@ -278,6 +282,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   local newspapers and hot sauce makers, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (an accordion repair shop) with three near misses. Tune here.
+- ``dev17``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: hay producers, corrugated box makers, medical
+  imaging centers, armored car services, appliance retailers and whitewater rafting outfitters,
+  plus two accounts nothing concerns (a crossword puzzle constructor and a genealogy society)
+  with near misses of their own. Tune here.
 - ``dev18``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: sheep ranchers,
@@ -294,6 +303,32 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   assemblers, cardiology practices, payday lenders, masonry contractors and go-kart tracks, plus
   two accounts nothing concerns (a stained glass studio and a curling club) with near misses of
   their own. Tune here.
+- ``dev22``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they
+  occur naturally), so that what is fitted or measured also sees ordinary material: soybean
+  crushers, wire and cable makers, mental health clinics, ATM operators, cell phone repair shops
+  and pickleball facilities, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
+  collector) with three near misses. Tune here.
+- ``dev20``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (131 items, 62 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: candy makers,
+  leather tanneries, coding bootcamps, seaplane operators, cosmetics makers and comedy clubs,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
+  misses. Tune here.
+- ``dev24``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (141 items, 70 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: mint growers,
+  hydraulic repair shops, prosthetics clinics, independent film distributors, thrift stores and
+  laser tag arenas, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an abacus
+  tutor) with three near misses. Tune here.
+- ``dev25``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3`` (175 items, 50 keyword traps and near misses):
+  alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
+  striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
+  an adult dodgeball league) with near misses of their own. Tune here.
 - ``dev27``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: ginseng growers, rubber compounders, urology
   practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
@@ -392,10 +427,16 @@ PARTS = (
     "heldout33",
     "heldout34",
     "heldout35",
+    "dev15",
     "dev16",
+    "dev17",
     "dev18",
     "dev21",
     "dev19",
+    "dev22",
+    "dev20",
+    "dev24",
+    "dev25",
     "dev27",
 )
 

@@ -107,6 +107,9 @@ PLAIN = (
     "heldout35",
     "dev16",
     "dev18",
+    "dev22",
+    "dev20",
+    "dev24",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -332,14 +335,26 @@ FLOORS: dict[str, dict[str, float]] = {
     # 15 and 8 traps + null items).
     "heldout34": floor(0.84, 0.76, 0.79, 0.65, 8, 3),
     "heldout35": floor(0.91, 0.81, 0.85, 0.57, 5, 2),
+    # dev15: set by the coordinator after the one measurement
+    "dev15": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev16: set by the coordinator after the one measurement
     "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev17: set by the coordinator after the one measurement
+    "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev18: set by the coordinator after the one measurement
     "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev21: set by the coordinator after the one measurement
     "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev19: set by the coordinator after the one measurement
     "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev22: set by the coordinator after the one measurement
+    "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev20: set by the coordinator after the one measurement
+    "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev24: set by the coordinator after the one measurement
+    "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev25: set by the coordinator after the one measurement
+    "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
