@@ -110,6 +110,8 @@ PLAIN = (
     "dev22",
     "dev20",
     "dev24",
+    "dev26",
+    "dev30",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -355,6 +357,12 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev25: set by the coordinator after the one measurement
     "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev26: set by the coordinator after the one measurement
+    "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev23: set by the coordinator after the one measurement
+    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev30: set by the coordinator after the one measurement
+    "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
