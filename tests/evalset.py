@@ -348,6 +348,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   pool halls, each account with a problem its topics do not cover and news from a neighbouring
   field that sets its costs or rules, plus one account nothing concerns (a barometer restorer)
   with three near misses. Tune here.
+- ``dev28``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (137 items, 67 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: sunflower seed
+  processors, conveyor belt makers, acupuncture clinics, pilot car escort services, consignment
+  shops and planetariums, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a quill pen
+  maker) with three near misses. Tune here.
 - ``dev27``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: ginseng growers, rubber compounders, urology
   practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
@@ -459,6 +466,7 @@ PARTS = (
     "dev26",
     "dev23",
     "dev30",
+    "dev28",
     "dev27",
 )
 

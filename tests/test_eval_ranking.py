@@ -112,6 +112,7 @@ PLAIN = (
     "dev24",
     "dev26",
     "dev30",
+    "dev28",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -363,6 +364,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev30: set by the coordinator after the one measurement
     "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev28: set by the coordinator after the one measurement
+    "dev28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
