@@ -360,6 +360,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clinics, crypto mining operations, waterproofing contractors and hot air balloon ride operators,
   plus two accounts nothing concerns (a clog dancing troupe and a model ship builder) with near
   misses of their own. Tune here.
+- ``dev27``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: ginseng growers, rubber compounders, urology
+  practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
+  accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
+  own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -468,6 +473,7 @@ PARTS = (
     "dev30",
     "dev28",
     "dev29",
+    "dev27",
 )
 
 BM25_TOP = 8

@@ -368,6 +368,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev29: set by the coordinator after the one measurement
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev27: set by the coordinator after the one measurement
+    "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
