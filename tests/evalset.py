@@ -317,6 +317,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   each account with a problem its topics do not cover and news from a neighbouring field that
   sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
   misses. Tune here.
+- ``heldout36``: a thirty-sixth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: kiwifruit growers, ball bearing
+  distributors, hyperbaric oxygen clinics, gold bullion dealers, sandblasting contractors and zip
+  line parks, plus two accounts nothing concerns (a juggling club and a sand sculpture artist)
+  with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -418,6 +424,7 @@ PARTS = (
     "dev19",
     "dev22",
     "dev20",
+    "heldout36",
 )
 
 BM25_TOP = 8
