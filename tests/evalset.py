@@ -371,6 +371,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   distributors, hyperbaric oxygen clinics, gold bullion dealers, sandblasting contractors and zip
   line parks, plus two accounts nothing concerns (a juggling club and a sand sculpture artist)
   with near misses of their own. Never tune here.
+- ``heldout37``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: an ordinary week of news (134 items, 68 of them filler, nine keyword traps as they occur
+  naturally), so that what is measured also sees ordinary material: wasabi growers, valve makers,
+  pain management clinics, aerial tramway operators, photo booth rental companies and sporting
+  clays ranges, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a hurdy-gurdy maker)
+  with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -481,6 +488,7 @@ PARTS = (
     "dev29",
     "dev27",
     "heldout36",
+    "heldout37",
 )
 
 BM25_TOP = 8
