@@ -378,6 +378,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clays ranges, each account with a problem its topics do not cover and news from a neighbouring
   field that sets its costs or rules, plus one account nothing concerns (a hurdy-gurdy maker)
   with three near misses. Never tune here.
+- ``dev34``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 68 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: asparagus growers,
+  spring manufacturers, vein clinics, EV charging network operators, karaoke bars and gift shops,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a zither teacher) with three near
+  misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -489,6 +496,7 @@ PARTS = (
     "dev27",
     "heldout36",
     "heldout37",
+    "dev34",
 )
 
 BM25_TOP = 8

@@ -114,6 +114,7 @@ PLAIN = (
     "dev30",
     "dev28",
     "heldout37",
+    "dev34",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -376,6 +377,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout37: set by the coordinator after the one measurement
     "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev34: set by the coordinator after the one measurement
+    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
