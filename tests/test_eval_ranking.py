@@ -113,6 +113,8 @@ PLAIN = (
     "dev26",
     "dev30",
     "dev28",
+    "heldout37",
+    "dev34",
     "dev32",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -372,6 +374,12 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout36: set by the coordinator after the one measurement
+    "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout37: set by the coordinator after the one measurement
+    "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev34: set by the coordinator after the one measurement
+    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev32: set by the coordinator after the one measurement
     "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
