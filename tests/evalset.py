@@ -392,6 +392,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   repair shops and racquetball clubs, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a calliope builder) with three near misses. Tune here.
+- ``dev31``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: elk ranches, brake pad makers, wound care
+  clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
+  nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
+  own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -505,6 +510,7 @@ PARTS = (
     "heldout37",
     "dev34",
     "dev32",
+    "dev31",
 )
 
 BM25_TOP = 8

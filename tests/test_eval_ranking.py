@@ -382,6 +382,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev32: set by the coordinator after the one measurement
     "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev31: set by the coordinator after the one measurement
+    "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
