@@ -317,6 +317,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   each account with a problem its topics do not cover and news from a neighbouring field that
   sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
   misses. Tune here.
+- ``dev33``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: quail farms, fiberglass boat builders, travel
+  vaccine clinics, rent-to-own stores, stone countertop fabricators and haunted attractions, plus
+  two accounts nothing concerns (a chainmail armorer and a kendo club) with near misses of their
+  own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -418,6 +423,7 @@ PARTS = (
     "dev19",
     "dev22",
     "dev20",
+    "dev33",
 )
 
 BM25_TOP = 8
