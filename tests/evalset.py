@@ -397,6 +397,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
   nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
   own. Tune here.
+- ``dev33``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: quail farms, fiberglass boat builders, travel
+  vaccine clinics, rent-to-own stores, stone countertop fabricators and haunted attractions, plus
+  two accounts nothing concerns (a chainmail armorer and a kendo club) with near misses of their
+  own. Tune here.
 - ``dev35``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: bison ranching, industrial gearbox rebuilding,
   occupational health clinics, currency exchange bureaus, residential deck building and bungee
@@ -516,6 +521,7 @@ PARTS = (
     "dev34",
     "dev32",
     "dev31",
+    "dev33",
     "dev35",
 )
 

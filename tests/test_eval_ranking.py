@@ -384,6 +384,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev31: set by the coordinator after the one measurement
     "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev33: set by the coordinator after the one measurement
+    "dev33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev35: set by the coordinator after the one measurement
     "dev35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
