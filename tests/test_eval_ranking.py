@@ -109,6 +109,7 @@ PLAIN = (
     "dev18",
     "dev22",
     "dev20",
+    "dev36",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -172,6 +173,7 @@ WRITTEN = (
     ("dev13", "dev14", "heldout32", "heldout33"),
     ("heldout34", "heldout35"),
     tuple(f"dev{n}" for n in range(15, 23)),
+    (*(f"dev{n}" for n in range(31, 37)), "heldout36", "heldout37"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -349,6 +351,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev20: set by the coordinator after the one measurement
     "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev36: set by the coordinator after the one measurement
+    "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
