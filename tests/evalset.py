@@ -317,6 +317,86 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   each account with a problem its topics do not cover and news from a neighbouring field that
   sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
   misses. Tune here.
+- ``dev24``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (141 items, 70 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: mint growers,
+  hydraulic repair shops, prosthetics clinics, independent film distributors, thrift stores and
+  laser tag arenas, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an abacus
+  tutor) with three near misses. Tune here.
+- ``dev25``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3`` (175 items, 50 keyword traps and near misses):
+  alpaca farms, precision optics makers, cosmetic surgery clinics, crowdfunding platforms, road
+  striping contractors and dude ranches, plus two accounts nothing concerns (a balloon artist and
+  an adult dodgeball league) with near misses of their own. Tune here.
+- ``dev26``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (140 items, 70 of them filler, eleven keyword traps and near misses as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: sorghum
+  growers, boiler repair contractors, allergy clinics, magazine publishers, perfume houses and jazz
+  clubs, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a pinhole camera maker) with
+  three near misses. Tune here.
+- ``dev23``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: blueberry growers, fastener distributors,
+  orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
+  accounts nothing concerns (a kaleidoscope maker and a lacrosse club) with near misses of their
+  own. Tune here.
+- ``dev30``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (139 items, 73 of them filler, eight keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: pumpkin
+  patches, cookware makers, hair restoration clinics, process servers, land surveying firms and
+  pool halls, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a barometer restorer)
+  with three near misses. Tune here.
+- ``dev28``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (137 items, 67 of them filler, eleven keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: sunflower seed
+  processors, conveyor belt makers, acupuncture clinics, pilot car escort services, consignment
+  shops and planetariums, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a quill pen
+  maker) with three near misses. Tune here.
+- ``dev29``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: ostrich farms, zipper makers, sports medicine
+  clinics, crypto mining operations, waterproofing contractors and hot air balloon ride operators,
+  plus two accounts nothing concerns (a clog dancing troupe and a model ship builder) with near
+  misses of their own. Tune here.
+- ``dev27``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: ginseng growers, rubber compounders, urology
+  practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
+  accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
+  own. Tune here.
+- ``heldout36``: a thirty-sixth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: kiwifruit growers, ball bearing
+  distributors, hyperbaric oxygen clinics, gold bullion dealers, sandblasting contractors and zip
+  line parks, plus two accounts nothing concerns (a juggling club and a sand sculpture artist)
+  with near misses of their own. Never tune here.
+- ``heldout37``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: an ordinary week of news (134 items, 68 of them filler, nine keyword traps as they occur
+  naturally), so that what is measured also sees ordinary material: wasabi growers, valve makers,
+  pain management clinics, aerial tramway operators, photo booth rental companies and sporting
+  clays ranges, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a hurdy-gurdy maker)
+  with three near misses. Never tune here.
+- ``dev34``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 68 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: asparagus growers,
+  spring manufacturers, vein clinics, EV charging network operators, karaoke bars and gift shops,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a zither teacher) with three near
+  misses. Tune here.
+- ``dev32``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 62 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: cashew processors,
+  grinding wheel makers, lactation consulting practices, music licensing agencies, vacuum cleaner
+  repair shops and racquetball clubs, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (a calliope builder) with three near misses. Tune here.
+- ``dev31``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: elk ranches, brake pad makers, wound care
+  clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
+  nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
+  own. Tune here.
 - ``dev36``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (133 items, 61 of them filler, ten keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: date palm growers,
@@ -425,6 +505,19 @@ PARTS = (
     "dev19",
     "dev22",
     "dev20",
+    "dev24",
+    "dev25",
+    "dev26",
+    "dev23",
+    "dev30",
+    "dev28",
+    "dev29",
+    "dev27",
+    "heldout36",
+    "heldout37",
+    "dev34",
+    "dev32",
+    "dev31",
     "dev36",
 )
 

@@ -109,6 +109,13 @@ PLAIN = (
     "dev18",
     "dev22",
     "dev20",
+    "dev24",
+    "dev26",
+    "dev30",
+    "dev28",
+    "heldout37",
+    "dev34",
+    "dev32",
     "dev36",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -173,6 +180,7 @@ WRITTEN = (
     ("dev13", "dev14", "heldout32", "heldout33"),
     ("heldout34", "heldout35"),
     tuple(f"dev{n}" for n in range(15, 23)),
+    tuple(f"dev{n}" for n in range(23, 31)),
     (*(f"dev{n}" for n in range(31, 37)), "heldout36", "heldout37"),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
@@ -351,6 +359,32 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev20: set by the coordinator after the one measurement
     "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev24: set by the coordinator after the one measurement
+    "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev25: set by the coordinator after the one measurement
+    "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev26: set by the coordinator after the one measurement
+    "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev23: set by the coordinator after the one measurement
+    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev30: set by the coordinator after the one measurement
+    "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev28: set by the coordinator after the one measurement
+    "dev28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev29: set by the coordinator after the one measurement
+    "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev27: set by the coordinator after the one measurement
+    "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout36: set by the coordinator after the one measurement
+    "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout37: set by the coordinator after the one measurement
+    "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev34: set by the coordinator after the one measurement
+    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev32: set by the coordinator after the one measurement
+    "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev31: set by the coordinator after the one measurement
+    "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev36: set by the coordinator after the one measurement
     "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
