@@ -396,6 +396,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   way and with the construction of ``heldout3``: elk ranches, brake pad makers, wound care
   clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
   nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
+- ``dev33``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: quail farms, fiberglass boat builders, travel
+  vaccine clinics, rent-to-own stores, stone countertop fabricators and haunted attractions, plus
+  two accounts nothing concerns (a chainmail armorer and a kendo club) with near misses of their
   own. Tune here.
 - ``dev36``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (133 items, 61 of them filler, ten keyword traps as they occur
@@ -518,6 +522,7 @@ PARTS = (
     "dev34",
     "dev32",
     "dev31",
+    "dev33",
     "dev36",
 )
 

@@ -385,6 +385,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev31: set by the coordinator after the one measurement
     "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev33: set by the coordinator after the one measurement
+    "dev33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev36: set by the coordinator after the one measurement
     "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
