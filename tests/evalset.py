@@ -407,6 +407,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   occupational health clinics, currency exchange bureaus, residential deck building and bungee
   jumping operators, plus two accounts nothing concerns (a marble run designer and a youth water
   polo club) with near misses of their own. Tune here.
+- ``dev36``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (133 items, 61 of them filler, ten keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: date palm growers,
+  anodizing shops, naturopathy clinics, bike share operators, antique malls and roller derby
+  leagues, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a theremin builder) with three
+  near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -523,6 +530,7 @@ PARTS = (
     "dev31",
     "dev33",
     "dev35",
+    "dev36",
 )
 
 BM25_TOP = 8

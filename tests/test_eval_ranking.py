@@ -116,6 +116,7 @@ PLAIN = (
     "heldout37",
     "dev34",
     "dev32",
+    "dev36",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -388,6 +389,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev35: set by the coordinator after the one measurement
     "dev35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev36: set by the coordinator after the one measurement
+    "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
