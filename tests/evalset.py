@@ -414,6 +414,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   leagues, each account with a problem its topics do not cover and news from a neighbouring field
   that sets its costs or rules, plus one account nothing concerns (a theremin builder) with three
   near misses. Tune here.
+- ``heldout38``: a thirty-eighth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: watermelon growers, chainsaw
+  dealers, bariatric surgery centers, student housing operators, radon mitigation contractors and
+  cave tour operators, plus two accounts nothing concerns (a weathervane maker and a tiddlywinks
+  club) with near misses of their own. Never tune here.
 - ``heldout39``: a thirty-ninth held-out part, and a PLAIN one, written 2026-11-30 (eighth
   session) blind in the same way: an ordinary week of news (132 items, 64 of them filler, ten
   keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
@@ -538,6 +544,7 @@ PARTS = (
     "dev33",
     "dev35",
     "dev36",
+    "heldout38",
     "heldout39",
 )
 

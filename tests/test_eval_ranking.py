@@ -393,6 +393,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev36: set by the coordinator after the one measurement
     "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout38: set by the coordinator after the one measurement
+    "heldout38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout39: set by the coordinator after the one measurement
     "heldout39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
