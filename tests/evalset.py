@@ -365,6 +365,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
   accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
   own. Tune here.
+- ``heldout40``: a fortieth held-out part, written 2026-11-30 (eighth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: onion growers, drill bit makers, eating
+  disorder clinics, tax lien investors, basement finishing contractors and obstacle course race
+  organizers, plus two accounts nothing concerns (a pinata maker and a badminton club) with near
+  misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -474,6 +480,7 @@ PARTS = (
     "dev28",
     "dev29",
     "dev27",
+    "heldout40",
 )
 
 BM25_TOP = 8
