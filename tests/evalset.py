@@ -427,6 +427,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   sauna bathhouses and maternity clothing stores, each account with a problem its topics do not
   cover and news from a neighbouring field that sets its costs or rules, plus one account
   nothing concerns (a gramophone restorer) with three near misses. Never tune here.
+- ``heldout40``: a fortieth held-out part, written 2026-11-30 (eighth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: onion growers, drill bit makers, eating
+  disorder clinics, tax lien investors, basement finishing contractors and obstacle course race
+  organizers, plus two accounts nothing concerns (a pinata maker and a badminton club) with near
+  misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -546,6 +552,7 @@ PARTS = (
     "dev36",
     "heldout38",
     "heldout39",
+    "heldout40",
 )
 
 BM25_TOP = 8

@@ -397,6 +397,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout39: set by the coordinator after the one measurement
     "heldout39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout40: set by the coordinator after the one measurement
+    "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
