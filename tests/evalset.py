@@ -365,6 +365,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
   accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
   own. Tune here.
+- ``heldout41``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: a real team's week of news rather than a trap-dense one (130 items, 65 of them filler,
+  eight keyword traps as they naturally turn up), so that what is measured also sees ordinary
+  material: pineapple growers, industrial hose manufacturers, lice removal clinics, pedicab
+  operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (an ocarina maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -474,6 +481,7 @@ PARTS = (
     "dev28",
     "dev29",
     "dev27",
+    "heldout41",
 )
 
 BM25_TOP = 8
