@@ -433,6 +433,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   disorder clinics, tax lien investors, basement finishing contractors and obstacle course race
   organizers, plus two accounts nothing concerns (a pinata maker and a badminton club) with near
   misses of their own. Never tune here.
+- ``heldout41``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: a real team's week of news rather than a trap-dense one (130 items, 65 of them filler,
+  eight keyword traps as they naturally turn up), so that what is measured also sees ordinary
+  material: pineapple growers, industrial hose manufacturers, lice removal clinics, pedicab
+  operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (an ocarina maker) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -553,6 +560,7 @@ PARTS = (
     "heldout38",
     "heldout39",
     "heldout40",
+    "heldout41",
 )
 
 BM25_TOP = 8

@@ -118,6 +118,7 @@ PLAIN = (
     "dev32",
     "dev36",
     "heldout39",
+    "heldout41",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -399,6 +400,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout40: set by the coordinator after the one measurement
     "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout41: set by the coordinator after the one measurement
+    "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
