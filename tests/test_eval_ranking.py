@@ -113,6 +113,7 @@ PLAIN = (
     "dev26",
     "dev30",
     "dev28",
+    "dev38",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -177,6 +178,7 @@ WRITTEN = (
     ("heldout34", "heldout35"),
     tuple(f"dev{n}" for n in range(15, 23)),
     tuple(f"dev{n}" for n in range(23, 31)),
+    (*(f"dev{n}" for n in range(37, 41)), *(f"heldout{n}" for n in range(38, 42))),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -370,6 +372,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev38: set by the coordinator after the one measurement
+    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
