@@ -445,6 +445,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   practices, student loan servicers, garage door installers and indoor skydiving centers, plus
   two accounts nothing concerns (a yodeling teacher and a croquet club) with near misses of their
   own. Tune here.
+- ``dev38``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 70 of them filler, nine keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: lentil
+  growers, pump manufacturers, endocrinology practices, cargo bike delivery firms, vinyl pressing
+  plants and batting cages, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an
+  hourglass maker) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -567,6 +574,7 @@ PARTS = (
     "heldout40",
     "heldout41",
     "dev37",
+    "dev38",
 )
 
 BM25_TOP = 8

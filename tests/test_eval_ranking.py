@@ -119,6 +119,7 @@ PLAIN = (
     "dev36",
     "heldout39",
     "heldout41",
+    "dev38",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -404,6 +405,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev37: set by the coordinator after the one measurement
     "dev37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev38: set by the coordinator after the one measurement
+    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
