@@ -420,6 +420,38 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   dealers, bariatric surgery centers, student housing operators, radon mitigation contractors and
   cave tour operators, plus two accounts nothing concerns (a weathervane maker and a tiddlywinks
   club) with near misses of their own. Never tune here.
+- ``heldout39``: a thirty-ninth held-out part, and a PLAIN one, written 2026-11-30 (eighth
+  session) blind in the same way: an ordinary week of news (132 items, 64 of them filler, ten
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: flax growers, saw blade makers, gastroenterology practices, auto glass repair shops,
+  sauna bathhouses and maternity clothing stores, each account with a problem its topics do not
+  cover and news from a neighbouring field that sets its costs or rules, plus one account
+  nothing concerns (a gramophone restorer) with three near misses. Never tune here.
+- ``heldout40``: a fortieth held-out part, written 2026-11-30 (eighth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: onion growers, drill bit makers, eating
+  disorder clinics, tax lien investors, basement finishing contractors and obstacle course race
+  organizers, plus two accounts nothing concerns (a pinata maker and a badminton club) with near
+  misses of their own. Never tune here.
+- ``heldout41``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: a real team's week of news rather than a trap-dense one (130 items, 65 of them filler,
+  eight keyword traps as they naturally turn up), so that what is measured also sees ordinary
+  material: pineapple growers, industrial hose manufacturers, lice removal clinics, pedicab
+  operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev37``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cherry orchards, industrial fan makers, ENT
+  practices, student loan servicers, garage door installers and indoor skydiving centers, plus
+  two accounts nothing concerns (a yodeling teacher and a croquet club) with near misses of their
+  own. Tune here.
+- ``dev38``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 70 of them filler, nine keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: lentil
+  growers, pump manufacturers, endocrinology practices, cargo bike delivery firms, vinyl pressing
+  plants and batting cages, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an
+  hourglass maker) with three near misses. Tune here.
 - ``dev40``: a plain development part, written 2026-11-30 (eighth session) blind in the same way: an
   ordinary week of news (134 items, 66 of them filler, ten keyword traps as they occur naturally),
   so that what is fitted or measured also sees ordinary material: papaya growers, ladder
@@ -545,6 +577,11 @@ PARTS = (
     "dev35",
     "dev36",
     "heldout38",
+    "heldout39",
+    "heldout40",
+    "heldout41",
+    "dev37",
+    "dev38",
     "dev40",
 )
 

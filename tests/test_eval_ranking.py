@@ -117,6 +117,9 @@ PLAIN = (
     "dev34",
     "dev32",
     "dev36",
+    "heldout39",
+    "heldout41",
+    "dev38",
     "dev40",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -395,6 +398,16 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout38: set by the coordinator after the one measurement
     "heldout38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout39: set by the coordinator after the one measurement
+    "heldout39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout40: set by the coordinator after the one measurement
+    "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout41: set by the coordinator after the one measurement
+    "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev37: set by the coordinator after the one measurement
+    "dev37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev38: set by the coordinator after the one measurement
+    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev40: set by the coordinator after the one measurement
     "dev40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
