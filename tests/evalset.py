@@ -365,6 +365,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
   accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
   own. Tune here.
+- ``dev39``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: fig growers, chain makers, radiation oncology
+  centers, credit repair firms, terrazzo installers and virtual reality arcades, plus two accounts
+  nothing concerns (a lampwork bead maker and a cribbage club) with near misses of their own.
+  Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -474,6 +479,7 @@ PARTS = (
     "dev28",
     "dev29",
     "dev27",
+    "dev39",
 )
 
 BM25_TOP = 8

@@ -177,6 +177,7 @@ WRITTEN = (
     ("heldout34", "heldout35"),
     tuple(f"dev{n}" for n in range(15, 23)),
     tuple(f"dev{n}" for n in range(23, 31)),
+    (*(f"dev{n}" for n in range(37, 41)), *(f"heldout{n}" for n in range(38, 42))),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -370,6 +371,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev39: set by the coordinator after the one measurement
+    "dev39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
