@@ -365,6 +365,93 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
   accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
   own. Tune here.
+- ``heldout36``: a thirty-sixth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: kiwifruit growers, ball bearing
+  distributors, hyperbaric oxygen clinics, gold bullion dealers, sandblasting contractors and zip
+  line parks, plus two accounts nothing concerns (a juggling club and a sand sculpture artist)
+  with near misses of their own. Never tune here.
+- ``heldout37``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: an ordinary week of news (134 items, 68 of them filler, nine keyword traps as they occur
+  naturally), so that what is measured also sees ordinary material: wasabi growers, valve makers,
+  pain management clinics, aerial tramway operators, photo booth rental companies and sporting
+  clays ranges, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a hurdy-gurdy maker)
+  with three near misses. Never tune here.
+- ``dev34``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 68 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: asparagus growers,
+  spring manufacturers, vein clinics, EV charging network operators, karaoke bars and gift shops,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a zither teacher) with three near
+  misses. Tune here.
+- ``dev32``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 62 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: cashew processors,
+  grinding wheel makers, lactation consulting practices, music licensing agencies, vacuum cleaner
+  repair shops and racquetball clubs, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (a calliope builder) with three near misses. Tune here.
+- ``dev31``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: elk ranches, brake pad makers, wound care
+  clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
+  nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
+  own. Tune here.
+- ``dev33``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: quail farms, fiberglass boat builders, travel
+  vaccine clinics, rent-to-own stores, stone countertop fabricators and haunted attractions, plus
+  two accounts nothing concerns (a chainmail armorer and a kendo club) with near misses of their
+  own. Tune here.
+- ``dev35``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: bison ranching, industrial gearbox rebuilding,
+  occupational health clinics, currency exchange bureaus, residential deck building and bungee
+  jumping operators, plus two accounts nothing concerns (a marble run designer and a youth water
+  polo club) with near misses of their own. Tune here.
+- ``dev36``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (133 items, 61 of them filler, ten keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: date palm growers,
+  anodizing shops, naturopathy clinics, bike share operators, antique malls and roller derby
+  leagues, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a theremin builder) with three
+  near misses. Tune here.
+- ``heldout38``: a thirty-eighth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: watermelon growers, chainsaw
+  dealers, bariatric surgery centers, student housing operators, radon mitigation contractors and
+  cave tour operators, plus two accounts nothing concerns (a weathervane maker and a tiddlywinks
+  club) with near misses of their own. Never tune here.
+- ``heldout39``: a thirty-ninth held-out part, and a PLAIN one, written 2026-11-30 (eighth
+  session) blind in the same way: an ordinary week of news (132 items, 64 of them filler, ten
+  keyword traps as they occur naturally), so that what is fitted or measured also sees ordinary
+  material: flax growers, saw blade makers, gastroenterology practices, auto glass repair shops,
+  sauna bathhouses and maternity clothing stores, each account with a problem its topics do not
+  cover and news from a neighbouring field that sets its costs or rules, plus one account
+  nothing concerns (a gramophone restorer) with three near misses. Never tune here.
+- ``heldout40``: a fortieth held-out part, written 2026-11-30 (eighth session) blind in the same
+  way and with the same construction as ``heldout3``, a fresh, independent measurement to decide
+  between two rankers the coordinator had already fixed: onion growers, drill bit makers, eating
+  disorder clinics, tax lien investors, basement finishing contractors and obstacle course race
+  organizers, plus two accounts nothing concerns (a pinata maker and a badminton club) with near
+  misses of their own. Never tune here.
+- ``heldout41``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
+  way: a real team's week of news rather than a trap-dense one (130 items, 65 of them filler,
+  eight keyword traps as they naturally turn up), so that what is measured also sees ordinary
+  material: pineapple growers, industrial hose manufacturers, lice removal clinics, pedicab
+  operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev37``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cherry orchards, industrial fan makers, ENT
+  practices, student loan servicers, garage door installers and indoor skydiving centers, plus
+  two accounts nothing concerns (a yodeling teacher and a croquet club) with near misses of their
+  own. Tune here.
+- ``dev38``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 70 of them filler, nine keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: lentil
+  growers, pump manufacturers, endocrinology practices, cargo bike delivery firms, vinyl pressing
+  plants and batting cages, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an
+  hourglass maker) with three near misses. Tune here.
 - ``dev39``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: fig growers, chain makers, radiation oncology
   centers, credit repair firms, terrazzo installers and virtual reality arcades, plus two accounts
@@ -479,6 +566,20 @@ PARTS = (
     "dev28",
     "dev29",
     "dev27",
+    "heldout36",
+    "heldout37",
+    "dev34",
+    "dev32",
+    "dev31",
+    "dev33",
+    "dev35",
+    "dev36",
+    "heldout38",
+    "heldout39",
+    "heldout40",
+    "heldout41",
+    "dev37",
+    "dev38",
     "dev39",
 )
 

@@ -113,6 +113,13 @@ PLAIN = (
     "dev26",
     "dev30",
     "dev28",
+    "heldout37",
+    "dev34",
+    "dev32",
+    "dev36",
+    "heldout39",
+    "heldout41",
+    "dev38",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -177,6 +184,7 @@ WRITTEN = (
     ("heldout34", "heldout35"),
     tuple(f"dev{n}" for n in range(15, 23)),
     tuple(f"dev{n}" for n in range(23, 31)),
+    (*(f"dev{n}" for n in range(31, 37)), "heldout36", "heldout37"),
     (*(f"dev{n}" for n in range(37, 41)), *(f"heldout{n}" for n in range(38, 42))),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
@@ -371,6 +379,34 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev27: set by the coordinator after the one measurement
     "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout36: set by the coordinator after the one measurement
+    "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout37: set by the coordinator after the one measurement
+    "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev34: set by the coordinator after the one measurement
+    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev32: set by the coordinator after the one measurement
+    "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev31: set by the coordinator after the one measurement
+    "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev33: set by the coordinator after the one measurement
+    "dev33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev35: set by the coordinator after the one measurement
+    "dev35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev36: set by the coordinator after the one measurement
+    "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout38: set by the coordinator after the one measurement
+    "heldout38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout39: set by the coordinator after the one measurement
+    "heldout39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout40: set by the coordinator after the one measurement
+    "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout41: set by the coordinator after the one measurement
+    "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev37: set by the coordinator after the one measurement
+    "dev37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev38: set by the coordinator after the one measurement
+    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev39: set by the coordinator after the one measurement
     "dev39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
