@@ -459,6 +459,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   companies, each account with a problem its topics do not cover and news from a neighbouring field
   that sets its costs or rules, plus one account nothing concerns (a diorama maker) with three near
   misses. Tune here.
+- ``dev39``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: fig growers, chain makers, radiation oncology
+  centers, credit repair firms, terrazzo installers and virtual reality arcades, plus two accounts
+  nothing concerns (a lampwork bead maker and a cribbage club) with near misses of their own.
+  Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -583,6 +588,7 @@ PARTS = (
     "dev37",
     "dev38",
     "dev40",
+    "dev39",
 )
 
 BM25_TOP = 8

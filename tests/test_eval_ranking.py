@@ -410,6 +410,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev40: set by the coordinator after the one measurement
     "dev40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev39: set by the coordinator after the one measurement
+    "dev39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
