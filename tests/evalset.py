@@ -294,22 +294,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   liquor stores, each account with a problem its topics do not cover and news from a neighbouring
   field that sets its costs or rules, plus one account nothing concerns (a mandolin teacher) with
   three near misses. Tune here.
-- ``dev21``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
-  practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
-  nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
 - ``dev19``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
   way and with the construction of ``heldout3``: lavender farms, printed circuit board
   assemblers, cardiology practices, payday lenders, masonry contractors and go-kart tracks, plus
   two accounts nothing concerns (a stained glass studio and a curling club) with near misses of
   their own. Tune here.
-- ``dev22``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
-  the same way: an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they
-  occur naturally), so that what is fitted or measured also sees ordinary material: soybean
-  crushers, wire and cable makers, mental health clinics, ATM operators, cell phone repair shops
-  and pickleball facilities, each account with a problem its topics do not cover and news from a
-  neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
-  collector) with three near misses. Tune here.
 - ``dev20``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (131 items, 62 of them filler, eleven keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: candy makers,
@@ -317,6 +306,22 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   each account with a problem its topics do not cover and news from a neighbouring field that
   sets its costs or rules, plus one account nothing concerns (a sundial maker) with three near
   misses. Tune here.
+- ``dev21``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: pasta makers, forging shops, speech therapy
+  practices, check cashing stores, insulation contractors and hunting lodges, plus two accounts
+  nothing concerns (a ukulele shop and a rowing club) with near misses of their own. Tune here.
+- ``dev22``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 64 of them filler, nine keyword traps as they
+  occur naturally), so that what is fitted or measured also sees ordinary material: soybean
+  crushers, wire and cable makers, mental health clinics, ATM operators, cell phone repair shops
+  and pickleball facilities, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (a snuff box
+  collector) with three near misses. Tune here.
+- ``dev23``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: blueberry growers, fastener distributors,
+  orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
+  accounts nothing concerns (a kaleidoscope maker and a lacrosse club) with near misses of their
+  own. Tune here.
 - ``dev24``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (141 items, 70 of them filler, eleven keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: mint growers,
@@ -336,18 +341,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clubs, each account with a problem its topics do not cover and news from a neighbouring field
   that sets its costs or rules, plus one account nothing concerns (a pinhole camera maker) with
   three near misses. Tune here.
-- ``dev23``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: blueberry growers, fastener distributors,
-  orthotics labs, stock photo agencies, vacation rental managers and paintball parks, plus two
-  accounts nothing concerns (a kaleidoscope maker and a lacrosse club) with near misses of their
+- ``dev27``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: ginseng growers, rubber compounders, urology
+  practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
+  accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
   own. Tune here.
-- ``dev30``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
-  the same way: an ordinary week of news (139 items, 73 of them filler, eight keyword traps as
-  they occur naturally), so that what is fitted or measured also sees ordinary material: pumpkin
-  patches, cookware makers, hair restoration clinics, process servers, land surveying firms and
-  pool halls, each account with a problem its topics do not cover and news from a neighbouring
-  field that sets its costs or rules, plus one account nothing concerns (a barometer restorer)
-  with three near misses. Tune here.
 - ``dev28``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   an ordinary week of news (137 items, 67 of them filler, eleven keyword traps as they occur
   naturally), so that what is fitted or measured also sees ordinary material: sunflower seed
@@ -360,11 +358,73 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clinics, crypto mining operations, waterproofing contractors and hot air balloon ride operators,
   plus two accounts nothing concerns (a clog dancing troupe and a model ship builder) with near
   misses of their own. Tune here.
-- ``dev27``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: ginseng growers, rubber compounders, urology
-  practices, pension fund administrators, stucco contractors and axe throwing venues, plus two
-  accounts nothing concerns (a decoy carver and a table tennis club) with near misses of their
+- ``dev30``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (139 items, 73 of them filler, eight keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: pumpkin
+  patches, cookware makers, hair restoration clinics, process servers, land surveying firms and
+  pool halls, each account with a problem its topics do not cover and news from a neighbouring
+  field that sets its costs or rules, plus one account nothing concerns (a barometer restorer)
+  with three near misses. Tune here.
+- ``dev31``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: elk ranches, brake pad makers, wound care
+  clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
+  nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
   own. Tune here.
+- ``dev32``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 62 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: cashew processors,
+  grinding wheel makers, lactation consulting practices, music licensing agencies, vacuum cleaner
+  repair shops and racquetball clubs, each account with a problem its topics do not cover and
+  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
+  (a calliope builder) with three near misses. Tune here.
+- ``dev33``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: quail farms, fiberglass boat builders, travel
+  vaccine clinics, rent-to-own stores, stone countertop fabricators and haunted attractions, plus
+  two accounts nothing concerns (a chainmail armorer and a kendo club) with near misses of their
+  own. Tune here.
+- ``dev34``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (134 items, 68 of them filler, twelve keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: asparagus growers,
+  spring manufacturers, vein clinics, EV charging network operators, karaoke bars and gift shops,
+  each account with a problem its topics do not cover and news from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a zither teacher) with three near
+  misses. Tune here.
+- ``dev35``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: bison ranching, industrial gearbox rebuilding,
+  occupational health clinics, currency exchange bureaus, residential deck building and bungee
+  jumping operators, plus two accounts nothing concerns (a marble run designer and a youth water
+  polo club) with near misses of their own. Tune here.
+- ``dev36``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  an ordinary week of news (133 items, 61 of them filler, ten keyword traps as they occur
+  naturally), so that what is fitted or measured also sees ordinary material: date palm growers,
+  anodizing shops, naturopathy clinics, bike share operators, antique malls and roller derby
+  leagues, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a theremin builder) with three
+  near misses. Tune here.
+- ``dev37``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: cherry orchards, industrial fan makers, ENT
+  practices, student loan servicers, garage door installers and indoor skydiving centers, plus
+  two accounts nothing concerns (a yodeling teacher and a croquet club) with near misses of their
+  own. Tune here.
+- ``dev38``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (136 items, 70 of them filler, nine keyword traps as
+  they occur naturally), so that what is fitted or measured also sees ordinary material: lentil
+  growers, pump manufacturers, endocrinology practices, cargo bike delivery firms, vinyl pressing
+  plants and batting cages, each account with a problem its topics do not cover and news from a
+  neighbouring field that sets its costs or rules, plus one account nothing concerns (an
+  hourglass maker) with three near misses. Tune here.
+- ``dev39``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: fig growers, chain makers, radiation oncology
+  centers, credit repair firms, terrazzo installers and virtual reality arcades, plus two accounts
+  nothing concerns (a lampwork bead maker and a cribbage club) with near misses of their own.
+  Tune here.
+- ``dev40``: a plain development part, written 2026-11-30 (eighth session) blind in the same way: an
+  ordinary week of news (134 items, 66 of them filler, ten keyword traps as they occur naturally),
+  so that what is fitted or measured also sees ordinary material: papaya growers, ladder
+  manufacturers, clinical laboratories, electric scooter rental, trading card shops and trivia night
+  companies, each account with a problem its topics do not cover and news from a neighbouring field
+  that sets its costs or rules, plus one account nothing concerns (a diorama maker) with three near
+  misses. Tune here.
 - ``heldout36``: a thirty-sixth held-out part, written 2026-11-30 (eighth session) blind in the
   same way and with the same construction as ``heldout3``, a fresh, independent measurement to
   decide between two rankers the coordinator had already fixed: kiwifruit growers, ball bearing
@@ -378,42 +438,6 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   clays ranges, each account with a problem its topics do not cover and news from a neighbouring
   field that sets its costs or rules, plus one account nothing concerns (a hurdy-gurdy maker)
   with three near misses. Never tune here.
-- ``dev34``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
-  an ordinary week of news (134 items, 68 of them filler, twelve keyword traps as they occur
-  naturally), so that what is fitted or measured also sees ordinary material: asparagus growers,
-  spring manufacturers, vein clinics, EV charging network operators, karaoke bars and gift shops,
-  each account with a problem its topics do not cover and news from a neighbouring field that
-  sets its costs or rules, plus one account nothing concerns (a zither teacher) with three near
-  misses. Tune here.
-- ``dev32``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
-  an ordinary week of news (134 items, 62 of them filler, twelve keyword traps as they occur
-  naturally), so that what is fitted or measured also sees ordinary material: cashew processors,
-  grinding wheel makers, lactation consulting practices, music licensing agencies, vacuum cleaner
-  repair shops and racquetball clubs, each account with a problem its topics do not cover and
-  news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
-  (a calliope builder) with three near misses. Tune here.
-- ``dev31``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: elk ranches, brake pad makers, wound care
-  clinics, microfinance lenders, gutter installers and snowmobile dealers, plus two accounts
-  nothing concerns (a rubber stamp maker and an ultimate frisbee league) with near misses of their
-  own. Tune here.
-- ``dev33``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: quail farms, fiberglass boat builders, travel
-  vaccine clinics, rent-to-own stores, stone countertop fabricators and haunted attractions, plus
-  two accounts nothing concerns (a chainmail armorer and a kendo club) with near misses of their
-  own. Tune here.
-- ``dev35``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: bison ranching, industrial gearbox rebuilding,
-  occupational health clinics, currency exchange bureaus, residential deck building and bungee
-  jumping operators, plus two accounts nothing concerns (a marble run designer and a youth water
-  polo club) with near misses of their own. Tune here.
-- ``dev36``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
-  an ordinary week of news (133 items, 61 of them filler, ten keyword traps as they occur
-  naturally), so that what is fitted or measured also sees ordinary material: date palm growers,
-  anodizing shops, naturopathy clinics, bike share operators, antique malls and roller derby
-  leagues, each account with a problem its topics do not cover and news from a neighbouring field
-  that sets its costs or rules, plus one account nothing concerns (a theremin builder) with three
-  near misses. Tune here.
 - ``heldout38``: a thirty-eighth held-out part, written 2026-11-30 (eighth session) blind in the
   same way and with the same construction as ``heldout3``, a fresh, independent measurement to
   decide between two rankers the coordinator had already fixed: watermelon growers, chainsaw
@@ -440,30 +464,6 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
-- ``dev37``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: cherry orchards, industrial fan makers, ENT
-  practices, student loan servicers, garage door installers and indoor skydiving centers, plus
-  two accounts nothing concerns (a yodeling teacher and a croquet club) with near misses of their
-  own. Tune here.
-- ``dev38``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
-  the same way: an ordinary week of news (136 items, 70 of them filler, nine keyword traps as
-  they occur naturally), so that what is fitted or measured also sees ordinary material: lentil
-  growers, pump manufacturers, endocrinology practices, cargo bike delivery firms, vinyl pressing
-  plants and batting cages, each account with a problem its topics do not cover and news from a
-  neighbouring field that sets its costs or rules, plus one account nothing concerns (an
-  hourglass maker) with three near misses. Tune here.
-- ``dev40``: a plain development part, written 2026-11-30 (eighth session) blind in the same way: an
-  ordinary week of news (134 items, 66 of them filler, ten keyword traps as they occur naturally),
-  so that what is fitted or measured also sees ordinary material: papaya growers, ladder
-  manufacturers, clinical laboratories, electric scooter rental, trading card shops and trivia night
-  companies, each account with a problem its topics do not cover and news from a neighbouring field
-  that sets its costs or rules, plus one account nothing concerns (a diorama maker) with three near
-  misses. Tune here.
-- ``dev39``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
-  way and with the construction of ``heldout3``: fig growers, chain makers, radiation oncology
-  centers, credit repair firms, terrazzo installers and virtual reality arcades, plus two accounts
-  nothing concerns (a lampwork bead maker and a cribbage club) with near misses of their own.
-  Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -561,34 +561,34 @@ PARTS = (
     "dev16",
     "dev17",
     "dev18",
-    "dev21",
     "dev19",
-    "dev22",
     "dev20",
+    "dev21",
+    "dev22",
+    "dev23",
     "dev24",
     "dev25",
     "dev26",
-    "dev23",
-    "dev30",
+    "dev27",
     "dev28",
     "dev29",
-    "dev27",
-    "heldout36",
-    "heldout37",
-    "dev34",
-    "dev32",
+    "dev30",
     "dev31",
+    "dev32",
     "dev33",
+    "dev34",
     "dev35",
     "dev36",
+    "dev37",
+    "dev38",
+    "dev39",
+    "dev40",
+    "heldout36",
+    "heldout37",
     "heldout38",
     "heldout39",
     "heldout40",
     "heldout41",
-    "dev37",
-    "dev38",
-    "dev40",
-    "dev39",
 )
 
 BM25_TOP = 8

@@ -107,20 +107,20 @@ PLAIN = (
     "heldout35",
     "dev16",
     "dev18",
-    "dev22",
     "dev20",
+    "dev22",
     "dev24",
     "dev26",
-    "dev30",
     "dev28",
-    "heldout37",
-    "dev34",
+    "dev30",
     "dev32",
+    "dev34",
     "dev36",
-    "heldout39",
-    "heldout41",
     "dev38",
     "dev40",
+    "heldout37",
+    "heldout39",
+    "heldout41",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -356,46 +356,54 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev18: set by the coordinator after the one measurement
     "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev21: set by the coordinator after the one measurement
-    "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev19: set by the coordinator after the one measurement
     "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev22: set by the coordinator after the one measurement
-    "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev20: set by the coordinator after the one measurement
     "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev21: set by the coordinator after the one measurement
+    "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev22: set by the coordinator after the one measurement
+    "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev23: set by the coordinator after the one measurement
+    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev24: set by the coordinator after the one measurement
     "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev25: set by the coordinator after the one measurement
     "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev26: set by the coordinator after the one measurement
     "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev23: set by the coordinator after the one measurement
-    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev30: set by the coordinator after the one measurement
-    "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev27: set by the coordinator after the one measurement
+    "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev28: set by the coordinator after the one measurement
     "dev28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev29: set by the coordinator after the one measurement
     "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev27: set by the coordinator after the one measurement
-    "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout36: set by the coordinator after the one measurement
-    "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout37: set by the coordinator after the one measurement
-    "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev34: set by the coordinator after the one measurement
-    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev32: set by the coordinator after the one measurement
-    "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev30: set by the coordinator after the one measurement
+    "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev31: set by the coordinator after the one measurement
     "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev32: set by the coordinator after the one measurement
+    "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev33: set by the coordinator after the one measurement
     "dev33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev34: set by the coordinator after the one measurement
+    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev35: set by the coordinator after the one measurement
     "dev35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev36: set by the coordinator after the one measurement
     "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev37: set by the coordinator after the one measurement
+    "dev37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev38: set by the coordinator after the one measurement
+    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev39: set by the coordinator after the one measurement
+    "dev39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev40: set by the coordinator after the one measurement
+    "dev40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout36: set by the coordinator after the one measurement
+    "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout37: set by the coordinator after the one measurement
+    "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout38: set by the coordinator after the one measurement
     "heldout38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout39: set by the coordinator after the one measurement
@@ -404,14 +412,6 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout41: set by the coordinator after the one measurement
     "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev37: set by the coordinator after the one measurement
-    "dev37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev38: set by the coordinator after the one measurement
-    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev40: set by the coordinator after the one measurement
-    "dev40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev39: set by the coordinator after the one measurement
-    "dev39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
