@@ -464,6 +464,14 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev42``: a plain development part, written 2026-11-30 (eighth session) blind in the same
+  way: an ordinary week of news rather than a trap-dense one (130 items, 66 of them filler, ten
+  keyword traps as they naturally turn up), so that what is fitted here also sees ordinary
+  material: cricket protein farms, crayon manufacturers, CPR and first aid training providers,
+  corporate registered agent services, curtain wall glaziers and cooking schools, each with a
+  problem its topics do not cover and two or more strong stories from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a cartographic illustration studio)
+  with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -589,6 +597,7 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev42",
 )
 
 BM25_TOP = 8
