@@ -472,6 +472,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   problem its topics do not cover and two or more strong stories from a neighbouring field that
   sets its costs or rules, plus one account nothing concerns (a cartographic illustration studio)
   with three near misses. Tune here.
+- ``dev46``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (132 items, 72 of them filler, nine keyword traps as they
+  naturally turn up), so that what is fitted also sees ordinary material: pig farms, nylon rope
+  manufacturers, neurology practices, payment processors, pile driving contractors and nutrition
+  supplement stores, each with a problem its topics do not cover and two or more strong stories
+  from a neighbouring field that sets its costs or rules, plus one account nothing concerns (an
+  orienteering club) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -598,6 +605,7 @@ PARTS = (
     "heldout40",
     "heldout41",
     "dev42",
+    "dev46",
 )
 
 BM25_TOP = 8

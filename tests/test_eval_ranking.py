@@ -122,6 +122,7 @@ PLAIN = (
     "heldout39",
     "heldout41",
     "dev42",
+    "dev46",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -454,6 +455,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev42: set by the coordinator after the one measurement
     "dev42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev46: set by the coordinator after the one measurement
+    "dev46": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
