@@ -479,6 +479,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   supplement stores, each with a problem its topics do not cover and two or more strong stories
   from a neighbouring field that sets its costs or rules, plus one account nothing concerns (an
   orienteering club) with three near misses. Tune here.
+- ``dev48``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (132 items, 65 of them filler, nine
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: tofu makers, trophy and award makers, tanning salons, wealth management firms, utility
+  locating contractors and variety stores, each with a problem its topics do not cover and two or
+  more strong stories from a neighbouring field that sets its costs or rules, plus one account
+  nothing concerns (a unicycle club) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -606,6 +613,7 @@ PARTS = (
     "heldout41",
     "dev42",
     "dev46",
+    "dev48",
 )
 
 BM25_TOP = 8

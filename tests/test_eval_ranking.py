@@ -123,6 +123,7 @@ PLAIN = (
     "heldout41",
     "dev42",
     "dev46",
+    "dev48",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -457,6 +458,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev46: set by the coordinator after the one measurement
     "dev46": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev48: set by the coordinator after the one measurement
+    "dev48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
