@@ -460,6 +460,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev46": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev48: set by the coordinator after the one measurement
     "dev48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev45: set by the coordinator after the one measurement
+    "dev45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
