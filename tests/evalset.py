@@ -474,9 +474,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   with three near misses. Tune here.
 - ``dev43``: a development part, written 2026-11-30 (eighth session) blind in the same way and
   with the same construction as ``heldout3``, to tune on: escargot farms, disposable diaper
-  manufacturers, dating services, fundraising consultancies, erosion control contractors and
-  department stores, plus two accounts nothing concerns (a youth debate club and a fossil hunting
-  club) with near misses of their own. Tune here.
+  manufacturers, divorce mediation services, fundraising consultancies, erosion control
+  contractors and department stores, plus two accounts nothing concerns (a youth debate club and
+  a fossil hunting club) with near misses of their own. Tune here.
 - ``dev46``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (132 items, 72 of them filler, nine keyword traps as they
   naturally turn up), so that what is fitted also sees ordinary material: pig farms, nylon rope
