@@ -491,6 +491,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   locating contractors and variety stores, each with a problem its topics do not cover and two or
   more strong stories from a neighbouring field that sets its costs or rules, plus one account
   nothing concerns (a unicycle club) with three near misses. Tune here.
+- ``dev45``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: lettuce growers, luggage manufacturers,
+  matchmaking services, market research firms, maritime pilot associations and lingerie
+  boutiques, plus two accounts nothing concerns (a metal detecting club and a map illustration
+  studio) with near misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -620,6 +625,7 @@ PARTS = (
     "dev42",
     "dev46",
     "dev48",
+    "dev45",
 )
 
 BM25_TOP = 8
