@@ -464,6 +464,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev41``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: baby food makers, awning manufacturers, birth
+  centers, business brokers, auto transport carriers and barbecue restaurants, plus two accounts
+  nothing concerns (a bladesmith and a baton twirling coach) with near misses of their own. Tune
+  here.
 - ``dev42``: a plain development part, written 2026-11-30 (eighth session) blind in the same
   way: an ordinary week of news rather than a trap-dense one (130 items, 66 of them filler, ten
   keyword traps as they naturally turn up), so that what is fitted here also sees ordinary
@@ -616,6 +621,7 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev41",
     "dev42",
     "dev46",
     "dev48",
