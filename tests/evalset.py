@@ -464,6 +464,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev47``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: rabbit farms, scale manufacturers,
+  rheumatology practices, sports agents, seismic retrofit contractors and Renaissance faires,
+  plus two accounts nothing concerns (a scrapbooking club and a rosemaling painter) with near
+  misses of their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -589,6 +594,7 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev47",
 )
 
 BM25_TOP = 8
