@@ -464,6 +464,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev45: set by the coordinator after the one measurement
     "dev45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev47: set by the coordinator after the one measurement
+    "dev47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
