@@ -464,6 +464,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev44``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (most items ordinary business news,
+  keyword traps only as they naturally turn up), so that what is fitted here also sees ordinary
+  material: hog farms, grill manufacturers, gynecology practices, investment advisory firms,
+  hydrovac excavation contractors and hot pot restaurants, each with a problem its topics do not
+  cover and strong stories from a neighbouring field that sets its costs or rules, plus one
+  account nothing concerns (a horseshoe pitching club) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -589,6 +596,7 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev44",
 )
 
 BM25_TOP = 8

@@ -121,6 +121,7 @@ PLAIN = (
     "heldout37",
     "heldout39",
     "heldout41",
+    "dev44",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -187,6 +188,7 @@ WRITTEN = (
     tuple(f"dev{n}" for n in range(23, 31)),
     (*(f"dev{n}" for n in range(31, 37)), "heldout36", "heldout37"),
     (*(f"dev{n}" for n in range(37, 41)), *(f"heldout{n}" for n in range(38, 42))),
+    tuple(f"dev{n}" for n in range(41, 49)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -412,6 +414,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout41: set by the coordinator after the one measurement
     "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev44: set by the coordinator after the one measurement
+    "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
