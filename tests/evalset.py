@@ -464,6 +464,33 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev42``: a plain development part, written 2026-11-30 (eighth session) blind in the same
+  way: an ordinary week of news rather than a trap-dense one (130 items, 66 of them filler, ten
+  keyword traps as they naturally turn up), so that what is fitted here also sees ordinary
+  material: cricket protein farms, crayon manufacturers, CPR and first aid training providers,
+  corporate registered agent services, curtain wall glaziers and cooking schools, each with a
+  problem its topics do not cover and two or more strong stories from a neighbouring field that
+  sets its costs or rules, plus one account nothing concerns (a cartographic illustration studio)
+  with three near misses. Tune here.
+- ``dev46``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (132 items, 72 of them filler, nine keyword traps as they
+  naturally turn up), so that what is fitted also sees ordinary material: pig farms, nylon rope
+  manufacturers, neurology practices, payment processors, pile driving contractors and nutrition
+  supplement stores, each with a problem its topics do not cover and two or more strong stories
+  from a neighbouring field that sets its costs or rules, plus one account nothing concerns (an
+  orienteering club) with three near misses. Tune here.
+- ``dev48``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (132 items, 65 of them filler, nine
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: tofu makers, trophy and award makers, tanning salons, wealth management firms, utility
+  locating contractors and variety stores, each with a problem its topics do not cover and two or
+  more strong stories from a neighbouring field that sets its costs or rules, plus one account
+  nothing concerns (a unicycle club) with three near misses. Tune here.
+- ``dev45``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: lettuce growers, luggage manufacturers,
+  matchmaking services, market research firms, maritime pilot associations and lingerie
+  boutiques, plus two accounts nothing concerns (a metal detecting club and a map illustration
+  studio) with near misses of their own. Tune here.
 - ``dev44``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   a real team's week of news rather than a trap-dense one (most items ordinary business news,
   keyword traps only as they naturally turn up), so that what is fitted here also sees ordinary
@@ -596,6 +623,10 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev42",
+    "dev46",
+    "dev48",
+    "dev45",
     "dev44",
 )
 
