@@ -494,7 +494,7 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
 - ``dev44``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   a real team's week of news rather than a trap-dense one (most items ordinary business news,
   keyword traps only as they naturally turn up), so that what is fitted here also sees ordinary
-  material: hog farms, grill manufacturers, gynecology practices, investment advisory firms,
+  material: hummus makers, grill manufacturers, gynecology practices, investor relations firms,
   hydrovac excavation contractors and hot pot restaurants, each with a problem its topics do not
   cover and strong stories from a neighbouring field that sets its costs or rules, plus one
   account nothing concerns (a horseshoe pitching club) with three near misses. Tune here.
