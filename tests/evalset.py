@@ -501,6 +501,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   rheumatology practices, sports agents, seismic retrofit contractors and Renaissance faires,
   plus two accounts nothing concerns (a scrapbooking club and a rosemaling painter) with near
   misses of their own. Tune here.
+- ``dev44``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (most items ordinary business news,
+  keyword traps only as they naturally turn up), so that what is fitted here also sees ordinary
+  material: hummus makers, grill manufacturers, gynecology practices, investor relations firms,
+  hydrovac excavation contractors and hot pot restaurants, each with a problem its topics do not
+  cover and strong stories from a neighbouring field that sets its costs or rules, plus one
+  account nothing concerns (a horseshoe pitching club) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -632,6 +639,7 @@ PARTS = (
     "dev48",
     "dev45",
     "dev47",
+    "dev44",
 )
 
 BM25_TOP = 8

@@ -124,6 +124,7 @@ PLAIN = (
     "dev42",
     "dev46",
     "dev48",
+    "dev44",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -400,6 +401,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev47: set by the coordinator after the one measurement
     "dev47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev44: set by the coordinator after the one measurement
+    "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
