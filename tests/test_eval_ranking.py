@@ -124,6 +124,7 @@ PLAIN = (
     "dev42",
     "dev46",
     "dev48",
+    "dev44",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -388,6 +389,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout39": floor(0.94, 0.74, 0.93, 0.7, 2, 0),
     "heldout40": floor(0.98, 0.8, 0.91, 0.62, 2, 0),
     "heldout41": floor(0.98, 0.82, 0.87, 0.52, 3, 0),
+    # dev41: set by the coordinator after the one measurement
+    "dev41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev42: set by the coordinator after the one measurement
     "dev42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev43: set by the coordinator after the one measurement
@@ -398,6 +401,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev45: set by the coordinator after the one measurement
     "dev45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev47: set by the coordinator after the one measurement
+    "dev47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev44: set by the coordinator after the one measurement
+    "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
