@@ -491,6 +491,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   matchmaking services, market research firms, maritime pilot associations and lingerie
   boutiques, plus two accounts nothing concerns (a metal detecting club and a map illustration
   studio) with near misses of their own. Tune here.
+- ``dev49``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: bean growers, brush manufacturers,
+  birth centers, business brokers, asbestos abatement contractors and botanical gardens, plus two
+  accounts nothing concerns (a basket weaver and a hobby blacksmith) with near misses of their
+  own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -620,6 +625,7 @@ PARTS = (
     "dev46",
     "dev48",
     "dev45",
+    "dev49",
 )
 
 BM25_TOP = 8
