@@ -518,6 +518,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   birth centers, business brokers, asbestos abatement contractors and botanical gardens, plus two
   accounts nothing concerns (a basket weaver and a hobby blacksmith) with near misses of their
   own. Tune here.
+- ``dev50``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (136 items, 72 of them filler, ten
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: fermented vegetable makers, flag manufacturers, genetic counseling practices,
+  factoring companies, fence contractors and food hall operators, each with a problem its topics
+  do not cover and two or more strong stories from a neighbouring field that sets its costs or
+  rules, plus one account nothing concerns (a hat maker) with three near misses. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -652,6 +659,7 @@ PARTS = (
     "dev47",
     "dev44",
     "dev49",
+    "dev50",
 )
 
 BM25_TOP = 8

@@ -125,6 +125,7 @@ PLAIN = (
     "dev46",
     "dev48",
     "dev44",
+    "dev50",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -408,6 +409,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev49: set by the coordinator after the one measurement
     "dev49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev50: set by the coordinator after the one measurement
+    "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
