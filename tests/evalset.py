@@ -513,6 +513,18 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   hydrovac excavation contractors and hot pot restaurants, each with a problem its topics do not
   cover and strong stories from a neighbouring field that sets its costs or rules, plus one
   account nothing concerns (a horseshoe pitching club) with three near misses. Tune here.
+- ``dev49``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: bean growers, brush manufacturers,
+  birth centers, business brokers, asbestos abatement contractors and botanical gardens, plus two
+  accounts nothing concerns (a basket weaver and a hobby blacksmith) with near misses of their
+  own. Tune here.
+- ``dev50``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (136 items, 72 of them filler, ten
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: fermented vegetable makers, flag manufacturers, genetic counseling practices,
+  factoring companies, fence contractors and food hall operators, each with a problem its topics
+  do not cover and two or more strong stories from a neighbouring field that sets its costs or
+  rules, plus one account nothing concerns (a hat maker) with three near misses. Tune here.
 - ``dev52``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
   a real team's week of news rather than a trap-dense one (133 items, 68 of them filler, eight
   keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
@@ -654,6 +666,8 @@ PARTS = (
     "dev45",
     "dev47",
     "dev44",
+    "dev49",
+    "dev50",
     "dev52",
 )
 

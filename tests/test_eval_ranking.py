@@ -125,6 +125,7 @@ PLAIN = (
     "dev46",
     "dev48",
     "dev44",
+    "dev50",
     "dev52",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -407,6 +408,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev44: set by the coordinator after the one measurement
     "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev49: set by the coordinator after the one measurement
+    "dev49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev50: set by the coordinator after the one measurement
+    "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev52: set by the coordinator after the one measurement
     "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
