@@ -491,6 +491,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   matchmaking services, market research firms, maritime pilot associations and lingerie
   boutiques, plus two accounts nothing concerns (a metal detecting club and a map illustration
   studio) with near misses of their own. Tune here.
+- ``dev51``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: jam makers, knife makers, music therapy
+  practices, lobbying firms, lightning protection installers and lighting showrooms, plus two
+  accounts nothing concerns (a memoir writing teacher and a lapidary club) with near misses of
+  their own. Tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -620,6 +625,7 @@ PARTS = (
     "dev46",
     "dev48",
     "dev45",
+    "dev51",
 )
 
 BM25_TOP = 8
