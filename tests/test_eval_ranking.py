@@ -126,6 +126,7 @@ PLAIN = (
     "dev48",
     "dev44",
     "dev50",
+    "dev52",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -411,6 +412,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev50: set by the coordinator after the one measurement
     "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev52: set by the coordinator after the one measurement
+    "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout42: set by the coordinator after the one measurement
     "heldout42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
