@@ -538,6 +538,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   therapy practices, lobbying firms, lightning protection installers and lighting showrooms, plus
   two accounts nothing concerns (a memoir writing teacher and a lapidary club) with near misses of
   their own. Tune here.
+- ``heldout42``: a forty-second held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: strawberry growers, shopping
+  cart manufacturers, sexual health clinics, stock transfer agents, sprinkler fitting contractors
+  and steakhouses, plus two accounts nothing concerns (a shuffleboard club and a sled dog racing
+  club) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -675,6 +681,18 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev41",
+    "dev42",
+    "dev43",
+    "dev46",
+    "dev48",
+    "dev45",
+    "dev47",
+    "dev44",
+    "dev49",
+    "dev50",
+    "dev52",
+    "heldout42",
 )
 
 BM25_TOP = 8
