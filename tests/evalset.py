@@ -525,6 +525,14 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   factoring companies, fence contractors and food hall operators, each with a problem its topics
   do not cover and two or more strong stories from a neighbouring field that sets its costs or
   rules, plus one account nothing concerns (a hat maker) with three near misses. Tune here.
+- ``dev52``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (133 items, 68 of them filler, eight
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: quinoa growers, roof truss manufacturers, resume writing services, restructuring and
+  insolvency advisers, radio tower erection contractors and rug retailers, each with a problem its
+  topics do not cover and two or more strong stories from a neighbouring field that sets its
+  costs or rules, plus one account nothing concerns (a speedcubing club) with three near misses.
+  Tune here.
 - ``heldout43``: a held-out part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (132 items, 64 of them filler, nine keyword traps as they
   naturally turn up), so that what is measured also sees ordinary material: pomegranate growers,
@@ -667,6 +675,7 @@ PARTS = (
     "dev44",
     "dev49",
     "dev50",
+    "dev52",
     "heldout43",
 )
 

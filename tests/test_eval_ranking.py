@@ -126,6 +126,7 @@ PLAIN = (
     "dev48",
     "dev44",
     "dev50",
+    "dev52",
     "heldout43",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -412,6 +413,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev50: set by the coordinator after the one measurement
     "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev52: set by the coordinator after the one measurement
+    "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout43: set by the coordinator after the one measurement
     "heldout43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
