@@ -536,9 +536,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
 - ``heldout43``: a held-out part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (132 items, 64 of them filler, nine keyword traps as they
   naturally turn up), so that what is measured also sees ordinary material: pomegranate growers,
-  playground equipment manufacturers, pulmonology practices, private investigation agencies, pole
-  barn builders and pizzerias, each with a problem its topics do not cover and two or more strong
-  stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  playground equipment manufacturers, pulmonology practices, private investigation agencies, pet
+  relocation services and pizzerias, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (a petanque club) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
