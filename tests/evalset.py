@@ -533,6 +533,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   topics do not cover and two or more strong stories from a neighbouring field that sets its
   costs or rules, plus one account nothing concerns (a speedcubing club) with three near misses.
   Tune here.
+- ``dev51``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: jam makers, magnet manufacturers, music
+  therapy practices, lobbying firms, lightning protection installers and lighting showrooms, plus
+  two accounts nothing concerns (a memoir writing teacher and a lapidary club) with near misses of
+  their own. Tune here.
 - ``heldout43``: a held-out part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (132 items, 64 of them filler, nine keyword traps as they
   naturally turn up), so that what is measured also sees ordinary material: pomegranate growers,
@@ -659,23 +664,24 @@ PARTS = (
     "dev38",
     "dev39",
     "dev40",
+    "dev41",
+    "dev42",
+    "dev43",
+    "dev44",
+    "dev45",
+    "dev46",
+    "dev47",
+    "dev48",
+    "dev49",
+    "dev50",
+    "dev51",
+    "dev52",
     "heldout36",
     "heldout37",
     "heldout38",
     "heldout39",
     "heldout40",
     "heldout41",
-    "dev41",
-    "dev42",
-    "dev43",
-    "dev46",
-    "dev48",
-    "dev45",
-    "dev47",
-    "dev44",
-    "dev49",
-    "dev50",
-    "dev52",
     "heldout43",
 )
 

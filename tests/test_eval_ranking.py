@@ -415,6 +415,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev52: set by the coordinator after the one measurement
     "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev51: set by the coordinator after the one measurement
+    "dev51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout43: set by the coordinator after the one measurement
     "heldout43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
