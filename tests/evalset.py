@@ -544,6 +544,13 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   cart manufacturers, sexual health clinics, stock transfer agents, sprinkler fitting contractors
   and steakhouses, plus two accounts nothing concerns (a shuffleboard club and a sled dog racing
   club) with near misses of their own. Never tune here.
+- ``heldout43``: a held-out part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (132 items, 64 of them filler, nine keyword traps as they
+  naturally turn up), so that what is measured also sees ordinary material: pomegranate growers,
+  playground equipment manufacturers, pulmonology practices, private investigation agencies, pet
+  relocation services and pizzerias, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (a petanque club) with three near misses. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -693,6 +700,7 @@ PARTS = (
     "dev50",
     "dev52",
     "heldout42",
+    "heldout43",
 )
 
 BM25_TOP = 8
