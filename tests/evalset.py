@@ -533,6 +533,24 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   topics do not cover and two or more strong stories from a neighbouring field that sets its
   costs or rules, plus one account nothing concerns (a speedcubing club) with three near misses.
   Tune here.
+- ``dev51``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: jam makers, magnet manufacturers, music
+  therapy practices, lobbying firms, lightning protection installers and lighting showrooms, plus
+  two accounts nothing concerns (a memoir writing teacher and a lapidary club) with near misses of
+  their own. Tune here.
+- ``heldout42``: a forty-second held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: strawberry growers, shopping
+  cart manufacturers, sexual health clinics, stock transfer agents, sprinkler fitting contractors
+  and steakhouses, plus two accounts nothing concerns (a shuffleboard club and a sled dog racing
+  club) with near misses of their own. Never tune here.
+- ``heldout43``: a held-out part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (132 items, 64 of them filler, nine keyword traps as they
+  naturally turn up), so that what is measured also sees ordinary material: pomegranate growers,
+  playground equipment manufacturers, pulmonology practices, private investigation agencies, pet
+  relocation services and pizzerias, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (a petanque club) with three near misses. Never tune here.
 - ``heldout45``: a plain held-out part, written 2026-11-30 (eighth session) blind in the same
   way: a real team's week of news rather than a trap-dense one (131 items, 66 of them filler,
   eleven keyword traps as they naturally turn up), so that what is measured also sees ordinary
@@ -660,6 +678,18 @@ PARTS = (
     "dev38",
     "dev39",
     "dev40",
+    "dev41",
+    "dev42",
+    "dev43",
+    "dev44",
+    "dev45",
+    "dev46",
+    "dev47",
+    "dev48",
+    "dev49",
+    "dev50",
+    "dev51",
+    "dev52",
     "heldout36",
     "heldout37",
     "heldout38",
@@ -677,6 +707,8 @@ PARTS = (
     "dev49",
     "dev50",
     "dev52",
+    "heldout42",
+    "heldout43",
     "heldout45",
 )
 

@@ -127,6 +127,7 @@ PLAIN = (
     "dev44",
     "dev50",
     "dev52",
+    "heldout43",
     "heldout45",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
@@ -415,6 +416,12 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev52: set by the coordinator after the one measurement
     "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev51: set by the coordinator after the one measurement
+    "dev51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout42: set by the coordinator after the one measurement
+    "heldout42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout43: set by the coordinator after the one measurement
+    "heldout43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout45: set by the coordinator after the one measurement
     "heldout45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
