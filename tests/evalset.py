@@ -491,6 +491,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   matchmaking services, market research firms, maritime pilot associations and lingerie
   boutiques, plus two accounts nothing concerns (a metal detecting club and a map illustration
   studio) with near misses of their own. Tune here.
+- ``heldout44``: a forty-fourth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: canned tomato processors, cargo
+  trailer manufacturers, concierge medicine practices, commodity futures brokers, commercial
+  kitchen exhaust cleaners and duty-free shops, plus two accounts nothing concerns (a dog sledding
+  club and a cob building instructor) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -620,6 +626,7 @@ PARTS = (
     "dev46",
     "dev48",
     "dev45",
+    "heldout44",
 )
 
 BM25_TOP = 8
