@@ -464,6 +464,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   operators, cat cafes and newsstands, each with a problem its topics do not cover and two or more
   strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
   concerns (an ocarina maker) with three near misses. Never tune here.
+- ``dev41``: a trap-dense development part, written 2026-11-30 (eighth session) blind in the same
+  way and with the construction of ``heldout3``: baby food makers, awning manufacturers, birth
+  centers, business brokers, auto transport carriers and barbecue restaurants, plus two accounts
+  nothing concerns (a bladesmith and a baton twirling coach) with near misses of their own. Tune
+  here.
 - ``dev42``: a plain development part, written 2026-11-30 (eighth session) blind in the same
   way: an ordinary week of news rather than a trap-dense one (130 items, 66 of them filler, ten
   keyword traps as they naturally turn up), so that what is fitted here also sees ordinary
@@ -472,6 +477,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   problem its topics do not cover and two or more strong stories from a neighbouring field that
   sets its costs or rules, plus one account nothing concerns (a cartographic illustration studio)
   with three near misses. Tune here.
+- ``dev43``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: escargot farms, disposable diaper
+  manufacturers, divorce mediation services, fundraising consultancies, erosion control
+  contractors and department stores, plus two accounts nothing concerns (a youth debate club and
+  a fossil hunting club) with near misses of their own. Tune here.
 - ``dev46``: a development part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
   the same way: an ordinary week of news (132 items, 72 of them filler, nine keyword traps as they
   naturally turn up), so that what is fitted also sees ordinary material: pig farms, nylon rope
@@ -491,6 +501,43 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   matchmaking services, market research firms, maritime pilot associations and lingerie
   boutiques, plus two accounts nothing concerns (a metal detecting club and a map illustration
   studio) with near misses of their own. Tune here.
+- ``dev47``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: rabbit farms, scale manufacturers,
+  rheumatology practices, sports agents, seismic retrofit contractors and Renaissance faires,
+  plus two accounts nothing concerns (a scrapbooking club and a rosemaling painter) with near
+  misses of their own. Tune here.
+- ``dev44``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (most items ordinary business news,
+  keyword traps only as they naturally turn up), so that what is fitted here also sees ordinary
+  material: hummus makers, grill manufacturers, gynecology practices, investor relations firms,
+  hydrovac excavation contractors and hot pot restaurants, each with a problem its topics do not
+  cover and strong stories from a neighbouring field that sets its costs or rules, plus one
+  account nothing concerns (a horseshoe pitching club) with three near misses. Tune here.
+- ``dev49``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: bean growers, brush manufacturers,
+  birth centers, business brokers, asbestos abatement contractors and botanical gardens, plus two
+  accounts nothing concerns (a basket weaver and a hobby blacksmith) with near misses of their
+  own. Tune here.
+- ``dev50``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (136 items, 72 of them filler, ten
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: fermented vegetable makers, flag manufacturers, genetic counseling practices,
+  factoring companies, fence contractors and food hall operators, each with a problem its topics
+  do not cover and two or more strong stories from a neighbouring field that sets its costs or
+  rules, plus one account nothing concerns (a hat maker) with three near misses. Tune here.
+- ``dev52``: a plain development part, written 2026-11-30 (eighth session) blind in the same way:
+  a real team's week of news rather than a trap-dense one (133 items, 68 of them filler, eight
+  keyword traps as they naturally turn up), so that what is fitted or measured also sees ordinary
+  material: quinoa growers, roof truss manufacturers, resume writing services, restructuring and
+  insolvency advisers, radio tower erection contractors and rug retailers, each with a problem its
+  topics do not cover and two or more strong stories from a neighbouring field that sets its
+  costs or rules, plus one account nothing concerns (a speedcubing club) with three near misses.
+  Tune here.
+- ``dev51``: a development part, written 2026-11-30 (eighth session) blind in the same way and
+  with the same construction as ``heldout3``, to tune on: jam makers, magnet manufacturers, music
+  therapy practices, lobbying firms, lightning protection installers and lighting showrooms, plus
+  two accounts nothing concerns (a memoir writing teacher and a lapidary club) with near misses of
+  their own. Tune here.
 - ``heldout44``: a forty-fourth held-out part, written 2026-11-30 (eighth session) blind in the
   same way and with the same construction as ``heldout3``, a fresh, independent measurement to
   decide between two rankers the coordinator had already fixed: canned tomato processors, cargo
@@ -616,16 +663,24 @@ PARTS = (
     "dev38",
     "dev39",
     "dev40",
+    "dev41",
+    "dev42",
+    "dev43",
+    "dev44",
+    "dev45",
+    "dev46",
+    "dev47",
+    "dev48",
+    "dev49",
+    "dev50",
+    "dev51",
+    "dev52",
     "heldout36",
     "heldout37",
     "heldout38",
     "heldout39",
     "heldout40",
     "heldout41",
-    "dev42",
-    "dev46",
-    "dev48",
-    "dev45",
     "heldout44",
 )
 

@@ -124,6 +124,9 @@ PLAIN = (
     "dev42",
     "dev46",
     "dev48",
+    "dev44",
+    "dev50",
+    "dev52",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -389,80 +392,30 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout39": floor(0.94, 0.74, 0.93, 0.7, 2, 0),
     "heldout40": floor(0.98, 0.8, 0.91, 0.62, 2, 0),
     "heldout41": floor(0.98, 0.82, 0.87, 0.52, 3, 0),
-    "heldout34": floor(0.84, 0.76, 0.79, 0.65, 8, 3),
-    "heldout35": floor(0.91, 0.81, 0.85, 0.57, 5, 2),
-    # dev15: set by the coordinator after the one measurement
-    "dev15": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev16: set by the coordinator after the one measurement
-    "dev16": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev17: set by the coordinator after the one measurement
-    "dev17": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev18: set by the coordinator after the one measurement
-    "dev18": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev19: set by the coordinator after the one measurement
-    "dev19": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev20: set by the coordinator after the one measurement
-    "dev20": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev21: set by the coordinator after the one measurement
-    "dev21": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev22: set by the coordinator after the one measurement
-    "dev22": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev23: set by the coordinator after the one measurement
-    "dev23": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev24: set by the coordinator after the one measurement
-    "dev24": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev25: set by the coordinator after the one measurement
-    "dev25": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev26: set by the coordinator after the one measurement
-    "dev26": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev27: set by the coordinator after the one measurement
-    "dev27": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev28: set by the coordinator after the one measurement
-    "dev28": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev29: set by the coordinator after the one measurement
-    "dev29": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev30: set by the coordinator after the one measurement
-    "dev30": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev31: set by the coordinator after the one measurement
-    "dev31": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev32: set by the coordinator after the one measurement
-    "dev32": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev33: set by the coordinator after the one measurement
-    "dev33": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev34: set by the coordinator after the one measurement
-    "dev34": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev35: set by the coordinator after the one measurement
-    "dev35": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev36: set by the coordinator after the one measurement
-    "dev36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev37: set by the coordinator after the one measurement
-    "dev37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev38: set by the coordinator after the one measurement
-    "dev38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev39: set by the coordinator after the one measurement
-    "dev39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev40: set by the coordinator after the one measurement
-    "dev40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout36: set by the coordinator after the one measurement
-    "heldout36": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout37: set by the coordinator after the one measurement
-    "heldout37": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout38: set by the coordinator after the one measurement
-    "heldout38": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout39: set by the coordinator after the one measurement
-    "heldout39": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout40: set by the coordinator after the one measurement
-    "heldout40": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout41: set by the coordinator after the one measurement
-    "heldout41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev41: set by the coordinator after the one measurement
+    "dev41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev42: set by the coordinator after the one measurement
     "dev42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev43: set by the coordinator after the one measurement
+    "dev43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev46: set by the coordinator after the one measurement
     "dev46": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev48: set by the coordinator after the one measurement
     "dev48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev45: set by the coordinator after the one measurement
     "dev45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev47: set by the coordinator after the one measurement
+    "dev47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev44: set by the coordinator after the one measurement
+    "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev49: set by the coordinator after the one measurement
+    "dev49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev50: set by the coordinator after the one measurement
+    "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev52: set by the coordinator after the one measurement
+    "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev51: set by the coordinator after the one measurement
+    "dev51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout44: set by the coordinator after the one measurement
     "heldout44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
