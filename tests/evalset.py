@@ -538,12 +538,25 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   therapy practices, lobbying firms, lightning protection installers and lighting showrooms, plus
   two accounts nothing concerns (a memoir writing teacher and a lapidary club) with near misses of
   their own. Tune here.
+- ``heldout42``: a forty-second held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: strawberry growers, shopping
+  cart manufacturers, sexual health clinics, stock transfer agents, sprinkler fitting contractors
+  and steakhouses, plus two accounts nothing concerns (a shuffleboard club and a sled dog racing
+  club) with near misses of their own. Never tune here.
+- ``heldout43``: a held-out part, and a PLAIN one, written 2026-11-30 (eighth session) blind in
+  the same way: an ordinary week of news (132 items, 64 of them filler, nine keyword traps as they
+  naturally turn up), so that what is measured also sees ordinary material: pomegranate growers,
+  playground equipment manufacturers, pulmonology practices, private investigation agencies, pet
+  relocation services and pizzerias, each with a problem its topics do not cover and two or more
+  strong stories from a neighbouring field that sets its costs or rules, plus one account nothing
+  concerns (a petanque club) with three near misses. Never tune here.
 - ``heldout44``: a forty-fourth held-out part, written 2026-11-30 (eighth session) blind in the
   same way and with the same construction as ``heldout3``, a fresh, independent measurement to
   decide between two rankers the coordinator had already fixed: canned tomato processors, cargo
   trailer manufacturers, concierge medicine practices, commodity futures brokers, commercial
-  kitchen exhaust cleaners and duty-free shops, plus two accounts nothing concerns (a dog sledding
-  club and a cob building instructor) with near misses of their own. Never tune here.
+  kitchen exhaust cleaners and duty-free shops, plus two accounts nothing concerns (a classic
+  computer club and a cob building instructor) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -681,6 +694,19 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
+    "dev41",
+    "dev42",
+    "dev43",
+    "dev46",
+    "dev48",
+    "dev45",
+    "dev47",
+    "dev44",
+    "dev49",
+    "dev50",
+    "dev52",
+    "heldout42",
+    "heldout43",
     "heldout44",
 )
 

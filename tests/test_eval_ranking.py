@@ -127,6 +127,7 @@ PLAIN = (
     "dev44",
     "dev50",
     "dev52",
+    "heldout43",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -416,6 +417,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # dev51: set by the coordinator after the one measurement
     "dev51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout42: set by the coordinator after the one measurement
+    "heldout42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout43: set by the coordinator after the one measurement
+    "heldout43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout44: set by the coordinator after the one measurement
     "heldout44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
