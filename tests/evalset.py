@@ -559,6 +559,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   topics do not cover and two or more strong stories from a neighbouring field that sets its
   costs or rules, plus one account nothing concerns (a tatting lace maker) with three near
   misses. Never tune here.
+- ``heldout44``: a forty-fourth held-out part, written 2026-11-30 (eighth session) blind in the
+  same way and with the same construction as ``heldout3``, a fresh, independent measurement to
+  decide between two rankers the coordinator had already fixed: canned tomato processors, cargo
+  trailer manufacturers, concierge medicine practices, commodity futures brokers, commercial
+  kitchen exhaust cleaners and duty-free shops, plus two accounts nothing concerns (a classic
+  computer club and a cob building instructor) with near misses of their own. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -710,6 +716,7 @@ PARTS = (
     "heldout42",
     "heldout43",
     "heldout45",
+    "heldout44",
 )
 
 BM25_TOP = 8

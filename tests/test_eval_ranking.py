@@ -424,6 +424,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout45: set by the coordinator after the one measurement
     "heldout45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout44: set by the coordinator after the one measurement
+    "heldout44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
