@@ -572,21 +572,10 @@ PARTS = (
     "heldout39",
     "heldout40",
     "heldout41",
-    "dev41",
-    "dev42",
-    "dev43",
-    "dev46",
-    "dev48",
-    "dev45",
-    "dev47",
-    "dev44",
-    "dev49",
-    "dev50",
-    "dev52",
     "heldout42",
     "heldout43",
-    "heldout45",
     "heldout44",
+    "heldout45",
 )
 
 BM25_TOP = 8
