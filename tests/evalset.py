@@ -438,6 +438,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout46`` (trap-dense): artichoke growers, audio-visual integrators, autism ABA therapy
     providers, cannabis dispensaries, child car seat manufacturers, credit rating agencies; nothing
     concerns the aerial silks instructor or the chair caning workshop.
+  - ``heldout48`` (trap-dense): mannequin manufacturers, millwrights, motor speedways, okra
+    growers, professional organizers, quantity surveyors; nothing concerns the poetry slam club or
+    the quadball club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -580,6 +583,7 @@ PARTS = (
     "heldout44",
     "heldout45",
     "heldout46",
+    "heldout48",
 )
 
 BM25_TOP = 8
