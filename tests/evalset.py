@@ -441,6 +441,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout48`` (trap-dense): mannequin manufacturers, millwrights, motor speedways, okra
     growers, professional organizers, quantity surveyors; nothing concerns the poetry slam club or
     the quadball club.
+  - ``heldout47`` (plain): forensic accounting firms, fireproofing contractors, guardrail
+    manufacturers, Indian restaurants, jerky makers, LASIK surgery centers; nothing concerns the
+    ikebana teacher.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -584,6 +587,7 @@ PARTS = (
     "heldout45",
     "heldout46",
     "heldout48",
+    "heldout47",
 )
 
 BM25_TOP = 8

@@ -129,6 +129,7 @@ PLAIN = (
     "dev52",
     "heldout43",
     "heldout45",
+    "heldout47",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -427,6 +428,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout46": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout48: set by the coordinator after the one measurement
     "heldout48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout47: set by the coordinator after the one measurement
+    "heldout47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
