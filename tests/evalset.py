@@ -435,6 +435,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout44`` (trap-dense): canned tomato processors, cargo trailer manufacturers, commercial
     kitchen exhaust cleaners, commodity futures brokers, concierge medicine practices, duty-free
     shops; nothing concerns the classic computer club or the cob building instructor.
+  - ``heldout49`` (plain): sausage makers, vinyl siding manufacturers, weight loss clinics, venture
+    capital firms, window film installers, whale watching tour operators; nothing concerns the
+    stone skipping club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -587,6 +590,7 @@ PARTS = (
     "heldout43",
     "heldout45",
     "heldout44",
+    "heldout49",
 )
 
 BM25_TOP = 8

@@ -129,6 +129,7 @@ PLAIN = (
     "dev52",
     "heldout43",
     "heldout45",
+    "heldout49",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -197,6 +198,7 @@ WRITTEN = (
     (*(f"dev{n}" for n in range(37, 41)), *(f"heldout{n}" for n in range(38, 42))),
     tuple(f"dev{n}" for n in range(41, 49)),
     (*(f"dev{n}" for n in range(49, 53)), *(f"heldout{n}" for n in range(42, 46))),
+    tuple(f"heldout{n}" for n in range(46, 50)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -426,6 +428,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout44: set by the coordinator after the one measurement
     "heldout44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout49: set by the coordinator after the one measurement
+    "heldout49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
