@@ -224,6 +224,16 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
         before |= set().union(*industries.values())
 
 
+def test_every_part_is_registered_once_with_its_floors() -> None:
+    """A merge of parts written at once can repeat a registration; a repeated part would be
+    measured twice and, for a development part, fitted on twice."""
+    written = [name for group in WRITTEN for name in group]
+    assert len(PARTS) == len(set(PARTS)) and len(written) == len(set(written))
+    assert set(PARTS) == {d.name for d in EVAL.iterdir() if (d / "items.yml").exists()}
+    assert set(FLOORS) == set(PARTS)
+    assert set(PLAIN) <= set(PARTS) and len(PLAIN) == len(set(PLAIN))
+
+
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
     """Pairs naming one industry in other words: "funeral homes" and "funeral home", "car wash
     chain" and "car wash" (plurals dropped, one name inside the other)."""
@@ -396,38 +406,24 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout39": floor(0.94, 0.74, 0.93, 0.7, 2, 0),
     "heldout40": floor(0.98, 0.8, 0.91, 0.62, 2, 0),
     "heldout41": floor(0.98, 0.82, 0.87, 0.52, 3, 0),
-    # dev41: set by the coordinator after the one measurement
-    "dev41": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev42: set by the coordinator after the one measurement
-    "dev42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev43: set by the coordinator after the one measurement
-    "dev43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev46: set by the coordinator after the one measurement
-    "dev46": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev48: set by the coordinator after the one measurement
-    "dev48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev45: set by the coordinator after the one measurement
-    "dev45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev47: set by the coordinator after the one measurement
-    "dev47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev44: set by the coordinator after the one measurement
-    "dev44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev49: set by the coordinator after the one measurement
-    "dev49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev50: set by the coordinator after the one measurement
-    "dev50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev52: set by the coordinator after the one measurement
-    "dev52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # dev51: set by the coordinator after the one measurement
-    "dev51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout42: set by the coordinator after the one measurement
-    "heldout42": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout43: set by the coordinator after the one measurement
-    "heldout43": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout45: set by the coordinator after the one measurement
-    "heldout45": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout44: set by the coordinator after the one measurement
-    "heldout44": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # dev41 to dev52 and heldout42 to heldout45 were written blind in the eighth session after
+    # ft17 was fitted, and measured once with it (ft17 was not fitted on any of them).
+    "dev41": floor(0.98, 0.81, 0.95, 0.76, 1, 0),
+    "dev42": floor(0.98, 0.82, 0.98, 0.55, 0, 0),
+    "dev43": floor(0.98, 0.89, 0.87, 0.75, 4, 0),
+    "dev46": floor(0.98, 0.81, 0.93, 0.73, 0, 0),
+    "dev48": floor(0.94, 0.76, 0.88, 0.57, 2, 0),
+    "dev45": floor(0.94, 0.81, 0.81, 0.7, 8, 3),
+    "dev47": floor(0.98, 0.84, 0.95, 0.84, 1, 0),
+    "dev44": floor(0.98, 0.76, 0.95, 0.67, 0, 0),
+    "dev49": floor(0.98, 0.89, 0.95, 0.78, 1, 0),
+    "dev50": floor(0.98, 0.82, 0.95, 0.69, 0, 0),
+    "dev52": floor(0.94, 0.7, 0.93, 0.59, 2, 0),
+    "dev51": floor(0.88, 0.8, 0.87, 0.75, 5, 0),
+    "heldout42": floor(0.98, 0.89, 0.89, 0.74, 3, 3),
+    "heldout43": floor(0.98, 0.85, 0.98, 0.7, 0, 0),
+    "heldout45": floor(0.94, 0.78, 0.91, 0.74, 3, 0),
+    "heldout44": floor(0.94, 0.84, 0.82, 0.76, 6, 4),
     # heldout49: set by the coordinator after the one measurement
     "heldout49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
@@ -479,7 +475,10 @@ def test_ranker_sends_fewer_traps_and_less_noise_than_plain_bm25(
         assert len(ours.null_sent) < len(bm25.null_sent)
 
 
-BELOW_BM25: dict[str, str] = {}
+BELOW_BM25 = {
+    "dev42": "recall 0.57 against plain BM25's 0.64 on a plain week (one measurement, eighth "
+    "session, ft17, which was not fitted on it; BM25 sends 5 traps and 3 null items, kb none)",
+}
 """Parts on which the ranker is known to find fewer strong stories than plain BM25 (issue 16
 open): the test is expected to fail there, and fails loudly (strict) once it no longer does.
 heldout28 was one (recall 0.46 against 0.57) until the encoder's fine-tuning ft16 (0.52), dev14
