@@ -435,6 +435,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout44`` (trap-dense): canned tomato processors, cargo trailer manufacturers, commercial
     kitchen exhaust cleaners, commodity futures brokers, concierge medicine practices, duty-free
     shops; nothing concerns the classic computer club or the cob building instructor.
+  - ``heldout46`` (trap-dense): artichoke growers, audio-visual integrators, autism ABA therapy
+    providers, cannabis dispensaries, child car seat manufacturers, credit rating agencies; nothing
+    concerns the aerial silks instructor or the chair caning workshop.
+  - ``heldout48`` (trap-dense): mannequin manufacturers, millwrights, motor speedways, okra
+    growers, professional organizers, quantity surveyors; nothing concerns the poetry slam club or
+    the quadball club.
   - ``heldout49`` (plain): sausage makers, vinyl siding manufacturers, weight loss clinics, venture
     capital firms, window film installers, whale watching tour operators; nothing concerns the
     stone skipping club.
@@ -579,6 +585,8 @@ PARTS = (
     "heldout43",
     "heldout44",
     "heldout45",
+    "heldout46",
+    "heldout48",
     "heldout49",
 )
 
