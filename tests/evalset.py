@@ -444,6 +444,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout47`` (plain): forensic accounting firms, fireproofing contractors, guardrail
     manufacturers, Indian restaurants, jerky makers, LASIK surgery centers; nothing concerns the
     ikebana teacher.
+  - ``heldout49`` (plain): sausage makers, vinyl siding manufacturers, weight loss clinics, venture
+    capital firms, window film installers, whale watching tour operators; nothing concerns the
+    stone skipping club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -588,6 +591,7 @@ PARTS = (
     "heldout46",
     "heldout48",
     "heldout47",
+    "heldout49",
 )
 
 BM25_TOP = 8

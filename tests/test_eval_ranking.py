@@ -130,6 +130,7 @@ PLAIN = (
     "heldout43",
     "heldout45",
     "heldout47",
+    "heldout49",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -430,6 +431,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout48": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout47: set by the coordinator after the one measurement
     "heldout47": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout49: set by the coordinator after the one measurement
+    "heldout49": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
