@@ -271,11 +271,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   equipment servicers and gelato shops, each account with a problem its topics do not cover and
   news from a neighbouring field that sets its costs or rules, plus one account nothing concerns
   (a banjo maker) with three near misses. Never tune here.
-- The eighth session (2026-11-30) wrote 38 more parts blind, eight writers at a time, each in
+- The eighth session (2026-11-30) wrote 52 more parts blind, eight writers at a time, each in
   industries new to every part before it (a plain part: an ordinary week of news, one account
   nothing concerns, traps as they occur; a trap-dense part: the construction of ``heldout3``):
   ``dev15`` to ``dev52`` (tune here: the encoder's tuning is fitted on them) and ``heldout36`` to
-  ``heldout45`` (never tune here; each decided a tuning, measured once):
+  ``heldout49`` (never tune here; each decided a tuning, measured once):
   - ``dev15`` (trap-dense): art supply stores, chocolate makers, cotton gins, flight schools, powder
     coating shops, toll road operators; nothing concerns the bingo hall or the bonsai club.
   - ``dev16`` (plain): galvanizing plants, hot sauce makers, local newspapers, peanut shellers,
@@ -392,61 +392,30 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
     the badminton club or the pinata maker.
   - ``heldout41`` (plain): cat cafes, industrial hose manufacturers, lice removal clinics,
     newsstands, pedicab operators, pineapple growers; nothing concerns the ocarina maker.
-  - ``dev41`` (trap-dense): auto transport carriers, awning manufacturers, baby food makers,
-    barbecue restaurants, birth centers, business brokers; nothing concerns the baton twirling coach
-    or the bladesmith.
-  - ``dev42`` (plain): CPR and first aid training providers, cooking schools, corporate registered
-    agent services, crayon manufacturers, cricket protein farms, curtain wall glaziers; nothing
-    concerns the cartographic illustration studio.
-  - ``dev43`` (trap-dense): department stores, disposable diaper manufacturers, divorce mediation
-    services, erosion control contractors, escargot farms, fundraising consultancies; nothing
-    concerns the debate club or the fossil hunting club.
-  - ``dev46`` (plain): neurology practices, nutrition supplement stores, nylon rope manufacturers,
-    payment processors, pig farms, pile driving contractors; nothing concerns the orienteering club.
-  - ``dev48`` (plain): tanning salons, tofu makers, trophy and award makers, utility locating
-    contractors, variety stores, wealth management firms; nothing concerns the unicycle club.
-  - ``dev45`` (trap-dense): lettuce growers, lingerie boutiques, luggage manufacturers, maritime
-    pilot associations, market research firms, matchmaking services; nothing concerns the map
-    illustration studio or the metal detecting club.
-  - ``dev47`` (trap-dense): rabbit farms, renaissance faires, rheumatology practices, scale
-    manufacturers, seismic retrofit contractors, sports agents; nothing concerns the rosemaling
-    painter or the scrapbooking club.
-  - ``dev44`` (plain): grill manufacturers, gynecology practices, hot pot restaurants, hummus
-    makers, hydrovac excavation contractors, investor relations firms; nothing concerns the
-    horseshoe pitching club.
-  - ``dev49`` (trap-dense): asbestos abatement contractors, bean growers, birth centers, botanical
-    gardens, brush manufacturers, business brokers; nothing concerns the basket weaver or the
-    blacksmith.
-  - ``dev50`` (plain): factoring companies, fence contractors, fermented vegetable makers, flag
-    manufacturers, food hall operators, genetic counseling practices; nothing concerns the hat
-    maker.
-  - ``dev52`` (plain): quinoa growers, radio tower erection contractors, restructuring and
-    insolvency advisers, resume writing services, roof truss manufacturers, rug retailers; nothing
-    concerns the rubik's cube club.
   - ``heldout42`` (trap-dense): sexual health clinics, shopping cart manufacturers, sprinkler
     fitting contractors, steakhouses, stock transfer agents, strawberry growers; nothing concerns
     the shuffleboard club or the sled dog racing club.
   - ``heldout43`` (plain): pet relocation services, pizzerias, playground equipment manufacturers,
     pomegranate growers, private investigation agencies, pulmonology practices; nothing concerns the
     petanque club.
-  - ``heldout45`` (plain): tobacco growers, utility trailer manufacturers, waterfront construction
-    contractors, waxing studios, weather forecasting firms, western wear stores; nothing concerns
-    the tatting lace maker.
   - ``heldout44`` (trap-dense): canned tomato processors, cargo trailer manufacturers, commercial
     kitchen exhaust cleaners, commodity futures brokers, concierge medicine practices, duty-free
     shops; nothing concerns the classic computer club or the cob building instructor.
+  - ``heldout45`` (plain): tobacco growers, utility trailer manufacturers, waterfront construction
+    contractors, waxing studios, weather forecasting firms, western wear stores; nothing concerns
+    the tatting lace maker.
   - ``heldout46`` (trap-dense): artichoke growers, audio-visual integrators, autism ABA therapy
     providers, cannabis dispensaries, child car seat manufacturers, credit rating agencies; nothing
     concerns the aerial silks instructor or the chair caning workshop.
-  - ``heldout48`` (trap-dense): mannequin manufacturers, millwrights, motor speedways, okra
-    growers, professional organizers, quantity surveyors; nothing concerns the poetry slam club or
-    the quadball club.
-  - ``heldout47`` (plain): forensic accounting firms, fireproofing contractors, guardrail
-    manufacturers, Indian restaurants, jerky makers, LASIK surgery centers; nothing concerns the
-    ikebana teacher.
-  - ``heldout49`` (plain): sausage makers, vinyl siding manufacturers, weight loss clinics, venture
-    capital firms, window film installers, whale watching tour operators; nothing concerns the
-    stone skipping club.
+  - ``heldout47`` (plain): LASIK surgery centers, fireproofing contractors, forensic accounting
+    firms, guardrail manufacturers, indian restaurants, jerky makers; nothing concerns the ikebana
+    teacher.
+  - ``heldout48`` (trap-dense): mannequin manufacturers, millwrights, motor speedways, okra growers,
+    professional organizers, quantity surveyors; nothing concerns the poetry slam club or the
+    quadball club.
+  - ``heldout49`` (plain): sausage makers, venture capital firms, vinyl siding manufacturers, weight
+    loss clinics, whale watching tour operators, window film installers; nothing concerns the stone
+    skipping club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -589,8 +558,8 @@ PARTS = (
     "heldout44",
     "heldout45",
     "heldout46",
-    "heldout48",
     "heldout47",
+    "heldout48",
     "heldout49",
 )
 
