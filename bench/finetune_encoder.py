@@ -1,7 +1,7 @@
 """Fine-tune the sentence encoder for the ranker (ft16, ft17), and measure it through the pipeline.
 
 What kb ships, generator/data/minilm-tuning.npz, is written by ``--write``; bench/RESULTS.md
-("Seventh session") has the rule it was decided by and every figure.
+("Seventh session", "Eighth session") has the rules it was decided by and every figure.
 
 Needs, on a development machine only (kb itself never imports them): PyTorch (the CPU build is
 enough), transformers and onnx, and the package's float weights, unpacked::
