@@ -1,7 +1,7 @@
-"""Fine-tune the sentence encoder for the ranker (ft16, ft17), and measure it through the pipeline.
+"""Fine-tune the sentence encoder for the ranker (ft16), and measure it through the pipeline.
 
 What kb ships, generator/data/minilm-tuning.npz, is written by ``--write``; bench/RESULTS.md
-("Seventh session", "Eighth session") has the rules it was decided by and every figure.
+("Seventh session") has the rule it was decided by and every figure.
 
 Needs, on a development machine only (kb itself never imports them): PyTorch (the CPU build is
 enough), transformers and onnx, and the package's float weights, unpacked::
@@ -13,7 +13,7 @@ enough), transformers and onnx, and the package's float weights, unpacked::
 
     python bench/finetune_encoder.py --base /tmp/base --cross-validate   # stage 1, 4 folds
     python bench/finetune_encoder.py --base /tmp/base --parts heldout32 heldout33
-    python bench/finetune_encoder.py --base /tmp/base --write   # on every development part
+    python bench/finetune_encoder.py --base /tmp/base --write
 
 What is fitted: for every account of every development part, the field question's pairs
 (item text, the account's field text): relevant (graded 1 or 2) -> cosine pushed up to at least
@@ -53,13 +53,10 @@ from generator.relevance.semantic import TUNING_FILE, Encoder, item_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT = tuple(p for p in PARTS if p == "near" or p.startswith("dev"))
-POS, NEG = 0.5, 0.2
-KEEP = 0.3
-"""The keep-weight (``--keep``): 0.3 as shipped (ft17); 1 was ft16b, fitted on 13 parts, whose
-vectors stayed closer to the package's and moved fewer decisions (bench/RESULTS.md)."""
+POS, NEG, KEEP = 0.5, 0.2, 1.0
 NEG_WEIGHT = 3.0
-"""The negatives' hinge weight (``--neg-weight``): 3 as shipped (ft16b, ft17); 1 was ft16, which
-found more stories and sent more traps (bench/RESULTS.md)."""
+"""The negatives' hinge weight (``--neg-weight``): 3 as shipped (ft16b); 1 was ft16, which found
+more stories and sent more traps (bench/RESULTS.md)."""
 FOLDS = 4
 EPOCHS, LR, BATCH, MAX_TOKENS, SEED = 2, 2e-5, 32, 256, 0
 
@@ -266,10 +263,10 @@ def main() -> None:
     ap.add_argument("--save", type=Path, help="save the model fine-tuned on every dev part")
     ap.add_argument("--write", action="store_true", help=f"write generator/data/{TUNING_FILE}")
     ap.add_argument("--neg-weight", type=float, default=NEG_WEIGHT)
-    ap.add_argument("--keep", type=float, default=KEEP, help="the keep-weight (ft17: 0.3)")
+    ap.add_argument("--keep", type=float, default=KEEP, help="the keep-weight (ft16b: 1)")
     ap.add_argument(
         "--train", nargs="*", default=DEVELOPMENT, help="the development parts to fit on "
-        "(default: all; the shipped ft17 was fitted on near, dev and dev2 to dev40)",
+        "(default: all; the shipped ft16b was fitted on near, dev and dev2 to dev12)",
     )  # fmt: skip
     args = ap.parse_args()
     globals()["NEG_WEIGHT"], globals()["KEEP"] = args.neg_weight, args.keep

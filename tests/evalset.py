@@ -274,9 +274,8 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
 - The eighth session (2026-11-30) wrote 52 more parts blind, eight writers at a time, each in
   industries new to every part before it (a plain part: an ordinary week of news, one account
   nothing concerns, traps as they occur; a trap-dense part: the construction of ``heldout3``):
-  ``dev15`` to ``dev52`` (tune here: the shipped tuning, ft17, is fitted on those up to
-  ``dev40``) and ``heldout36`` to ``heldout49`` (never tune here; each decided a tuning, measured
-  once):
+  ``dev15`` to ``dev52`` (tune here; the shipped tuning, ft16b, predates them) and ``heldout36``
+  to ``heldout49`` (never tune here; each measured once, to decide a tuning):
   - ``dev15`` (trap-dense): art supply stores, chocolate makers, cotton gins, flight schools, powder
     coating shops, toll road operators; nothing concerns the bingo hall or the bonsai club.
   - ``dev16`` (plain): galvanizing plants, hot sauce makers, local newspapers, peanut shellers,
