@@ -416,6 +416,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout49`` (plain): sausage makers, venture capital firms, vinyl siding manufacturers, weight
     loss clinics, whale watching tour operators, window film installers; nothing concerns the stone
     skipping club.
+  - ``heldout51`` (plain): environmental consulting firms, eyelash extension studios, fish and chip
+    shops, glove manufacturers, ironworking contractors, lemon growers; nothing concerns the log
+    rolling club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -561,6 +564,7 @@ PARTS = (
     "heldout47",
     "heldout48",
     "heldout49",
+    "heldout51",
 )
 
 BM25_TOP = 8
