@@ -419,6 +419,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout50`` (trap-dense): aloe vera growers, body armor manufacturers, carbon credit
     verifiers, clinical trial sites, Christmas light installers, aquarium fish stores; nothing
     concerns the arm wrestling club or the bushcraft instructor.
+  - ``heldout51`` (plain): environmental consulting firms, eyelash extension studios, fish and chip
+    shops, glove manufacturers, ironworking contractors, lemon growers; nothing concerns the log
+    rolling club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -565,6 +568,7 @@ PARTS = (
     "heldout48",
     "heldout49",
     "heldout50",
+    "heldout51",
 )
 
 BM25_TOP = 8

@@ -131,6 +131,7 @@ PLAIN = (
     "heldout45",
     "heldout47",
     "heldout49",
+    "heldout51",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -432,6 +433,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout49": floor(0.98, 0.77, 0.94, 0.48, 1, 0),
     # heldout50: set by the coordinator after the one measurement
     "heldout50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout51: set by the coordinator after the one measurement
+    "heldout51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
