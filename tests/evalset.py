@@ -416,6 +416,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout49`` (plain): sausage makers, venture capital firms, vinyl siding manufacturers, weight
     loss clinics, whale watching tour operators, window film installers; nothing concerns the stone
     skipping club.
+  - ``heldout52`` (trap-dense): rapeseed growers, parachute manufacturers, organ procurement
+    organizations, public relations agencies, rebar installers, outlet mall operators; nothing
+    concerns the parkour coach or the netball club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -561,6 +564,7 @@ PARTS = (
     "heldout47",
     "heldout48",
     "heldout49",
+    "heldout52",
 )
 
 BM25_TOP = 8
