@@ -422,6 +422,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout51`` (plain): environmental consulting firms, eyelash extension studios, fish and chip
     shops, glove manufacturers, ironworking contractors, lemon growers; nothing concerns the log
     rolling club.
+  - ``heldout52`` (trap-dense): rapeseed growers, parachute manufacturers, organ procurement
+    organizations, public relations agencies, rebar installers, outlet mall operators; nothing
+    concerns the parkour coach or the netball club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -569,6 +572,7 @@ PARTS = (
     "heldout49",
     "heldout50",
     "heldout51",
+    "heldout52",
 )
 
 BM25_TOP = 8

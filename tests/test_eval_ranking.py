@@ -435,6 +435,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout50": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout51: set by the coordinator after the one measurement
     "heldout51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout52: set by the coordinator after the one measurement
+    "heldout52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
