@@ -131,6 +131,7 @@ PLAIN = (
     "heldout45",
     "heldout47",
     "heldout49",
+    "heldout53",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -200,6 +201,7 @@ WRITTEN = (
     tuple(f"dev{n}" for n in range(41, 49)),
     (*(f"dev{n}" for n in range(49, 53)), *(f"heldout{n}" for n in range(42, 46))),
     tuple(f"heldout{n}" for n in range(46, 50)),
+    tuple(f"heldout{n}" for n in range(50, 54)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -429,6 +431,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout47": floor(0.94, 0.79, 0.95, 0.64, 1, 0),
     "heldout48": floor(0.91, 0.61, 0.8, 0.39, 5, 0),
     "heldout49": floor(0.98, 0.77, 0.94, 0.48, 1, 0),
+    # heldout53: set by the coordinator after the one measurement
+    "heldout53": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
