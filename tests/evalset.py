@@ -425,6 +425,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout52`` (trap-dense): rapeseed growers, parachute manufacturers, organ procurement
     organizations, public relations agencies, rebar installers, outlet mall operators; nothing
     concerns the parkour coach or the netball club.
+- ``heldout53``: a PLAIN held-out part, written 2026-11-30 (ninth session) blind in the same way:
+  an ordinary week of news (most items filler, twelve keyword traps as they turn up), each account
+  with a problem its topics do not cover and news from a neighbouring field that sets its costs or
+  rules: sweet corn growers, wood stove manufacturers, skin clinics, search engine optimization
+  agencies, water damage restoration contractors and Thai restaurants; nothing concerns the snow
+  globe maker (three near misses). Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -573,6 +579,7 @@ PARTS = (
     "heldout50",
     "heldout51",
     "heldout52",
+    "heldout53",
 )
 
 BM25_TOP = 8

@@ -132,6 +132,7 @@ PLAIN = (
     "heldout47",
     "heldout49",
     "heldout51",
+    "heldout53",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -437,6 +438,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout51": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout52: set by the coordinator after the one measurement
     "heldout52": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout53: set by the coordinator after the one measurement
+    "heldout53": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
