@@ -416,6 +416,8 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout49`` (plain): sausage makers, venture capital firms, vinyl siding manufacturers, weight
     loss clinics, whale watching tour operators, window film installers; nothing concerns the stone
     skipping club.
+- The ninth session (2026-11-30) wrote four more held-out parts blind, four writers at once, in
+  the same way, to decide one tuning (ft20); never tune here:
   - ``heldout50`` (trap-dense): aloe vera growers, body armor manufacturers, carbon credit
     verifiers, clinical trial sites, Christmas light installers, aquarium fish stores; nothing
     concerns the arm wrestling club or the bushcraft instructor.
@@ -425,12 +427,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout52`` (trap-dense): rapeseed growers, parachute manufacturers, organ procurement
     organizations, public relations agencies, rebar installers, outlet mall operators; nothing
     concerns the parkour coach or the netball club.
-- ``heldout53``: a PLAIN held-out part, written 2026-11-30 (ninth session) blind in the same way:
-  an ordinary week of news (most items filler, twelve keyword traps as they turn up), each account
-  with a problem its topics do not cover and news from a neighbouring field that sets its costs or
-  rules: sweet corn growers, wood stove manufacturers, skin clinics, search engine optimization
-  agencies, water damage restoration contractors and Thai restaurants; nothing concerns the snow
-  globe maker (three near misses). Never tune here.
+  - ``heldout53`` (plain): sweet corn growers, wood stove manufacturers, skin clinics, search
+    engine optimization agencies, water damage restoration contractors, Thai restaurants; nothing
+    concerns the snow globe maker.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
