@@ -126,20 +126,21 @@ def test_a_neighbouring_fields_story_goes_out_only_beside_one_on_the_accounts_pr
             "Students who cancel lessons at the last minute",
         ),
     )  # fmt: skip
-    trucks = item(
-        "trucks",
-        "Driverless trucks cleared for road tests on two interstates",
-        "Regulators let autonomous freight trucks run road tests without a safety driver.",
+    highway = item(
+        "highway",
+        "Road test adds a highway section from January",
+        "Learner drivers will have to merge and change lanes at speed to pass.",
     )
     instructors = item(
         "instructors",
         "Driving schools run short of instructors as evening lessons fill up",
         "Learners wait weeks for a slot after work.",
     )
-    # the trucks story names the school's topic phrase in a field close to its own, so it
-    # passes the gate; on its own it is not worth a digest
-    assert ranked(school, [*STORIES, trucks], topics) == []
-    assert ranked(school, [*STORIES, trucks, instructors], topics) == ["instructors", "trucks"]
+    # the highway story is the school's world and topic but none of its problems: it passes the
+    # gate; on its own it is not worth a digest (until ft21 this test used "Driverless trucks
+    # cleared for road tests", which shares the topic phrase, not the school's world: a trap)
+    assert ranked(school, [*STORIES, highway], topics) == []
+    assert ranked(school, [*STORIES, highway, instructors], topics) == ["instructors", "highway"]
 
 
 def test_an_account_without_problems_gets_only_its_topics_and_keywords() -> None:

@@ -83,12 +83,12 @@ def test_the_encoder_loads_and_encodes_with_no_network_at_all() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["all-MiniLM-L6-v2-int8+ft16@1.0.0", "(1,", "384)", "float32"]
+    assert done.stdout.split() == ["all-MiniLM-L6-v2-int8+ft18@1.0.0", "(1,", "384)", "float32"]
 
 
 def test_vectors_are_unit_length_float32_rows_in_order() -> None:
     encoder = Encoder.load()
-    assert (encoder.dim, encoder.model_id) == (384, "all-MiniLM-L6-v2-int8+ft16@1.0.0")
+    assert (encoder.dim, encoder.model_id) == (384, "all-MiniLM-L6-v2-int8+ft18@1.0.0")
     assert Encoder.load() is encoder
     vectors = encoder.encode(["Grain prices fall", "", "Hospitals cut wait times"])
     assert vectors.shape == (3, 384)

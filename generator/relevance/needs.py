@@ -96,10 +96,11 @@ def account_texts(
     account: Account, topics: Mapping[str, Topic], stakeholder: Stakeholder | None = None
 ) -> tuple[str, ...]:
     """The texts of the account that are embedded (in this order, see
-    :func:`generator.relevance.score.assess`): its problems, its field, the stakeholder's
-    concerns."""
+    :func:`generator.relevance.score.assess`): its problems, its field, its bare industry (the
+    field again when it names none), the stakeholder's concerns."""
     cares = stakeholder.cares_about if stakeholder else ()
-    return (*account.problems, field_text(account, topics), *cares)
+    field = field_text(account, topics)
+    return (*account.problems, field, account.industry.strip() or field, *cares)
 
 
 def make_profile(

