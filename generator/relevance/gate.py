@@ -3,10 +3,13 @@
 The gate asks two questions of every item, as array operations over the whole corpus:
 
 - **Is it about the account's world?** Its sentence vector is close to the account's field
-  (industry, topics' titles and phrases, keywords): cosine >= ``FIELD_MIN``, or >=
-  ``FIELD_MIN_WITH_WORDS`` when it also uses one of the field's own (non-general) words. This
-  is what keeps keyword traps out: a winery's "fermentation tank" story shares a brewery
-  supplier's words, not its field.
+  (industry, topics' titles and phrases, keywords) or to its bare industry, whichever is closer:
+  cosine >= ``FIELD_MIN``, or >= ``FIELD_MIN_WITH_WORDS`` when it also uses one of the field's
+  own (non-general) words. This is what keeps keyword traps out: a winery's "fermentation tank"
+  story shares a brewery supplier's words, not its field. The bare industry is asked too (since
+  ft21) because a story on a problem the listed topics do not cover ("Freight thieves hit
+  trailers" for a trucker whose one topic is driver recruiting) meets only the industry, which
+  the whole field text dilutes.
 - **Does it speak to one of its problems?** Cosine to a problem >= ``PROBLEM_MIN``, or the
   problem met in words (see :mod:`.lexical`: two concepts, a fair share of their weight, one of
   them distinctive). An account with no problems is served by its topic phrases and keywords

@@ -9,11 +9,11 @@ with) is run by ``tokenizers``. Nothing is downloaded: both files are installed 
 The weights are fine-tuned for this ranker (``TUNING``): at development time, on the labelled
 development parts of the evaluation set only, so that a story that sets an account's costs from
 a neighbouring field sits closer to the account's field and a keyword trap further from it
-(``bench/finetune_encoder.py``; why and what it changed: bench/RESULTS.md, "ft16"). What ships is
-the difference from the package's weights, ``data/minilm-tuning.npz`` (each int8 matrix moved by
-at most a few steps, 2 MB), applied to the package's model when it is loaded: the package stays
-the one pinned source of the weights, and the tuning is versioned with the ranker it was chosen
-for.
+(``bench/finetune_encoder.py``; why and what it changed: bench/RESULTS.md, "ft16", "Eighth" and
+"Ninth session"). What ships is the difference from the package's weights,
+``data/minilm-tuning.npz`` (each int8 matrix moved by at most a few steps, 3 MB), applied to the
+package's model when it is loaded: the package stays the one pinned source of the weights, and
+the tuning is versioned with the ranker it was chosen for.
 
 A vector is the mean of the last hidden states over the text's tokens, L2-normalised, as
 sentence-transformers computes it, so the cosine of two texts is the dot product of their vectors.
