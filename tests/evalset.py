@@ -430,6 +430,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout53`` (plain): sweet corn growers, wood stove manufacturers, skin clinics, search
     engine optimization agencies, water damage restoration contractors, Thai restaurants; nothing
     concerns the snow globe maker.
+  - ``heldout54`` (trap-dense): bone broth makers, artificial turf manufacturers, cryotherapy
+    studios, acoustical consulting firms, drainage tile contractors, dinner theaters; nothing
+    concerns the dog agility club or the darts league.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -579,6 +582,7 @@ PARTS = (
     "heldout51",
     "heldout52",
     "heldout53",
+    "heldout54",
 )
 
 BM25_TOP = 8
