@@ -430,6 +430,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout53`` (plain): sweet corn growers, wood stove manufacturers, skin clinics, search
     engine optimization agencies, water damage restoration contractors, Thai restaurants; nothing
     concerns the snow globe maker.
+- ``heldout55`` (plain), written 2026-11-30 (ninth session) blind in the same way, at once with
+  ``heldout54``, ``heldout56`` and ``heldout57``; never tune here: horseradish growers, hand tool
+  manufacturers, group homes for adults with disabilities, litigation funding firms, high-rise
+  window cleaning contractors, lawn mower dealers; nothing concerns the hurling club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -579,6 +583,7 @@ PARTS = (
     "heldout51",
     "heldout52",
     "heldout53",
+    "heldout55",
 )
 
 BM25_TOP = 8
