@@ -433,6 +433,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout54`` (trap-dense): bone broth makers, artificial turf manufacturers, cryotherapy
     studios, acoustical consulting firms, drainage tile contractors, dinner theaters; nothing
     concerns the dog agility club or the darts league.
+- ``heldout55`` (plain), written 2026-11-30 (ninth session) blind in the same way, at once with
+  ``heldout54``, ``heldout56`` and ``heldout57``; never tune here: horseradish growers, hand tool
+  manufacturers, group homes for adults with disabilities, litigation funding firms, high-rise
+  window cleaning contractors, lawn mower dealers; nothing concerns the hurling club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -583,6 +587,7 @@ PARTS = (
     "heldout52",
     "heldout53",
     "heldout54",
+    "heldout55",
 )
 
 BM25_TOP = 8

@@ -133,6 +133,7 @@ PLAIN = (
     "heldout49",
     "heldout51",
     "heldout53",
+    "heldout55",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -442,6 +443,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout53": floor(0.94, 0.84, 0.91, 0.73, 3, 0),
     # heldout54: set by the coordinator after the one measurement
     "heldout54": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout55: set by the coordinator after the one measurement
+    "heldout55": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
