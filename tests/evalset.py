@@ -430,6 +430,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout53`` (plain): sweet corn growers, wood stove manufacturers, skin clinics, search
     engine optimization agencies, water damage restoration contractors, Thai restaurants; nothing
     concerns the snow globe maker.
+  - ``heldout56`` (trap-dense): oat milk makers, motorcycle manufacturers, personal emergency
+    response services, municipal bond underwriters, pole barn builders, parasailing operators;
+    nothing concerns the pyrography artist or the racing pigeon club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -579,6 +582,7 @@ PARTS = (
     "heldout51",
     "heldout52",
     "heldout53",
+    "heldout56",
 )
 
 BM25_TOP = 8
