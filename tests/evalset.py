@@ -437,6 +437,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   ``heldout54``, ``heldout56`` and ``heldout57``; never tune here: horseradish growers, hand tool
   manufacturers, group homes for adults with disabilities, litigation funding firms, high-rise
   window cleaning contractors, lawn mower dealers; nothing concerns the hurling club.
+  - ``heldout56`` (trap-dense): oat milk makers, motorcycle manufacturers, personal emergency
+    response services, municipal bond underwriters, pole barn builders, parasailing operators;
+    nothing concerns the pyrography artist or the racing pigeon club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -588,6 +591,7 @@ PARTS = (
     "heldout53",
     "heldout54",
     "heldout55",
+    "heldout56",
 )
 
 BM25_TOP = 8

@@ -445,6 +445,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout54": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout55: set by the coordinator after the one measurement
     "heldout55": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout56: set by the coordinator after the one measurement
+    "heldout56": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
