@@ -430,6 +430,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout53`` (plain): sweet corn growers, wood stove manufacturers, skin clinics, search
     engine optimization agencies, water damage restoration contractors, Thai restaurants; nothing
     concerns the snow globe maker.
+  - ``heldout57`` (plain; ninth session, written blind with ``heldout54`` to ``heldout56``, after
+    ft21): a plain week of news, most items ordinary business news and eleven keyword traps as
+    they naturally turn up: yeast manufacturers, smoke alarm manufacturers, supported living
+    providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
+    nothing concerns the taiko drumming group. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -579,6 +584,7 @@ PARTS = (
     "heldout51",
     "heldout52",
     "heldout53",
+    "heldout57",
 )
 
 BM25_TOP = 8

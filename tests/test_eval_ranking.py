@@ -133,6 +133,7 @@ PLAIN = (
     "heldout49",
     "heldout51",
     "heldout53",
+    "heldout57",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -203,6 +204,7 @@ WRITTEN = (
     (*(f"dev{n}" for n in range(49, 53)), *(f"heldout{n}" for n in range(42, 46))),
     tuple(f"heldout{n}" for n in range(46, 50)),
     tuple(f"heldout{n}" for n in range(50, 54)),
+    tuple(f"heldout{n}" for n in range(54, 58)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -439,6 +441,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout51": floor(0.98, 0.84, 0.93, 0.62, 1, 0),
     "heldout52": floor(0.98, 0.88, 0.95, 0.77, 0, 0),
     "heldout53": floor(0.94, 0.84, 0.91, 0.73, 3, 0),
+    # heldout57: set by the coordinator after the one measurement
+    "heldout57": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
