@@ -440,6 +440,11 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout56`` (trap-dense): oat milk makers, motorcycle manufacturers, personal emergency
     response services, municipal bond underwriters, pole barn builders, parasailing operators;
     nothing concerns the pyrography artist or the racing pigeon club.
+  - ``heldout57`` (plain; ninth session, written blind with ``heldout54`` to ``heldout56``, after
+    ft21): a plain week of news, most items ordinary business news and eleven keyword traps as
+    they naturally turn up: yeast manufacturers, smoke alarm manufacturers, supported living
+    providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
+    nothing concerns the taiko drumming group. Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -592,6 +597,7 @@ PARTS = (
     "heldout54",
     "heldout55",
     "heldout56",
+    "heldout57",
 )
 
 BM25_TOP = 8

@@ -134,6 +134,7 @@ PLAIN = (
     "heldout51",
     "heldout53",
     "heldout55",
+    "heldout57",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -447,6 +448,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout55": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout56: set by the coordinator after the one measurement
     "heldout56": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout57: set by the coordinator after the one measurement
+    "heldout57": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
