@@ -416,8 +416,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout49`` (plain): sausage makers, venture capital firms, vinyl siding manufacturers, weight
     loss clinics, whale watching tour operators, window film installers; nothing concerns the stone
     skipping club.
-- The ninth session (2026-11-30) wrote four more held-out parts blind, four writers at once, in
-  the same way, to decide one tuning (ft20); never tune here:
+- The ninth session (2026-11-30) wrote eight more held-out parts blind, four writers at once, in
+  the same way; never tune here. ``heldout50`` to ``heldout53`` decided ft21 (adopted),
+  ``heldout54`` to ``heldout57`` ft22:
   - ``heldout50`` (trap-dense): aloe vera growers, body armor manufacturers, carbon credit
     verifiers, clinical trial sites, Christmas light installers, aquarium fish stores; nothing
     concerns the arm wrestling club or the bushcraft instructor.
@@ -433,18 +434,15 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout54`` (trap-dense): bone broth makers, artificial turf manufacturers, cryotherapy
     studios, acoustical consulting firms, drainage tile contractors, dinner theaters; nothing
     concerns the dog agility club or the darts league.
-- ``heldout55`` (plain), written 2026-11-30 (ninth session) blind in the same way, at once with
-  ``heldout54``, ``heldout56`` and ``heldout57``; never tune here: horseradish growers, hand tool
-  manufacturers, group homes for adults with disabilities, litigation funding firms, high-rise
-  window cleaning contractors, lawn mower dealers; nothing concerns the hurling club.
+  - ``heldout55`` (plain): horseradish growers, hand tool manufacturers, group homes for adults
+    with disabilities, litigation funding firms, high-rise window cleaning contractors, lawn mower
+    dealers; nothing concerns the hurling club.
   - ``heldout56`` (trap-dense): oat milk makers, motorcycle manufacturers, personal emergency
     response services, municipal bond underwriters, pole barn builders, parasailing operators;
     nothing concerns the pyrography artist or the racing pigeon club.
-  - ``heldout57`` (plain; ninth session, written blind with ``heldout54`` to ``heldout56``, after
-    ft21): a plain week of news, most items ordinary business news and eleven keyword traps as
-    they naturally turn up: yeast manufacturers, smoke alarm manufacturers, supported living
+  - ``heldout57`` (plain): yeast manufacturers, smoke alarm manufacturers, supported living
     providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
-    nothing concerns the taiko drumming group. Never tune here.
+    nothing concerns the taiko drumming group.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
