@@ -442,14 +442,12 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout51": floor(0.98, 0.84, 0.93, 0.62, 1, 0),
     "heldout52": floor(0.98, 0.88, 0.95, 0.77, 0, 0),
     "heldout53": floor(0.94, 0.84, 0.91, 0.73, 3, 0),
-    # heldout54: set by the coordinator after the one measurement
-    "heldout54": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout55: set by the coordinator after the one measurement
-    "heldout55": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout56: set by the coordinator after the one measurement
-    "heldout56": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout57: set by the coordinator after the one measurement
-    "heldout57": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout54 to heldout57: written blind in the ninth session to decide ft22 (not adopted: it
+    # failed the suite), measured once with ft21 and ft22 (bench/RESULTS.md, "Ninth session").
+    "heldout54": floor(0.98, 0.82, 0.9, 0.57, 3, 1),
+    "heldout55": floor(0.98, 0.87, 0.88, 0.65, 3, 0),
+    "heldout56": floor(0.94, 0.79, 0.91, 0.73, 3, 0),
+    "heldout57": floor(0.91, 0.78, 0.9, 0.69, 2, 0),
 }
 
 
