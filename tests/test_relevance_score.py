@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from generator.models import Account, Feed, Item, RankingSettings, Topic
 from generator.relevance import Corpus, make_profile, rank, score_items, select
+from generator.relevance.score import assess
 from generator.relevance.semantic import Encoder, item_text
 
 NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
@@ -71,6 +72,22 @@ def ranked(account: Account, items: list[Item], topics: dict[str, Topic] = TOPIC
 
 def test_paraphrases_reach_the_account_and_keyword_traps_do_not() -> None:
     assert set(ranked(TRUCKING, STORIES)) == {"quits", "thieves"}
+
+
+def test_the_field_question_also_asks_the_bare_industry() -> None:
+    """Cargo theft is a problem the trucker's one topic (driver recruiting) does not cover: its
+    story meets only the industry, which the whole field text dilutes."""
+    profile = make_profile(TRUCKING, TOPICS)
+    k = next(i for i, s in enumerate(STORIES) if s.id == "thieves")
+    story = np.frombuffer(vector(item_text(STORIES[k])), np.float32)
+
+    def cosine(text: str) -> float:
+        return float(story @ np.frombuffer(vector(text), np.float32))
+
+    assessed = assess(profile, corpus_of(STORIES), FEEDS)
+    assert cosine("Trucking") > cosine(profile.field_text)
+    assert abs(float(assessed.field_sim[k]) - cosine("Trucking")) < 1e-5
+    assert assessed.field_ok[k]
 
 
 def test_the_reason_names_the_problem_and_each_signal_has_its_share() -> None:
