@@ -69,6 +69,8 @@ class Profile:
     field_text: str
     """The account's world in words, embedded for the field gate: its industry, its topics'
     titles and phrases, its keywords (its problems when it names none of those)."""
+    industry_text: str
+    """The bare industry (see :func:`industry_text`), the field gate's second text."""
     domain: frozenset[str]
     """Terms of the industry, topic phrases and keywords, general words left out: the lexical
     sign that an item is about the account's field."""
@@ -92,6 +94,13 @@ def field_text(account: Account, topics: Mapping[str, Topic]) -> str:
     return ". ".join(parts) if parts else ". ".join(account.problems)
 
 
+def industry_text(account: Account, field: str) -> str:
+    """The account's bare industry, or its field text when it names none. A story on a problem
+    the listed topics do not cover meets only the industry, which the whole field text dilutes:
+    the field gate takes the closer of the two."""
+    return account.industry.strip() or field
+
+
 def account_texts(
     account: Account, topics: Mapping[str, Topic], stakeholder: Stakeholder | None = None
 ) -> tuple[str, ...]:
@@ -100,7 +109,7 @@ def account_texts(
     field again when it names none), the stakeholder's concerns."""
     cares = stakeholder.cares_about if stakeholder else ()
     field = field_text(account, topics)
-    return (*account.problems, field, account.industry.strip() or field, *cares)
+    return (*account.problems, field, industry_text(account, field), *cares)
 
 
 def make_profile(
@@ -123,6 +132,7 @@ def make_profile(
         )
     )
     cares = stakeholder.cares_about if stakeholder else ()
+    field = field_text(account, topics)
     return Profile(
         account=account,
         needs=tuple(make_need(p, lex) for p in account.problems),
@@ -131,7 +141,8 @@ def make_profile(
         keywords=tuple(k for k in keywords if k.terms),
         senses=lex.chosen_senses(context),
         topic_titles={t: topics[t].title for t in account.topics if t in topics},
-        field_text=field_text(account, topics),
+        field_text=field,
+        industry_text=industry_text(account, field),
         domain=frozenset(
             terms(" ".join([account.industry, *account.keywords, *(p.text for p in phrases)]))
         )

@@ -86,14 +86,12 @@ def assess(
             lex.needs, nothing, np.full(n, -1), np.zeros(n, np.int64), lex.phrases
         )
     if mix.semantic and n:
-        field, industry = profile.field_text, profile.account.industry.strip() or profile.field_text
-        texts = [*profile.problems, field, industry, *(c.text for c in profile.cares)]
+        fields = (profile.field_text, profile.industry_text)
+        texts = [*profile.problems, *fields, *(c.text for c in profile.cares)]
         sims = similarity(corpus.embeddings.items, corpus.embeddings.texts(texts))
         p = len(profile.problems)
         problem_sim, cares_sim = sims[:, :p], sims[:, p + 2 :]
-        # a story on a problem the listed topics do not cover meets only the industry, diluted
-        # in the whole field text: the field question takes the closer of the two
-        field_sim = np.maximum(sims[:, p], sims[:, p + 1])
+        field_sim = np.maximum(sims[:, p], sims[:, p + 1])  # the closer: see needs.industry_text
     else:
         problem_sim = np.zeros((n, len(profile.needs)), np.float32)
         field_sim = np.zeros(n, np.float32)
