@@ -443,6 +443,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout57`` (plain): yeast manufacturers, smoke alarm manufacturers, supported living
     providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
     nothing concerns the taiko drumming group.
+- ``heldout59`` (plain), written 2026-11-30 (tenth session) blind in the same way; never tune here:
+  carrot growers, ammunition manufacturers, anesthesiology practices, commercial real estate
+  brokerages, cathodic protection contractors, donut shops; nothing concerns the beach volleyball
+  club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -596,6 +600,7 @@ PARTS = (
     "heldout55",
     "heldout56",
     "heldout57",
+    "heldout59",
 )
 
 BM25_TOP = 8
