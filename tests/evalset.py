@@ -449,6 +449,10 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   manufacturers, lubricant blenders, foster care agencies, geotechnical engineering firms, fuel
   system contractors, immersive art venues; nothing concerns the entomology club or the egg
   decorating artist. Never tune here.
+- ``heldout59`` (plain), written 2026-11-30 (tenth session) blind in the same way; never tune here:
+  carrot growers, ammunition manufacturers, anesthesiology practices, commercial real estate
+  brokerages, cathodic protection contractors, donut shops; nothing concerns the beach volleyball
+  club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -603,6 +607,7 @@ PARTS = (
     "heldout56",
     "heldout57",
     "heldout58",
+    "heldout59",
 )
 
 BM25_TOP = 8

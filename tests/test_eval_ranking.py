@@ -135,6 +135,7 @@ PLAIN = (
     "heldout53",
     "heldout55",
     "heldout57",
+    "heldout59",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -452,6 +453,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout57": floor(0.91, 0.78, 0.9, 0.69, 2, 0),
     # heldout58: set by the coordinator after the one measurement
     "heldout58": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout59: set by the coordinator after the one measurement
+    "heldout59": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
