@@ -443,6 +443,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout57`` (plain): yeast manufacturers, smoke alarm manufacturers, supported living
     providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
     nothing concerns the taiko drumming group.
+- ``heldout60`` (trap-dense): a sixtieth held-out part, written 2026-11-30 (tenth session) blind in
+  the same way and with the same construction as ``heldout3``, a fresh, independent measurement
+  to decide between two rankers the coordinator had already fixed (never tune here): sprout
+  growers, voting machine manufacturers, sterilization services, water rights brokers, storm
+  shelter installers, zero-waste refill shops; nothing concerns the scrimshaw artist or the urban
+  sketching group.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -596,6 +602,7 @@ PARTS = (
     "heldout55",
     "heldout56",
     "heldout57",
+    "heldout60",
 )
 
 BM25_TOP = 8
