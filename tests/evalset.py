@@ -453,6 +453,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   carrot growers, ammunition manufacturers, anesthesiology practices, commercial real estate
   brokerages, cathodic protection contractors, donut shops; nothing concerns the beach volleyball
   club.
+- ``heldout60`` (trap-dense): a sixtieth held-out part, written 2026-11-30 (tenth session) blind in
+  the same way and with the same construction as ``heldout3``, a fresh, independent measurement
+  to decide between two rankers the coordinator had already fixed (never tune here): sprout
+  growers, voting machine manufacturers, sterilization services, water rights brokers, storm
+  shelter installers, zero-waste refill shops; nothing concerns the scrimshaw artist or the urban
+  sketching group.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -608,6 +614,7 @@ PARTS = (
     "heldout57",
     "heldout58",
     "heldout59",
+    "heldout60",
 )
 
 BM25_TOP = 8

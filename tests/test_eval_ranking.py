@@ -455,6 +455,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout58": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout59: set by the coordinator after the one measurement
     "heldout59": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout60: set by the coordinator after the one measurement
+    "heldout60": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
