@@ -443,6 +443,14 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout57`` (plain): yeast manufacturers, smoke alarm manufacturers, supported living
     providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
     nothing concerns the taiko drumming group.
+- ``heldout61``: a sixty-first held-out part, and a PLAIN one, written 2026-11-30 (tenth session)
+  blind in the same way, with three other held-out parts written at once: an ordinary week of news
+  (135 items, 62 of them filler, eleven keyword traps as they occur naturally), so that what is
+  fitted or measured also sees ordinary material: meal kit companies, robot manufacturers, medical
+  scribe companies, marine surveyors, residential framing contractors and pancake houses, each
+  account with a problem its topics do not cover and news from a neighbouring field that sets its
+  costs or rules, plus one account nothing concerns (a racewalking club) with three near misses.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -596,6 +604,7 @@ PARTS = (
     "heldout55",
     "heldout56",
     "heldout57",
+    "heldout61",
 )
 
 BM25_TOP = 8

@@ -135,6 +135,7 @@ PLAIN = (
     "heldout53",
     "heldout55",
     "heldout57",
+    "heldout61",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -206,6 +207,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(46, 50)),
     tuple(f"heldout{n}" for n in range(50, 54)),
     tuple(f"heldout{n}" for n in range(54, 58)),
+    tuple(f"heldout{n}" for n in range(58, 62)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -449,6 +451,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout55": floor(0.98, 0.87, 0.88, 0.65, 3, 0),
     "heldout56": floor(0.94, 0.79, 0.91, 0.73, 3, 0),
     "heldout57": floor(0.91, 0.78, 0.9, 0.69, 2, 0),
+    # heldout61: set by the coordinator after the one measurement
+    "heldout61": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
