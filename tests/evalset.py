@@ -459,6 +459,14 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   growers, voting machine manufacturers, sterilization services, water rights brokers, storm
   shelter installers, zero-waste refill shops; nothing concerns the scrimshaw artist or the urban
   sketching group.
+- ``heldout61``: a sixty-first held-out part, and a PLAIN one, written 2026-11-30 (tenth session)
+  blind in the same way, with three other held-out parts written at once: an ordinary week of news
+  (135 items, 62 of them filler, eleven keyword traps as they occur naturally), so that what is
+  fitted or measured also sees ordinary material: meal kit companies, robot manufacturers, medical
+  scribe companies, marine surveyors, residential framing contractors and pancake houses, each
+  account with a problem its topics do not cover and news from a neighbouring field that sets its
+  costs or rules, plus one account nothing concerns (a racewalking club) with three near misses.
+  Never tune here.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -615,6 +623,7 @@ PARTS = (
     "heldout58",
     "heldout59",
     "heldout60",
+    "heldout61",
 )
 
 BM25_TOP = 8

@@ -136,6 +136,7 @@ PLAIN = (
     "heldout55",
     "heldout57",
     "heldout59",
+    "heldout61",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -457,6 +458,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout59": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout60: set by the coordinator after the one measurement
     "heldout60": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout61: set by the coordinator after the one measurement
+    "heldout61": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
