@@ -443,30 +443,20 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout57`` (plain): yeast manufacturers, smoke alarm manufacturers, supported living
     providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
     nothing concerns the taiko drumming group.
-- ``heldout58`` (trap-dense): a fifty-eighth held-out part, written 2026-11-30 (tenth session)
-  blind in the same way and with the construction of ``heldout3``, a fresh, independent
-  measurement to decide between two rankers the coordinator had already fixed: gelatin
-  manufacturers, lubricant blenders, foster care agencies, geotechnical engineering firms, fuel
-  system contractors, immersive art venues; nothing concerns the entomology club or the egg
-  decorating artist. Never tune here.
-- ``heldout59`` (plain), written 2026-11-30 (tenth session) blind in the same way; never tune here:
-  carrot growers, ammunition manufacturers, anesthesiology practices, commercial real estate
-  brokerages, cathodic protection contractors, donut shops; nothing concerns the beach volleyball
-  club.
-- ``heldout60`` (trap-dense): a sixtieth held-out part, written 2026-11-30 (tenth session) blind in
-  the same way and with the same construction as ``heldout3``, a fresh, independent measurement
-  to decide between two rankers the coordinator had already fixed (never tune here): sprout
-  growers, voting machine manufacturers, sterilization services, water rights brokers, storm
-  shelter installers, zero-waste refill shops; nothing concerns the scrimshaw artist or the urban
-  sketching group.
-- ``heldout61``: a sixty-first held-out part, and a PLAIN one, written 2026-11-30 (tenth session)
-  blind in the same way, with three other held-out parts written at once: an ordinary week of news
-  (135 items, 62 of them filler, eleven keyword traps as they occur naturally), so that what is
-  fitted or measured also sees ordinary material: meal kit companies, robot manufacturers, medical
-  scribe companies, marine surveyors, residential framing contractors and pancake houses, each
-  account with a problem its topics do not cover and news from a neighbouring field that sets its
-  costs or rules, plus one account nothing concerns (a racewalking club) with three near misses.
-  Never tune here.
+- The tenth session (2026-11-30) wrote four more held-out parts blind, four writers at once, to
+  decide ft23 against ft21 (never tune here):
+  - ``heldout58`` (trap-dense): gelatin manufacturers, lubricant blenders, foster care agencies,
+    geotechnical engineering firms, fuel system contractors, immersive art venues; nothing
+    concerns the entomology club or the egg decorating artist.
+  - ``heldout59`` (plain): carrot growers, ammunition manufacturers, anesthesiology practices,
+    commercial real estate brokerages, cathodic protection contractors, donut shops; nothing
+    concerns the beach volleyball club.
+  - ``heldout60`` (trap-dense): sprout growers, voting machine manufacturers, sterilization
+    services, water rights brokers, storm shelter installers, zero-waste refill shops; nothing
+    concerns the scrimshaw artist or the urban sketching group.
+  - ``heldout61`` (plain): meal kit companies, robot manufacturers, medical scribe companies,
+    marine surveyors, residential framing contractors, pancake houses; nothing concerns the
+    racewalking club.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
