@@ -452,14 +452,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout55": floor(0.98, 0.87, 0.88, 0.65, 3, 0),
     "heldout56": floor(0.94, 0.79, 0.91, 0.73, 3, 0),
     "heldout57": floor(0.91, 0.78, 0.9, 0.69, 2, 0),
-    # heldout58: set by the coordinator after the one measurement
-    "heldout58": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout59: set by the coordinator after the one measurement
-    "heldout59": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout60: set by the coordinator after the one measurement
-    "heldout60": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout61: set by the coordinator after the one measurement
-    "heldout61": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    "heldout58": floor(0.88, 0.79, 0.87, 0.7, 4, 0),
+    "heldout59": floor(0.94, 0.84, 0.91, 0.69, 3, 0),
+    "heldout60": floor(0.94, 0.68, 0.91, 0.71, 3, 0),
+    "heldout61": floor(0.94, 0.72, 0.9, 0.53, 1, 0),
 }
 
 
