@@ -460,6 +460,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout62`` (trap-dense): persimmon growers, refractory manufacturers,
     registered dietitian practices, records management companies, marine fuel suppliers,
     observation decks; nothing concerns the mime teacher or the rope skipping team.
+  - ``heldout63`` (plain): elderberry growers, electrical transformer manufacturers, endodontic
+    practices, kosher certification agencies, handyman services, kebab shops; nothing concerns
+    the gyotaku artist.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -618,6 +621,7 @@ PARTS = (
     "heldout60",
     "heldout61",
     "heldout62",
+    "heldout63",
 )
 
 BM25_TOP = 8

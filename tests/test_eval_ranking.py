@@ -137,6 +137,7 @@ PLAIN = (
     "heldout57",
     "heldout59",
     "heldout61",
+    "heldout63",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -459,6 +460,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout61": floor(0.94, 0.72, 0.9, 0.53, 1, 0),
     # heldout62: set by the coordinator after the one measurement
     "heldout62": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout63: set by the coordinator after the one measurement
+    "heldout63": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
