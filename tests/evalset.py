@@ -463,6 +463,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout63`` (plain): elderberry growers, electrical transformer manufacturers, endodontic
     practices, kosher certification agencies, handyman services, kebab shops; nothing concerns
     the gyotaku artist.
+  - ``heldout64`` (trap-dense): buckwheat growers, ceramic insulator makers, community health
+    centers, actuarial consulting firms, directional drilling contractors, circuses; nothing
+    concerns the acting coach or the birdhouse builder.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -622,6 +625,7 @@ PARTS = (
     "heldout61",
     "heldout62",
     "heldout63",
+    "heldout64",
 )
 
 BM25_TOP = 8

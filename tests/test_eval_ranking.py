@@ -462,6 +462,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout62": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout63: set by the coordinator after the one measurement
     "heldout63": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout64: set by the coordinator after the one measurement
+    "heldout64": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
