@@ -457,6 +457,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout61`` (plain): meal kit companies, robot manufacturers, medical scribe companies,
     marine surveyors, residential framing contractors, pancake houses; nothing concerns the
     racewalking club.
+  - ``heldout65`` (plain): spinach growers, umbrella manufacturers, wilderness therapy programs,
+    zoning consultants, tunneling contractors, sushi restaurants; nothing concerns the silhouette
+    artist.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -614,6 +617,7 @@ PARTS = (
     "heldout59",
     "heldout60",
     "heldout61",
+    "heldout65",
 )
 
 BM25_TOP = 8

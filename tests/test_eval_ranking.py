@@ -137,6 +137,7 @@ PLAIN = (
     "heldout57",
     "heldout59",
     "heldout61",
+    "heldout65",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -209,6 +210,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(50, 54)),
     tuple(f"heldout{n}" for n in range(54, 58)),
     tuple(f"heldout{n}" for n in range(58, 62)),
+    tuple(f"heldout{n}" for n in range(62, 66)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -456,6 +458,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout59": floor(0.94, 0.84, 0.91, 0.69, 3, 0),
     "heldout60": floor(0.94, 0.68, 0.91, 0.71, 3, 0),
     "heldout61": floor(0.94, 0.72, 0.9, 0.53, 1, 0),
+    # heldout65: set by the coordinator after the one measurement
+    "heldout65": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
