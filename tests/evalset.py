@@ -466,6 +466,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout64`` (trap-dense): buckwheat growers, ceramic insulator makers, community health
     centers, actuarial consulting firms, directional drilling contractors, circuses; nothing
     concerns the acting coach or the birdhouse builder.
+  - ``heldout65`` (plain): spinach growers, umbrella manufacturers, wilderness therapy programs,
+    zoning consultants, tunneling contractors, sushi restaurants; nothing concerns the silhouette
+    artist.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -626,6 +629,7 @@ PARTS = (
     "heldout62",
     "heldout63",
     "heldout64",
+    "heldout65",
 )
 
 BM25_TOP = 8

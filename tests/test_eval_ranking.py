@@ -138,6 +138,7 @@ PLAIN = (
     "heldout59",
     "heldout61",
     "heldout63",
+    "heldout65",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -464,6 +465,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout63": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
     # heldout64: set by the coordinator after the one measurement
     "heldout64": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    # heldout65: set by the coordinator after the one measurement
+    "heldout65": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
 }
 
 
