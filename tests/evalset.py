@@ -443,8 +443,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout57`` (plain): yeast manufacturers, smoke alarm manufacturers, supported living
     providers, utility bill auditing firms, sewer pipe lining contractors, tourist railroads;
     nothing concerns the taiko drumming group.
-- The tenth session (2026-11-30) wrote four more held-out parts blind, four writers at once, to
-  decide ft23 against ft21 (never tune here):
+- The tenth session (2026-11-30) wrote eight more held-out parts blind, four writers at once, in
+  the same way; never tune here. ``heldout58`` to ``heldout61`` decided ft24 (not adopted),
+  ``heldout62`` to ``heldout65`` the field bars chosen again for ft21:
   - ``heldout58`` (trap-dense): gelatin manufacturers, lubricant blenders, foster care agencies,
     geotechnical engineering firms, fuel system contractors, immersive art venues; nothing
     concerns the entomology club or the egg decorating artist.
@@ -457,9 +458,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout61`` (plain): meal kit companies, robot manufacturers, medical scribe companies,
     marine surveyors, residential framing contractors, pancake houses; nothing concerns the
     racewalking club.
-  - ``heldout62`` (trap-dense): persimmon growers, refractory manufacturers,
-    registered dietitian practices, records management companies, marine fuel suppliers,
-    observation decks; nothing concerns the mime teacher or the rope skipping team.
+  - ``heldout62`` (trap-dense): persimmon growers, refractory manufacturers, registered dietitian
+    practices, records management companies, marine fuel suppliers, observation decks; nothing
+    concerns the mime teacher or the rope skipping team.
   - ``heldout63`` (plain): elderberry growers, electrical transformer manufacturers, endodontic
     practices, kosher certification agencies, handyman services, kebab shops; nothing concerns
     the gyotaku artist.
