@@ -459,14 +459,10 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout59": floor(0.94, 0.84, 0.91, 0.69, 3, 0),
     "heldout60": floor(0.94, 0.68, 0.91, 0.71, 3, 0),
     "heldout61": floor(0.94, 0.72, 0.9, 0.53, 1, 0),
-    # heldout62: set by the coordinator after the one measurement
-    "heldout62": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout63: set by the coordinator after the one measurement
-    "heldout63": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout64: set by the coordinator after the one measurement
-    "heldout64": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
-    # heldout65: set by the coordinator after the one measurement
-    "heldout65": floor(0.0, 0.0, 0.0, 0.0, 1000, 1000),
+    "heldout62": floor(0.94, 0.88, 0.93, 0.76, 2, 0),
+    "heldout63": floor(0.98, 0.8, 0.92, 0.65, 2, 0),
+    "heldout64": floor(0.94, 0.89, 0.87, 0.76, 5, 0),
+    "heldout65": floor(0.94, 0.81, 0.9, 0.59, 3, 0),
 }
 
 
