@@ -3,7 +3,7 @@ topic phrases and keywords, the word senses it means, and what it excludes. Pure
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -101,15 +101,23 @@ def industry_text(account: Account, field: str) -> str:
     return account.industry.strip() or field
 
 
+def embedded_texts(
+    problems: Sequence[str], field: str, industry: str, cares: Sequence[str]
+) -> tuple[str, ...]:
+    """An account's texts that are embedded, in the order
+    :func:`generator.relevance.score.assess` reads their cosines: its problems, its field, its
+    bare industry (the field again when it names none), the stakeholder's concerns."""
+    return (*problems, field, industry, *cares)
+
+
 def account_texts(
     account: Account, topics: Mapping[str, Topic], stakeholder: Stakeholder | None = None
 ) -> tuple[str, ...]:
-    """The texts of the account that are embedded (in this order, see
-    :func:`generator.relevance.score.assess`): its problems, its field, its bare industry (the
-    field again when it names none), the stakeholder's concerns."""
+    """The account's :func:`embedded_texts`, without building its profile (a batch embeds them
+    before it starts its workers)."""
     cares = stakeholder.cares_about if stakeholder else ()
     field = field_text(account, topics)
-    return (*account.problems, field, industry_text(account, field), *cares)
+    return embedded_texts(account.problems, field, industry_text(account, field), cares)
 
 
 def make_profile(

@@ -19,7 +19,7 @@ from .gate import Candidate, Check, Details
 from .index import Corpus, Doc
 from .lexical import LexicalEvidence, evidence
 from .meaning import similarity
-from .needs import Profile, make_profile
+from .needs import Profile, embedded_texts, make_profile
 from .reasons import met_words, problem_reason, quotable, quote
 from .text import terms, words
 
@@ -86,8 +86,12 @@ def assess(
             lex.needs, nothing, np.full(n, -1), np.zeros(n, np.int64), lex.phrases
         )
     if mix.semantic and n:
-        fields = (profile.field_text, profile.industry_text)
-        texts = [*profile.problems, *fields, *(c.text for c in profile.cares)]
+        texts = embedded_texts(
+            profile.problems,
+            profile.field_text,
+            profile.industry_text,
+            [c.text for c in profile.cares],
+        )
         sims = similarity(corpus.embeddings.items, corpus.embeddings.texts(texts))
         p = len(profile.problems)
         problem_sim, cares_sim = sims[:, :p], sims[:, p + 2 :]
