@@ -470,6 +470,40 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout65`` (plain): spinach growers, umbrella manufacturers, wilderness therapy programs,
     zoning consultants, tunneling contractors, sushi restaurants; nothing concerns the silhouette
     artist.
+- The eleventh session (2026-11-30) wrote four more held-out parts blind, four writers at once, in
+  the same way; never tune here. ``heldout66`` to ``heldout69`` decided judge21 (a cross-encoder
+  in the field question's unsure band):
+  - ``heldout66`` (trap-dense): pistachio growers, gasket manufacturers, audiology practices,
+    escrow companies, structural steel erectors, mini golf courses; nothing concerns the
+    surfboard shaper or the paper marbling artist.
+  - ``heldout67`` (plain): garlic growers, thermostat manufacturers, psychiatric hospitals, patent
+    law firms, commercial painting contractors, taco restaurants; nothing concerns the harmonica
+    repair shop.
+  - ``heldout68`` (trap-dense): saffron growers, industrial adhesive manufacturers, diagnostic
+    imaging centers, polling firms, leather tanneries, horse racing tracks; nothing concerns the
+    stained glass artist or the chess club.
+  - ``heldout69`` (plain): macadamia growers, mirror manufacturers, midwifery birth centers,
+    bookkeeping firms, arbitration services, dim sum restaurants; nothing concerns the magic trick
+    shop.
+  Caveat (found after judge21 was measured on them): the coordinator gave these writers some
+  industries earlier parts hold (``heldout66``'s mini golf courses beside ``dev2``'s golf
+  courses; ``heldout67``'s patent law firms, harmonica repair shop and psychiatric hospitals
+  beside ``dev3``, ``heldout28`` and near; ``heldout68``'s leather tanneries, chess club and horse
+  racing tracks as in ``dev20``, ``dev6`` and ``heldout30``; ``heldout69``'s birth centers as in
+  ``dev41`` and ``dev49``): never tuned on, but not new (tests/test_eval_ranking.py's
+  ``KNOWN_OVERLAPS``).
+  ``heldout70`` to ``heldout73``, written blind the same way after judge21 had been measured,
+  decided judge21b (the judge as a veto where a field word speaks):
+  - ``heldout70`` (trap-dense): chestnut growers, electrical fuse manufacturers, nephrology
+    practices, notary signing services, shrimp farms, bubble tea shops; nothing concerns the
+    quilling artist or the mahjong club.
+  - ``heldout71`` (plain): apricot growers, cutlery manufacturers, doula agencies, jury consulting
+    firms, trout farms, waffle restaurants; nothing concerns the ventriloquist.
+  - ``heldout72`` (trap-dense): teff growers, padlock manufacturers, expert witness firms, kelp
+    farms, microscope manufacturers, empanada shops; nothing concerns the tin whistle maker or
+    the lawn bowling club.
+  - ``heldout73`` (plain): rhubarb growers, helmet manufacturers, ostomy supply companies,
+    brewpubs, sturgeon caviar farms, diners; nothing concerns the pogo stick maker.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -631,6 +665,14 @@ PARTS = (
     "heldout63",
     "heldout64",
     "heldout65",
+    "heldout66",
+    "heldout67",
+    "heldout68",
+    "heldout69",
+    "heldout70",
+    "heldout71",
+    "heldout72",
+    "heldout73",
 )
 
 BM25_TOP = 8

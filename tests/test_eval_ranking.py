@@ -139,6 +139,10 @@ PLAIN = (
     "heldout61",
     "heldout63",
     "heldout65",
+    "heldout67",
+    "heldout69",
+    "heldout71",
+    "heldout73",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -165,7 +169,9 @@ def test_each_part_is_what_it_claims(ev: EvalSet) -> None:
     assert len(ev.paraphrases) >= 0.4 * len(strong)
     assert ev.paraphrases <= set(strong)
     if ev.name in PLAIN:
-        assert 120 <= len(ids) <= 170 and 8 <= len(traps) <= 15
+        # up to 15 trap items; heldout67 and heldout69 (eleventh session) were asked for 12
+        # keyword traps and about 6 near misses on top, and hold 18 and 19
+        assert 120 <= len(ids) <= 170 and 8 <= len(traps) <= 20
         assert all(ev.traps[slug] for slug in null), "near misses for the null account"
     else:
         assert len(traps) >= {"dev": 20, "heldout": 30}.get(ev.name, 35)
@@ -212,6 +218,8 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(54, 58)),
     tuple(f"heldout{n}" for n in range(58, 62)),
     tuple(f"heldout{n}" for n in range(62, 66)),
+    tuple(f"heldout{n}" for n in range(66, 70)),
+    tuple(f"heldout{n}" for n in range(70, 74)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
@@ -233,7 +241,7 @@ def test_held_out_industries_are_new_to_the_example_near_and_dev() -> None:
             # six with news, and two that nothing concerns (one in a plain part)
             assert len(these) >= (7 if name in PLAIN else 8), name
             others = set().union(*(v for other, v in industries.items() if other != name))
-            assert not _overlap(these, before | others), name
+            assert _overlap(these, before | others) == KNOWN_OVERLAPS.get(name, set()), name
         before |= set().union(*industries.values())
 
 
@@ -245,6 +253,27 @@ def test_every_part_is_registered_once_with_its_floors() -> None:
     assert set(PARTS) == {d.name for d in EVAL.iterdir() if (d / "items.yml").exists()}
     assert set(FLOORS) == set(PARTS)
     assert set(PLAIN) <= set(PARTS) and len(PLAIN) == len(set(PLAIN))
+
+
+KNOWN_OVERLAPS: dict[str, set[tuple[str, str]]] = {
+    # The eleventh session's coordinator gave these writers industries that earlier parts already
+    # held, and noticed only after judge21 was measured on them: judge21b's rule leaves heldout67
+    # to heldout69 out of its held-out pool (bench/RESULTS.md). They stay, as held-out parts with
+    # this caveat: never tuned on, but not new.
+    "heldout66": {("mini golf courses", "golf courses")},  # dev2's; a family attraction
+    "heldout67": {
+        ("patent law firms", "law firms"),  # dev3
+        ("harmonica repair shop", "harmonica repair shop"),  # heldout28's null account
+        ("psychiatric hospitals", "hospitals"),  # near's hospital
+    },
+    "heldout68": {
+        ("leather tanneries", "leather tanneries"),  # dev20
+        ("chess club", "chess club"),  # dev6's null account
+        ("horse racing tracks", "horse racing tracks"),  # heldout30
+    },
+    "heldout69": {("midwifery birth centers", "birth centers")},  # dev41, dev49
+}
+"""Held-out parts whose industries repeat earlier parts' (each pair: this part's, the other's)."""
 
 
 def _overlap(these: set[str], those: set[str]) -> set[tuple[str, str]]:
@@ -463,6 +492,16 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout63": floor(0.98, 0.8, 0.92, 0.65, 2, 0),
     "heldout64": floor(0.94, 0.89, 0.87, 0.76, 5, 0),
     "heldout65": floor(0.94, 0.81, 0.9, 0.59, 3, 0),
+    # heldout66 to heldout73 (eleventh session), written blind; floors set with ft21, the ranker
+    # as shipped (measured once, in the same runs as judge21 and judge21b: bench/RESULTS.md).
+    "heldout66": floor(0.94, 0.89, 0.93, 0.81, 2, 0),
+    "heldout67": floor(0.98, 0.84, 0.95, 0.78, 1, 0),
+    "heldout68": floor(0.98, 0.9, 0.91, 0.74, 3, 0),
+    "heldout69": floor(0.94, 0.87, 0.95, 0.76, 1, 0),
+    "heldout70": floor(0.94, 0.84, 0.95, 0.76, 1, 0),
+    "heldout71": floor(0.98, 0.86, 0.98, 0.76, 0, 0),
+    "heldout72": floor(0.91, 0.82, 0.92, 0.57, 2, 0),
+    "heldout73": floor(0.98, 0.87, 0.95, 0.74, 0, 0),
 }
 
 
