@@ -825,6 +825,7 @@ def _ranking_settings(data: LineDict, check: Checker) -> RankingSettings:
         max_share_per_topic=check.number(
             data, "max_share_per_topic", d.max_share_per_topic, 0.01, 1
         ),
+        judge=check.boolean(data, "judge", d.judge),
     )
 
 

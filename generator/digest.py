@@ -16,7 +16,7 @@ from .relevance import Candidate, Corpus, Share, decide, pick_notes, select
 from .relevance.lexicon import lexicon
 from .relevance.meaning import Matrix, TextVectors
 from .relevance.needs import make_profile
-from .relevance.score import Assessment, assess, candidate, reasons, score_items
+from .relevance.score import Assessment, Mix, assess, candidate, reasons, score_items
 
 NOTHING_TO_SEND = "Nothing worth sending this week: no new item cleared the relevance bar."
 
@@ -54,6 +54,7 @@ def candidates_for(
         stakeholder=stakeholder,
         corpus=corpus,
         oldest=now - timedelta(days=settings.max_age_days),
+        mix=Mix(judge=settings.judge),
     )
 
 
@@ -189,7 +190,8 @@ def explain(
         )
         feeds = {f.name: f for f in project.feeds}
         at = corpus.position[item.id]
-        c = candidate(assess(profile, corpus, feeds), corpus, at, feeds, now, settings)
+        assessed = assess(profile, corpus, feeds, Mix(judge=settings.judge))
+        c = candidate(assessed, corpus, at, feeds, now, settings)
         failed = [x.detail for x in c.checks if not x.passed]
         if c.excluded_by:
             verdict = (

@@ -176,6 +176,9 @@ class RankingSettings:
     max_age_days: int = 60
     max_share_per_source: float = 0.5
     max_share_per_topic: float = 0.6
+    judge: bool = False
+    """Ask the judge where the field question is unsure (see generator/relevance/judge.py):
+    fewer keyword traps, a slower digest (bench/RESULTS.md, "judge21b")."""
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,10 @@ def newsworthy(
     week = [
         c
         for c in candidates
-        if start <= c.item.published < end and c.relevance >= threshold and not c.excluded_by
+        if start <= c.item.published < end
+        and c.relevance >= threshold
+        and not c.excluded_by
+        and c.judged
     ]
     if not anything_clear(week):
         return ()

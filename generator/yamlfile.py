@@ -241,6 +241,15 @@ class Checker:
             return default
         return float(value)
 
+    def boolean(self, data: LineDict, key: str, default: bool) -> bool:
+        value = data.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.error(line_of(data, key), f"'{key}' must be true or false, not {describe(value)}")
+            return default
+        return value
+
     def integer(
         self, data: LineDict, key: str, default: int, low: int = 0, high: int = 10**9
     ) -> int:

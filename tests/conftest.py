@@ -42,6 +42,18 @@ def copy_example(root: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _judge_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The judge's optimized model is kept in a folder of the run's, not the user's cache."""
+    before = os.environ.get("KB_CACHE_DIR")
+    os.environ["KB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        del os.environ["KB_CACHE_DIR"]
+    else:
+        os.environ["KB_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def example(tmp_path: Path) -> Path:
     """A private copy of the bundled example project."""

@@ -8,6 +8,7 @@ it can run per account in worker processes.
 
 The parts, one module each: :mod:`.needs` (the account's needs), :mod:`.lexical` (the account's
 words in the items), :mod:`.meaning` (closeness in meaning, from the sentence vectors),
+:mod:`.judge` (the story and the account read together, where closeness is unsure),
 :mod:`.gate` (the gate, the order, the caps), :mod:`.notes` (the team's notes),
 :mod:`.reasons` (the wording). A new signal is a new module and one more term in :mod:`.gate`.
 """

@@ -5,11 +5,17 @@ The gate asks two questions of every item, as array operations over the whole co
 - **Is it about the account's world?** Its sentence vector is close to the account's field
   (industry, topics' titles and phrases, keywords) or to its bare industry, whichever is closer:
   cosine >= ``FIELD_MIN``, or >= ``FIELD_MIN_WITH_WORDS`` when it also uses one of the field's
-  own (non-general) words. This is what keeps keyword traps out: a winery's "fermentation tank"
-  story shares a brewery supplier's words, not its field. The bare industry is asked too (since
-  ft21) because a story on a problem the listed topics do not cover ("Freight thieves hit
-  trailers" for a trucker whose one topic is driver recruiting) meets only the industry, which
-  the whole field text dilutes.
+  own (non-general) words. With ``ranking: judge: true`` (``Mix(judge=True)``), the judge decides
+  that band instead, where a story on the account's world and a keyword trap sharing its words
+  both sit (:mod:`.judge`, a cross-encoder reading the story and the account's industry and
+  problems together): its logit >= ``JUDGE_MIN``, or >= ``JUDGE_MIN_WITH_WORDS`` when the story
+  also uses a field word (there the judge only vetoes, when it is sure). It is off by default
+  for its cost (bench/RESULTS.md, "judge21b"). This is what keeps keyword traps out: a
+  winery's "fermentation tank" story shares a brewery supplier's words, not its field. The bare
+  industry is asked too (since ft21) because a story on a problem the listed topics do not cover
+  ("Freight thieves hit trailers" for a trucker whose one topic is driver recruiting) meets only
+  the industry, which the whole field text dilutes. A digest asks the judge only about the
+  candidates it reaches, in order (a model's pass each: bench/RESULTS.md, "Eleventh session").
 - **Does it speak to one of its problems?** Cosine to a problem >= ``PROBLEM_MIN``, or the
   problem met in words (see :mod:`.lexical`: two concepts, a fair share of their weight, one of
   them distinctive). An account with no problems is served by its topic phrases and keywords
@@ -75,6 +81,9 @@ FEED_TOPIC_BONUS = 0.05
 STAKEHOLDER_WEIGHT = 0.5
 CLEAR_MIN = 0.45
 CLEAR_WORDS = 0.9
+JUDGE_MIN = 0.0
+JUDGE_MIN_WITH_WORDS = -2.0
+"""The judge's bars (logits; chosen on development parts only, bench/RESULTS.md, "judge21b")."""
 
 SIGNALS = ("lexical", "semantic problem", "semantic field", "topic/keyword", "stakeholder")
 """The additive parts of relevance, in the order ``--explain`` shows them."""
@@ -140,6 +149,15 @@ class Candidate:
     topic_ids: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
     """Its :attr:`topics` when the ranker knows them without wording the details (the caps
     read the topics of every candidate up to a full digest, the reasons of a few)."""
+    judge: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
+    """For a candidate in the field question's unsure band: asks the judge whether it is about
+    the account's world (see :attr:`judged`); a digest asks only about the candidates it reaches,
+    a few of a broad account's hundreds."""
+
+    @cached_property
+    def judged(self) -> bool:
+        """The judge's answer, asked on first read (True for a candidate it need not judge)."""
+        return self.judge() if self.judge is not None else True
 
     @cached_property
     def said(self) -> Details:
@@ -171,7 +189,7 @@ class Candidate:
 
     @property
     def passed(self) -> bool:
-        return self.passed_gate and not self.excluded_by
+        return self.passed_gate and not self.excluded_by and self.judged
 
 
 def shares(parts: Mapping[str, float], weight: float, recency: float) -> tuple[Share, ...]:
@@ -220,14 +238,18 @@ def decide(
     per_topic: Counter[str] = Counter()
     waiting: list[int] = []
     chosen: list[int] = []
-    eligible = [_eligible(c, settings, already) for c in candidates]
-    something_clear = anything_clear(c for c, ok in zip(candidates, eligible, strict=True) if ok)
+    known: dict[int, bool] = {}
+
+    def eligible(k: int) -> bool:  # asked in order, as far as needed: it may ask the judge
+        if k not in known:
+            known[k] = _eligible(candidates[k], settings, already)
+        return known[k]
+
+    something_clear = any(c.clear and eligible(k) for k, c in enumerate(candidates))
     for k, c in enumerate(candidates):
-        if not eligible[k] or not something_clear:
-            continue  # see _turned_away and _nothing_clear
-        if len(chosen) >= settings.max_items:  # the rest is never read: no topics needed
-            if only_chosen:
-                break
+        if not something_clear or len(chosen) >= settings.max_items:
+            break  # the rest is never read (see _turned_away and _nothing_clear)
+        if not eligible(k):
             continue
         topic = c.topics[0] if c.topics else ""
         if per_source[c.item.source] >= max_source or (topic and per_topic[topic] >= max_topic):
@@ -274,6 +296,7 @@ def _eligible(c: Candidate, settings: RankingSettings, sent: Mapping[str, dateti
         and c.passed_gate
         and c.relevance >= settings.threshold
         and c.item.id not in sent
+        and c.judged  # last: the only question that costs a model's pass
     )
 
 
@@ -281,7 +304,7 @@ def _turned_away(c: Candidate, settings: RankingSettings, sent: Mapping[str, dat
     """Why the candidate may not fill a place at all ("" if it may)."""
     if c.excluded_by:
         return f"excluded: it mentions '{c.excluded_by}', which the account excludes"
-    if not c.passed_gate:
+    if not c.passed_gate or not c.judged:
         failed = next((x for x in c.checks if not x.passed), None)
         return f"did not pass the gate: {failed.detail if failed else 'no evidence'}"
     if c.relevance < settings.threshold:

@@ -30,6 +30,12 @@ class TextEncoder(Protocol):
     def encode(self, texts: Sequence[str]) -> Matrix: ...
 
 
+class PairJudge(Protocol):
+    """What the gate needs of the judge (see :class:`.judge.Judge`)."""
+
+    def logits(self, account: str, stories: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
 TextVectors = Callable[[Sequence[str]], Matrix]
 """Where a run gets the vectors of texts that are not stored items (one row per text, in
 order): the store's text cache (:class:`.semantic.StoredTexts`), or the encoder itself."""
@@ -78,6 +84,15 @@ class Embeddings:
         if callable(self._encoder) and not hasattr(self._encoder, "encode"):
             self._encoder = self._encoder()
         return self._encoder  # type: ignore[return-value]
+
+    @property
+    def judge(self) -> PairJudge | None:
+        """The judge for the field question's unsure band: the packaged one when the vectors
+        are the packaged encoder's (the band's bars are its cosines), else None."""
+        from .judge import Judge
+        from .semantic import Encoder
+
+        return Judge.load() if isinstance(self.encoder, Encoder) else None
 
     @property
     def items(self) -> Matrix:

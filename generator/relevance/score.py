@@ -5,7 +5,7 @@ The entry point of the package (:func:`rank`) lives here; see the package docstr
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
@@ -17,10 +17,12 @@ from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
 from . import gate
 from .gate import Candidate, Check, Details
 from .index import Corpus, Doc
+from .judge import LOOK_AHEAD, account_text
 from .lexical import LexicalEvidence, evidence
 from .meaning import similarity
 from .needs import Profile, embedded_texts, make_profile
 from .reasons import met_words, problem_reason, quotable, quote
+from .semantic import item_text
 from .text import terms, words
 
 
@@ -30,6 +32,9 @@ class Mix:
 
     lexical: bool = True
     semantic: bool = True
+    judge: bool = False
+    """The judge in the field question's unsure band (``ranking: judge: true``); off, the band
+    asks for one field word."""
 
 
 ALL = Mix()
@@ -51,7 +56,13 @@ class Assessment:
     parts: Mapping[str, Floats]
     """Each additive signal's part of the relevance (see :data:`.gate.SIGNALS`)."""
     relevance: Floats
-    field_ok: npt.NDArray[np.bool_]
+    field_sure: npt.NDArray[np.bool_]
+    """Items about the account's field without asking the judge: cosine >= ``FIELD_MIN`` (or,
+    with no judge, the band and one field word)."""
+    unsure: npt.NDArray[np.bool_]
+    """Items in the band where the judge decides the field question (none without a judge)."""
+    judge: Callable[[Sequence[int]], Floats] | None
+    """The judge's logits for item rows, for this account (see :mod:`.judge`)."""
     problem_ok: npt.NDArray[np.bool_]
     phrase_hits: Floats
     clear: npt.NDArray[np.bool_]
@@ -63,6 +74,30 @@ class Assessment:
         """The items that answer the gate's second question: they speak to one of the account's
         problems, or name one of its topic phrases or keywords."""
         return self.problem_ok | (self.phrase_hits > 0)
+
+    @cached_property
+    def field_ok(self) -> npt.NDArray[np.bool_]:
+        """Every item's answer to the field question, the judge asked about every item in its
+        band that speaks (:func:`rank` asks it only about the candidates a digest reaches)."""
+        asked = np.flatnonzero(self.unsure & self.speaks)
+        if not len(asked) or self.judge is None:
+            return self.field_sure
+        ok = self.field_sure.copy()
+        ok[asked] = self.judge(asked.tolist()) >= self.judge_bar[asked]
+        return ok
+
+    @cached_property
+    def judge_bar(self) -> Floats:
+        """The logit each item needs of the judge: ``JUDGE_MIN``, or ``JUDGE_MIN_WITH_WORDS``
+        when it uses one of the field's own words (the judge then only vetoes)."""
+        words = self.lexical.field_words >= 1
+        return np.where(words, gate.JUDGE_MIN_WITH_WORDS, gate.JUDGE_MIN).astype(np.float32)
+
+    def about_field(self, k: int) -> bool:
+        """Item ``k``'s answer to the field question (the judge asked about it alone)."""
+        if self.unsure[k] and self.judge is not None:
+            return bool(self.judge([k])[0] >= self.judge_bar[k])
+        return bool(self.field_sure[k])
 
     @cached_property
     def passed(self) -> npt.NDArray[np.bool_]:
@@ -101,13 +136,19 @@ def assess(
         field_sim = np.zeros(n, np.float32)
         cares_sim = np.zeros((n, len(profile.cares)), np.float32)
     best_sim = _best(problem_sim, n)
-    if mix.semantic:
-        field_ok = (field_sim >= gate.FIELD_MIN) | (
-            (lex.field_words >= 1) & (field_sim >= gate.FIELD_MIN_WITH_WORDS)
-        )
+    judge = judging(profile, corpus) if mix.semantic and mix.judge else None
+    band = field_sim >= gate.FIELD_MIN_WITH_WORDS
+    if mix.semantic and judge is not None:
+        field_sure = field_sim >= gate.FIELD_MIN
+        unsure = band & ~field_sure
+        problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
+    elif mix.semantic:
+        field_sure = (field_sim >= gate.FIELD_MIN) | (band & (lex.field_words >= 1))
+        unsure = np.zeros(n, bool)
         problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
     else:  # words only: the field in the item's words, the problem met in words
-        field_ok = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
+        field_sure = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
+        unsure = np.zeros(n, bool)
         problem_ok = lex.best > 0
     topic_hits = np.zeros(n, np.float32)
     keyword_hits = np.zeros(n, np.float32)
@@ -135,9 +176,30 @@ def assess(
     else:  # nothing to be clear about, or no meaning to measure it by
         clear = np.ones(n, bool)
     return Assessment(
-        profile, lex, problem_sim, field_sim, cares_lex, cares_sim, parts, relevance, field_ok,
-        problem_ok, phrase_hits, clear,
+        profile, lex, problem_sim, field_sim, cares_lex, cares_sim, parts, relevance, field_sure,
+        unsure, judge, problem_ok, phrase_hits, clear,
     )  # fmt: skip
+
+
+def judging(profile: Profile, corpus: Corpus) -> Callable[[Sequence[int]], Floats] | None:
+    """The judge's logits for the account and item rows, each pair judged once per run (the
+    corpus keeps them); None when the run's vectors are not the packaged encoder's, whose
+    cosines the band was chosen for."""
+    judge = corpus.embeddings.judge
+    if judge is None:
+        return None
+    said = account_text(profile.account.industry, profile.account.problems)
+    known = corpus.extras.setdefault(("judge", said), {})
+    assert isinstance(known, dict)
+
+    def logits(rows: Sequence[int]) -> Floats:
+        missing = [k for k in rows if k not in known]
+        if missing:
+            stories = [item_text(corpus.items[k]) for k in missing]
+            known.update(zip(missing, judge.logits(said, stories).tolist(), strict=True))
+        return np.asarray([known[k] for k in rows], np.float32)
+
+    return logits
 
 
 def rank(
@@ -150,15 +212,17 @@ def rank(
     oldest: datetime | None = None,
     mix: Mix = ALL,
 ) -> list[Candidate]:
-    """Every item that passed the gate for the account, scored, best first.
+    """Every item that passed the gate for the account, scored, best first; those in the field
+    question's unsure band pass on the judge's word, asked when a digest first reads them.
 
     Items published after ``now`` or before ``oldest`` are left out; so is an item an
     ``exclude`` phrase names. Each candidate's reasons and shares are worded when first read
     (a broad account passes hundreds of items; a digest reads the reasons of a few).
     """
     a = assess(profile, corpus, feeds, mix)
-    ok = a.passed & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
-    passing = np.flatnonzero(ok)
+    among = a.speaks & _in_window(corpus, now, oldest) & ~_excluded(profile.account, corpus)
+    unsure = a.unsure & among
+    passing = np.flatnonzero((a.field_sure & among) | unsure)
     at = passing.tolist()
     weights, bonuses = _feed_arrays(corpus, at, profile.account, feeds)
     # The same double-precision operations as candidate(), so the same scores to the last bit.
@@ -168,6 +232,18 @@ def rank(
     # The columns found the stemmed phrases; the words as written are checked on what is left.
     account = profile.account
     found = []
+    row: dict[str, int] = {}  # item id -> its row, for the judge's look-ahead
+    ahead: list[int] = []  # the unsure candidates' rows, best first (filled once sorted)
+    place: dict[int, int] = {}
+
+    def judged(k: int) -> bool:
+        """The judge's answer for row ``k``, asked together with the unsure candidates a digest
+        reads next (a pass each, run side by side: see :data:`.judge.LOOK_AHEAD`)."""
+        assert a.judge is not None
+        start = place[k] - place[k] % LOOK_AHEAD
+        a.judge(ahead[start : start + LOOK_AHEAD])
+        return a.about_field(k)
+
     for j, k in enumerate(at):
         item = corpus.items[k]  # an item's words are analyzed only for its reasons
         if account.exclude and excluded_by(account, corpus.docs[k]):
@@ -182,9 +258,14 @@ def rank(
                     _details, a, corpus, k, float(weights[j]), fresh[j], float(bonuses[j])
                 ),
                 topic_ids=topics[j],
+                judge=partial(judged, k) if unsure[k] else None,
             )
         )
-    return sorted(found, key=lambda c: (-c.score, c.item.id))
+        row[item.id] = k
+    found.sort(key=lambda c: (-c.score, c.item.id))
+    ahead += [row[c.item.id] for c in found if c.judge is not None]
+    place.update((k, i) for i, k in enumerate(ahead))
+    return found
 
 
 def _recency(
@@ -296,7 +377,7 @@ def candidate(
         score=round(gated * fresh, 6),
         excluded_by=why_not,
         relevance=round(gated, 6),
-        passed_gate=bool(a.passed[k]),
+        passed_gate=a.about_field(k) and bool(a.speaks[k]),
         clear=bool(a.clear[k]),
         details=lambda: _details(a, corpus, k, weight, fresh, bonus),
     )
@@ -372,10 +453,22 @@ def _cared(a: Assessment, corpus: Corpus, k: int) -> str:
 def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
     sims = a.problem_sim[k]
     best = float(sims.max()) if len(sims) else 0.0
+    if a.judge is None:
+        also = (
+            f"or {gate.FIELD_MIN_WITH_WORDS:.2f} with one of its words: "
+            f"{int(a.lexical.field_words[k])} found"
+        )
+    elif a.unsure[k]:
+        also = (
+            f"or {gate.FIELD_MIN_WITH_WORDS:.2f} and the judge's yes: "
+            f"{float(a.judge([k])[0]):+.1f}, needs {float(a.judge_bar[k]):+.1f} "
+            f"({int(a.lexical.field_words[k])} of the field's words found)"
+        )
+    else:
+        also = f"or {gate.FIELD_MIN_WITH_WORDS:.2f} and the judge's yes"
     field = (
         f"about the account's field: similarity {a.field_sim[k]:.2f} "
-        f"(needs {gate.FIELD_MIN:.2f}, or {gate.FIELD_MIN_WITH_WORDS:.2f} with one of its "
-        f"words: {int(a.lexical.field_words[k])} found)"
+        f"(needs {gate.FIELD_MIN:.2f}, {also})"
     )
     speaks = (
         f"speaks to a problem: closest similarity {best:.2f} (needs {gate.PROBLEM_MIN:.2f}), "
@@ -383,7 +476,7 @@ def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
         f"topic phrases or keywords: {int(a.phrase_hits[k])}"
     )
     return (
-        Check("field", bool(a.field_ok[k]), field),
+        Check("field", a.about_field(k), field),
         Check("problem", bool(a.speaks[k]), speaks),
     )
 

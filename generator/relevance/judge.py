@@ -1,0 +1,203 @@
+"""The judge: reads a story and an account together, for the field question's unsure band.
+
+A sentence encoder embeds a story and an account's field apart, so their cosine cannot tell a
+story about the account's world from a keyword trap that shares its words: both sit at 0.30-0.40.
+The judge reads the pair at once (a cross-encoder: "[CLS] the account's industry and problems
+[SEP] the story's title and summary [SEP]" through all-MiniLM-L6-v2, one logit from the [CLS]
+state), so each side's words are read in the light of the other's. It is asked only in that
+band (see :mod:`.gate`): a few pairs in a hundred, since a pass costs as much as embedding one
+text.
+
+Its weights are the sentence encoder's package model (the same int8 ONNX file, nothing else is
+installed) moved by ``data/minilm-judge.npz``: fine-tuned on the development parts of the
+evaluation set only (``bench/finetune_judge.py``; how it was chosen and what it changed:
+bench/RESULTS.md, "Eleventh session"). Like the encoder, every pair runs alone and unpadded, so
+a logit depends on its two texts only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import platform
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from ..exceptions import EncoderError
+from .semantic import MODEL_NAME, _model_files, _packaged, tuned_model
+
+if TYPE_CHECKING:
+    from onnxruntime import InferenceSession
+    from tokenizers import Tokenizer
+
+JUDGE = "judge21"
+JUDGE_FILE = "minilm-judge.npz"
+#: The pair's length in word pieces, as the judge was fitted: the account's text first (cut at
+#: ``ACCOUNT_TOKENS``), the story fills the rest.
+MAX_TOKENS = 160
+ACCOUNT_TOKENS = 96
+CLS, SEP = 101, 102
+LOOK_AHEAD = 2
+"""Stories judged at once when a digest reaches one: it and the next unsure candidate, on two
+threads (no slower than one on a laptop's cores; at most one pass a digest did not need)."""
+
+
+def account_text(industry: str, problems: Sequence[str]) -> str:
+    """What the judge reads of an account: its industry, then its problems, as sentences."""
+    said = [p if p.rstrip().endswith((".", "?", "!")) else f"{p}." for p in problems]
+    return " ".join([f"{industry}.", *said]) if industry else " ".join(said)
+
+
+class Judge:
+    """The pair judge on onnxruntime. :meth:`load` once per process; :meth:`logits` is
+    thread-safe."""
+
+    _loaded: ClassVar[Judge | None] = None
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, model_path: Path, tokenizer_path: Path, model_id: str, weights: Path):
+        self.model_id = model_id
+        self._paths = (model_path, tokenizer_path, weights)
+        self._runtime: tuple[Tokenizer, InferenceSession, npt.NDArray[np.float32], float] | None
+        self._runtime = None
+        self._threads = max(1, min(os.cpu_count() or 1, 8))
+
+    @classmethod
+    def load(cls) -> Judge:
+        """The process's judge, from the installed package (offline); its model is read on the
+        first :meth:`logits`."""
+        with cls._lock:
+            if cls._loaded is None:
+                model, tokenizer, version = _model_files()
+                model_id = f"{MODEL_NAME}+{JUDGE}@{version}"
+                cls._loaded = cls(model, tokenizer, model_id, _packaged(JUDGE_FILE))
+            return cls._loaded
+
+    def _loaded_runtime(
+        self,
+    ) -> tuple[Tokenizer, InferenceSession, npt.NDArray[np.float32], float]:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = _runtime(*self._paths, self.model_id)
+            return self._runtime
+
+    def logits(self, account: str, stories: Sequence[str]) -> npt.NDArray[np.float32]:
+        """The judge's logit for ``account`` and each story, in order (>= 0: about the
+        account's world and problems, as the judge reads them)."""
+        if not stories:
+            return np.zeros(0, np.float32)
+        tokenizer, session, head, bias = self._loaded_runtime()
+        first = tokenizer.encode(account, add_special_tokens=False).ids[:ACCOUNT_TOKENS]
+        room = MAX_TOKENS - len(first) - 3
+        seconds = tokenizer.encode_batch(list(stories), add_special_tokens=False)
+        pairs = [
+            (
+                np.asarray([CLS, *first, SEP, *s.ids[:room], SEP], np.int64),
+                len(first) + 2,
+            )
+            for s in seconds
+        ]
+        order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]))
+        out = np.empty(len(pairs), np.float32)
+
+        def one(i: int) -> float:
+            ids, split = pairs[i]
+            types = np.zeros_like(ids)
+            types[split:] = 1
+            feeds = {
+                "input_ids": ids[np.newaxis],
+                "attention_mask": np.ones_like(ids)[np.newaxis],
+                "token_type_ids": types[np.newaxis],
+            }
+            state = np.asarray(session.run(None, feeds)[0][0, 0], np.float32)
+            return float(state @ head + bias)
+
+        threads = min(self._threads, len(pairs))
+        if threads == 1:
+            for i in order:
+                out[i] = one(i)
+            return out
+        with ThreadPoolExecutor(threads) as pool:
+            for i, value in zip(order, pool.map(one, order), strict=True):
+                out[i] = value
+        return out
+
+
+def _runtime(
+    model_path: Path, tokenizer_path: Path, weights: Path, model_id: str
+) -> tuple[Tokenizer, InferenceSession, npt.NDArray[np.float32], float]:
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+        session = _session(model_path, weights)
+        with np.load(weights) as parts:
+            head = np.asarray(parts["head/weight"], np.float32).reshape(-1)
+            bias = float(np.asarray(parts["head/bias"]).reshape(-1)[0])
+    except Exception as e:  # onnxruntime and tokenizers raise their own untyped errors
+        raise EncoderError(f"cannot load the judge {model_id}: {e}") from e
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer, session, head, bias
+
+
+def _session(model_path: Path, weights: Path) -> InferenceSession:
+    """The judge's onnxruntime session, from the optimized model saved in the user's cache
+    when there is one (0.03 s), else built from the package's model and the judge's weights and
+    optimized (0.4 s: a rep's ``kb digest`` pays it once per machine, not once per run).
+
+    The saved model is onnxruntime's own optimization of the same graph, so it computes the same
+    bytes; it is named by what it was made of (see :func:`_fingerprint`), written to a temporary
+    file and renamed, so a stale, foreign or half-written file is never read. One that cannot be
+    read is made again.
+    """
+    import onnxruntime
+    from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
+
+    def options(level: GraphOptimizationLevel) -> SessionOptions:
+        made = SessionOptions()
+        made.intra_op_num_threads = 1  # pairs run in parallel instead (Judge._threads)
+        made.inter_op_num_threads = 1
+        made.log_severity_level = 3  # not its warning that a saved optimized model is this
+        made.graph_optimization_level = level  # machine's own: it is kept for this machine
+        return made
+
+    providers = ["CPUExecutionProvider"]
+    saved = cache_dir() / f"judge-{_fingerprint(model_path, weights, onnxruntime.__version__)}.onnx"
+    if saved.is_file():
+        with contextlib.suppress(Exception):  # a damaged file is made again below
+            ready = options(GraphOptimizationLevel.ORT_DISABLE_ALL)
+            return InferenceSession(str(saved), ready, providers=providers)
+    fresh = options(GraphOptimizationLevel.ORT_ENABLE_ALL)
+    part = saved.with_name(f"{saved.name}.{os.getpid()}.{threading.get_ident()}.part")
+    with contextlib.suppress(OSError):  # no cache to write to: the session is built all the same
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        fresh.optimized_model_filepath = str(part)
+    session = InferenceSession(tuned_model(model_path, weights), fresh, providers=providers)
+    with contextlib.suppress(OSError):
+        os.replace(part, saved)
+    return session
+
+
+def cache_dir() -> Path:
+    """Where the optimized judge is kept: ``KB_CACHE_DIR``, else the user's cache folder."""
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("KB_CACHE_DIR") or user_cache_dir("knowledge-broker"))
+
+
+def _fingerprint(model_path: Path, weights: Path, runtime: str) -> str:
+    """What the saved model was made of: both files (path, size, modification time: a package
+    installed again is new), onnxruntime's version and the machine's architecture."""
+    made_of = [
+        f"{p.resolve()} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in (model_path, weights)
+    ]
+    text = "\n".join([*made_of, runtime, platform.machine()])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
