@@ -4,15 +4,16 @@ together (generator/relevance/judge.py)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 from conftest import run_kb
+from test_relevance_score import FEEDS, NOW, item
 
-from generator.models import Account, Feed, Item, RankingSettings, Topic
+from generator.models import Account, RankingSettings, Topic
 from generator.relevance import (
     Corpus,
     Mix,
@@ -27,19 +28,12 @@ from generator.relevance import (
 from generator.relevance.judge import JUDGE_FILE, Judge, account_text
 from generator.relevance.semantic import _model_files, _packaged, item_text
 
-NOW = datetime(2026, 3, 16, 9, tzinfo=UTC)
 TOPICS = {"drivers": Topic("drivers", "Driver recruiting", keywords=("CDL", "driver pay"))}
-FEEDS = {"trucking": Feed("trucking", "https://x.example/t.xml", topics=("drivers",))}
 TRUCKING = Account(
     "haulright", "HaulRight Logistics", industry="Trucking",
     problems=("Drivers quitting in their first year", "Cargo theft at truck stops"),
     topics=("drivers",),
 )  # fmt: skip
-
-
-def item(key: str, title: str, summary: str = "", days: float = 1) -> Item:
-    when = NOW - timedelta(days=days)
-    return Item(key, f"https://x.example/{key}", title, summary, "", when, when, ("trucking",))
 
 
 STORIES = [
