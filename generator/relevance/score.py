@@ -137,18 +137,17 @@ def assess(
         cares_sim = np.zeros((n, len(profile.cares)), np.float32)
     best_sim = _best(problem_sim, n)
     judge = judging(profile, corpus) if mix.semantic and mix.judge else None
-    band = field_sim >= gate.FIELD_MIN_WITH_WORDS
-    if mix.semantic and judge is not None:
+    unsure = np.zeros(n, bool)
+    if mix.semantic:
+        band = field_sim >= gate.FIELD_MIN_WITH_WORDS
         field_sure = field_sim >= gate.FIELD_MIN
-        unsure = band & ~field_sure
-        problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
-    elif mix.semantic:
-        field_sure = (field_sim >= gate.FIELD_MIN) | (band & (lex.field_words >= 1))
-        unsure = np.zeros(n, bool)
+        if judge is None:
+            field_sure |= band & (lex.field_words >= 1)
+        else:
+            unsure = band & ~field_sure
         problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
     else:  # words only: the field in the item's words, the problem met in words
         field_sure = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
-        unsure = np.zeros(n, bool)
         problem_ok = lex.best > 0
     topic_hits = np.zeros(n, np.float32)
     keyword_hits = np.zeros(n, np.float32)
