@@ -83,7 +83,7 @@ class Assessment:
         if not len(asked) or self.judge is None:
             return self.field_sure
         ok = self.field_sure.copy()
-        ok[asked] = self.judge(asked.tolist()) >= self.judge_bar[asked]
+        ok[asked] = self._judge_says_yes(asked)
         return ok
 
     @cached_property
@@ -96,8 +96,12 @@ class Assessment:
     def about_field(self, k: int) -> bool:
         """Item ``k``'s answer to the field question (the judge asked about it alone)."""
         if self.unsure[k] and self.judge is not None:
-            return bool(self.judge([k])[0] >= self.judge_bar[k])
+            return bool(self._judge_says_yes(np.array([k]))[0])
         return bool(self.field_sure[k])
+
+    def _judge_says_yes(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.bool_]:
+        assert self.judge is not None
+        return self.judge(rows.tolist()) >= self.judge_bar[rows]
 
     @cached_property
     def passed(self) -> npt.NDArray[np.bool_]:
