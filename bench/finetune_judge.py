@@ -95,10 +95,11 @@ def pairs_of(part: str) -> list[Pair]:
 
 
 class CrossEncoder(torch.nn.Module):
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, layers: int) -> None:
         super().__init__()
         self.tokenizer = AutoTokenizer.from_pretrained(base)
         self.enc = AutoModel.from_pretrained(base)
+        self.enc.encoder.layer = self.enc.encoder.layer[:layers]  # the first ``layers`` only
         self.head = torch.nn.Linear(384, 1)
 
     def forward(self, accounts: Sequence[str], stories: Sequence[str]) -> torch.Tensor:
@@ -130,10 +131,10 @@ class CrossEncoder(torch.nn.Module):
         return out
 
 
-def fit(base: Path, pairs: Sequence[Pair]) -> CrossEncoder:
+def fit(base: Path, pairs: Sequence[Pair], layers: int) -> CrossEncoder:
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
-    model = CrossEncoder(base)
+    model = CrossEncoder(base, layers)
     train = [p for p in pairs if p.speaks or p.grade >= 1]
     print(f"{len(train)} pairs, {sum(p.grade >= 1 for p in train)} relevant", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01)
@@ -181,11 +182,11 @@ def simulated(pairs: Sequence[Pair], ok: Callable[[Pair], bool]) -> tuple[int, i
     return found, bad, strong
 
 
-def cross_validate(base: Path) -> None:
+def cross_validate(base: Path, layers: int) -> None:
     dev = sorted(DEVELOPMENT)
     left_out = set(dev[::4])  # every fourth by name; pairs stay in PARTS order (the fit's)
     pairs = [p for part in DEVELOPMENT for p in pairs_of(part)]
-    model = fit(base, [p for p in pairs if p.part not in left_out])
+    model = fit(base, [p for p in pairs if p.part not in left_out], layers)
     val = [p for p in pairs if p.part in left_out]
     logit = model.logits([p for p in val if p.speaks])
     found, bad, strong = simulated(val, lambda p: p.speaks and p.field_ok)
@@ -201,12 +202,27 @@ def cross_validate(base: Path) -> None:
 
         found, bad, _ = simulated(val, ok)
         print(f"{low:.2f} {high:.2f} {bar:+.1f}: {found} found, {bad} bad, {found - 2 * bad}")
+    near = [p for p in val if p.part == "near"]
+    print("band 0.30-0.40, the bar, the bar with a field word: found / bad / score; near's found")
+    for bar, words in itertools.product((-1, -0.5, 0, 0.5, 1), (-4, -3, -2, -1.5, -1, -0.5, 0)):
+
+        def veto(p: Pair, bar: float = bar, words: float = words) -> bool:
+            need = words if p.field_ok else bar  # in the band, field_ok says a field word is used
+            band = 0.30 <= p.field < 0.40 and logit[(p.part, p.slug, p.item)] >= need
+            return p.speaks and (p.field >= 0.40 or band)
+
+        found, bad, _ = simulated(val, veto)
+        print(
+            f"{bar:+.1f} {words:+.1f}: {found} / {bad} / {found - 2 * bad};"
+            f" near {simulated(near, veto)[0]}"
+        )
 
 
-def write(base: Path) -> None:
+def write(base: Path, layers: int) -> None:
     pairs = [p for part in DEVELOPMENT for p in pairs_of(part)]
-    model = fit(base, pairs)
-    state = {k.removeprefix("enc."): v for k, v in model.state_dict().items()}
+    model = fit(base, pairs, layers)
+    state = dict(AutoModel.from_pretrained(base).state_dict())  # the layers it does not use,
+    state.update({k.removeprefix("enc."): v for k, v in model.state_dict().items()})  # as they were
     base_onnx, _, _ = _model_files()
     out = ROOT / "generator" / "data" / JUDGE_FILE
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,6 +237,7 @@ def write(base: Path) -> None:
                 **{
                     "head/weight": model.head.weight.detach().numpy().astype(np.float32),
                     "head/bias": model.head.bias.detach().numpy().astype(np.float32),
+                    "layers": np.array(layers, np.int64),
                 },
             )
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -231,11 +248,12 @@ def main() -> None:
     ap.add_argument("--base", type=Path, required=True, help="the unpacked float weights")
     ap.add_argument("--cross-validate", action="store_true")
     ap.add_argument("--write", action="store_true")
+    ap.add_argument("--layers", type=int, default=6, help="the encoder's first N layers only")
     args = ap.parse_args()
     if args.cross_validate:
-        cross_validate(args.base)
+        cross_validate(args.base, args.layers)
     if args.write:
-        write(args.base)
+        write(args.base, args.layers)
 
 
 if __name__ == "__main__":

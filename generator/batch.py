@@ -30,6 +30,7 @@ from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
 from .relevance import Corpus
+from .relevance.judge import StoredJudgements
 from .relevance.lexicon import lexicon
 from .relevance.meaning import TextVectors
 from .relevance.needs import account_texts
@@ -109,6 +110,8 @@ class Worker:
         self.spec = spec
         self.store = store
         self.corpus = stored_corpus(spec.project, store, items, save_texts=save_texts)
+        self.judgements = StoredJudgements(store)
+        self.corpus.judgements = self.judgements
         self.items = self.corpus.items if items is None else items
         self.env = make_environment(spec.project.templates_dir)
         self.style: DigestStyle = digest_style(spec.project)
@@ -119,6 +122,15 @@ class Worker:
         self.corpus.embeddings.texts(
             accounts_texts(self.spec.project, accounts, self.spec.stakeholder)
         )
+
+    def run_chunk(self, accounts: Sequence[Account]) -> list[AccountRun]:
+        """Rank and render ``accounts``, then keep what the judge said about them in the store
+        (one write per chunk; a killed run loses only its chunk's judgements, which the next
+        run makes again)."""
+        self.prepare(accounts)
+        done = [self.run(a) for a in accounts]
+        self.judgements.save()
+        return done
 
     def run(self, account: Account) -> AccountRun:
         spec, project = self.spec, self.spec.project
@@ -311,8 +323,7 @@ def _start_worker(spec: RunSpec) -> None:
 
 def _run_chunk(accounts: Sequence[Account]) -> list[AccountRun]:
     assert _worker is not None, "the pool's initializer sets up the worker"
-    _worker.prepare(accounts)
-    return [_worker.run(a) for a in accounts]
+    return _worker.run_chunk(accounts)
 
 
 def default_jobs() -> int:
@@ -354,8 +365,7 @@ def run_accounts(
         with one_blas_thread():
             worker = Worker(spec, store, items)
             for part in chunks:
-                worker.prepare(part)
-                yield [worker.run(a) for a in part]
+                yield worker.run_chunk(part)
         return
     import multiprocessing  # a pool's machinery, not imported by a run of one process
     from concurrent.futures import ProcessPoolExecutor

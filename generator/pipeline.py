@@ -189,12 +189,16 @@ def embed_team_texts(project: Project, store: Store) -> int:
     return embed_texts(project, store, run_texts(project, project.accounts))
 
 
-def prune_texts(project: Project, store: Store) -> int:
+def prune_texts(project: Project, store: Store) -> tuple[int, int]:
     """Drop the stored vectors of texts no account, stakeholder or note of the project uses any
-    more (``kb prune``); return how many rows went."""
+    more, and the judgements of account texts no account has (``kb prune``); return how many
+    rows of each went."""
+    from .relevance.judge import account_text
     from .relevance.semantic import text_hash
 
-    return store.prune_text_vectors({text_hash(t) for t in used_texts(project)})
+    vectors = store.prune_text_vectors({text_hash(t) for t in used_texts(project)})
+    said = {text_hash(account_text(a.industry, a.problems)) for a in project.accounts}
+    return vectors, store.prune_judgements(said)
 
 
 def in_shard(slug: str, shard: tuple[int, int]) -> bool:

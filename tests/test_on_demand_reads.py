@@ -140,6 +140,14 @@ def test_the_reader_answers_as_the_full_store(
         monkeypatch.setattr(reads, "CHUNK", 7)  # several IN (...) lists
         assert reader.text_vectors(model, asked) == full.text_vectors(model, asked)
         assert reader.text_vectors(model, asked) == full.text_vectors(model, asked)  # cached
+        # the judge's logits: read, and written by the reader itself
+        first, second = (item.id for item in full.items()[:2])
+        full.save_judgements("j", {("acct", first): b"full"})
+        reader.save_judgements("j", {("acct", first): b"mine", ("acct", second): b"read"})
+        reader.save_judgements("j", {("acct", "pruned-meanwhile"): b"lost"})
+        assert reader.judgements("j", "acct") == full.judgements("j", "acct")
+        assert full.judgements("j", "acct") == {first: b"full", second: b"read"}
+        assert reader.judgements("j", "nobody") == {}
         # what the reader does not serve is the full store's
         assert reader.items() == full.items()
     finally:

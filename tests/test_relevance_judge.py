@@ -3,6 +3,7 @@ together (generator/relevance/judge.py)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from conftest import run_kb
 from test_relevance_score import FEEDS, NOW, item
 
+from generator.config import load_project
 from generator.models import Account, RankingSettings, Topic
 from generator.relevance import (
     Corpus,
@@ -25,8 +27,15 @@ from generator.relevance import (
     rank,
     select,
 )
-from generator.relevance.judge import JUDGE_FILE, Judge, account_text
-from generator.relevance.semantic import _model_files, _packaged, item_text
+from generator.relevance.judge import (
+    JUDGE_FILE,
+    SAVED_GRAPH,
+    SAVED_WEIGHTS,
+    Judge,
+    account_text,
+)
+from generator.relevance.semantic import _model_files, _packaged, item_text, text_hash
+from generator.store import open_store
 
 TOPICS = {"drivers": Topic("drivers", "Driver recruiting", keywords=("CDL", "driver pay"))}
 TRUCKING = Account(
@@ -203,13 +212,15 @@ def test_the_optimized_model_kept_in_the_cache_judges_the_same_and_a_damaged_one
         judge = Judge(model, tokenizer, f"test@{version}", _packaged(JUDGE_FILE))
         return judge.logits(said, stories).tobytes()
 
+    (tmp_path / "judge-0123456789abcdef01234567.onnx").write_bytes(b"an older judge's model")
     first = fresh()
-    (saved,) = tmp_path.iterdir()
-    assert saved.suffix == ".onnx" and saved.stat().st_size > 0
+    (saved,) = tmp_path.iterdir()  # the older one is gone
+    graph, weights = saved / SAVED_GRAPH, saved / SAVED_WEIGHTS
+    assert graph.stat().st_size > 0 and weights.stat().st_size > 50_000_000
     assert fresh() == first  # read from the cache
-    saved.write_bytes(b"not a model")
+    weights.write_bytes(b"not a model")
     assert fresh() == first  # made again
-    assert saved.stat().st_size > 1000 and [p.name for p in tmp_path.iterdir()] == [saved.name]
+    assert weights.stat().st_size > 50_000_000 and list(tmp_path.iterdir()) == [saved]
 
 
 # --- the setting ------------------------------------------------------------------------------
@@ -221,9 +232,8 @@ def with_judge(project: Path, value: str) -> None:
     kb.write_text(text.replace("ranking:\n", f"ranking:\n  judge: {value}\n", 1), encoding="utf-8")
 
 
-def test_the_judge_is_asked_only_when_the_project_turns_it_on(
-    fetched_example: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def judged_stories(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The stories the judge is asked about in this process from now on."""
     asked: list[str] = []
     logits = Judge.logits
 
@@ -232,11 +242,64 @@ def test_the_judge_is_asked_only_when_the_project_turns_it_on(
         return logits(self, account, stories)
 
     monkeypatch.setattr(Judge, "logits", recording)
+    return asked
+
+
+def test_the_judge_is_asked_only_when_the_project_turns_it_on(
+    fetched_example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = judged_stories(monkeypatch)
     off = run_kb("--project", fetched_example, "digest", "--all", "--dry-run")
     assert off.exit_code == 0 and asked == []
     with_judge(fetched_example, "true")
     on = run_kb("--project", fetched_example, "digest", "--all", "--dry-run")
     assert on.exit_code == 0 and asked
+
+
+def test_what_the_judge_said_is_kept_in_the_store_and_read_by_later_runs(
+    fetched_example: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_judge(fetched_example, "true")
+    digest = ["--project", fetched_example, "digest", "--all", "--dry-run", "--format", "md"]
+    pooled = run_kb(*digest, "--jobs", "2")  # worker processes judge, and keep what they said
+    assert pooled.exit_code == 0, pooled.output
+    store = open_store(fetched_example / ".kb")
+    try:
+        assert store.info().counts["judgements"] > 0
+    finally:
+        store.close()
+    asked = judged_stories(monkeypatch)
+    again = run_kb(*digest)
+    assert again.exit_code == 0 and asked == []  # every pair read, none judged again
+    assert again.output == pooled.output
+    for account in ("polar-lane-logistics", "ridgeline-freight"):  # on demand: the same
+        alone = run_kb("--project", fetched_example, "digest", account, "--dry-run")
+        assert alone.exit_code == 0 and asked == []
+
+
+def test_prune_drops_the_judgements_of_account_texts_no_account_has(fetched_example: Path) -> None:
+    with_judge(fetched_example, "true")
+    assert run_kb("--project", fetched_example, "digest", "--all", "--dry-run").exit_code == 0
+    state = fetched_example / ".kb"
+
+    def judged() -> dict[str, int]:
+        with sqlite3.connect(state / "kb.sqlite") as db:
+            query = "SELECT account_hash, count(*) FROM judgements GROUP BY account_hash"
+            return dict(db.execute(query).fetchall())
+
+    before = judged()
+    accounts = load_project(fetched_example).accounts
+    hashes = {text_hash(account_text(a.industry, a.problems)): a for a in accounts}
+    edited = next(a for h, a in hashes.items() if h in before)
+    path = fetched_example / "content" / "accounts" / f"{edited.slug}.yml"
+    problem = edited.problems[0]
+    path.write_text(path.read_text().replace(problem, f"{problem} this quarter"))
+    now = "2026-11-16T09:00:00Z"
+    result = run_kb("--project", fetched_example, "prune", "--older-than", "9999d", "--now", now)
+    assert result.exit_code == 0, result.output
+    gone = before[text_hash(account_text(edited.industry, edited.problems))]
+    assert f"removed {gone} judgements of accounts' texts no account has any more" in result.output
+    assert judged() == {h: n for h, n in before.items() if hashes[h] != edited}
 
 
 def test_a_judge_setting_that_is_not_true_or_false_is_reported_where_it_is(example: Path) -> None:

@@ -678,6 +678,31 @@ def test_text_vectors_are_kept_per_model_and_pruned_when_no_text_uses_them(
     assert store.info().counts["text_vectors"] == 0
 
 
+# --- the judge's logits ------------------------------------------------------------------------
+
+
+def test_judgements_are_kept_per_judge_and_account_and_deleted_with_their_item(
+    store: SqlStore,
+) -> None:
+    store.save_update(update("a", entry("a", 1, days_ago=100), entry("a", 2)))
+    store.save_judgements(
+        "j1", {("acct", "a-1"): b"one1", ("acct", "a-2"): b"two2", ("acct", "gone"): b"lost"}
+    )
+    store.save_judgements("j1", {("other", "a-2"): b"oth2", ("acct", "a-2"): b"new2"})
+    store.save_judgements("j2", {("acct", "a-1"): b"jtwo"})
+    # a pair judged already keeps its first logit; an item not stored is not judged
+    assert store.judgements("j1", "acct") == {"a-1": b"one1", "a-2": b"two2"}
+    assert store.judgements("j1", "other") == {"a-2": b"oth2"}
+    assert store.judgements("j2", "acct") == {"a-1": b"jtwo"}
+    assert store.judgements("j1", "nobody") == {}
+    assert store.prune(NOW - timedelta(days=90)) == 1
+    assert store.judgements("j1", "acct") == {"a-2": b"two2"}
+    assert store.judgements("j2", "acct") == {}
+    assert store.prune_judgements({"acct", "elsewhere"}) == 1
+    assert store.judgements("j1", "other") == {}
+    assert store.info().counts["judgements"] == 1
+
+
 # --- the newsletter's delivery ledger ------------------------------------------------------------
 
 

@@ -228,7 +228,9 @@ def prune(obj: Context, age: str, now_text: str | None) -> None:
         raise UsageError(f"--older-than takes an age such as 90d or 12w, got '{age}'")
     with pipeline.project_lock(project), pipeline.opened_store(project) as store:
         removed = store.prune(cutoff)
-        texts = pipeline.prune_texts(project, store)
+        texts, judgements = pipeline.prune_texts(project, store)
     click.echo(f"removed {removed} items published before {iso(cutoff)}")
     if texts:
         click.echo(f"removed {texts} vectors of texts no account or note uses any more")
+    if judgements:
+        click.echo(f"removed {judgements} judgements of accounts' texts no account has any more")

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from ..models import Item
 from .lexicon import Lexicon, Phrase, lexicon
-from .meaning import Embeddings, Matrix, TextEncoder, TextVectors
+from .meaning import Embeddings, JudgementCache, Matrix, TextEncoder, TextVectors
 from .semantic import item_text
 from .text import phrase_in, surface_words, terms
 
@@ -311,6 +311,9 @@ class Corpus:
         self._holding: dict[Phrase, Bools] = {}
         self.extras: dict[object, object] = {}
         """What other parts derive from the run's corpus and keep for the run (the notes')."""
+        self.judgements: JudgementCache | None = None
+        """The judge's logits of earlier runs, and where this run's are kept (none: judged
+        afresh each run)."""
 
     @functools.cached_property
     def position(self) -> dict[str, int]:

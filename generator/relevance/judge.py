@@ -21,8 +21,9 @@ import contextlib
 import hashlib
 import os
 import platform
+import shutil
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -30,12 +31,14 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from ..exceptions import EncoderError
-from .semantic import MODEL_NAME, _model_files, _packaged, tuned_model
+from ..exceptions import EncoderError, StoreError
+from .semantic import MODEL_NAME, _model_files, _packaged, text_hash, tuned_model
 
 if TYPE_CHECKING:
     from onnxruntime import InferenceSession
     from tokenizers import Tokenizer
+
+    from ..store import Store
 
 JUDGE = "judge21"
 JUDGE_FILE = "minilm-judge.npz"
@@ -44,6 +47,10 @@ JUDGE_FILE = "minilm-judge.npz"
 MAX_TOKENS = 160
 ACCOUNT_TOKENS = 96
 CLS, SEP = 101, 102
+LOGIT = np.dtype("<f4")
+"""A logit as the store keeps it: exactly the judge's float32."""
+SAVED_GRAPH, SAVED_WEIGHTS = "model.onnx", "model.data"
+"""The optimized judge's two files in its cache folder (see :func:`_session`)."""
 LOOK_AHEAD = 2
 """Stories judged at once when a digest reaches one: it and the next unsure candidate, on two
 threads (no slower than one on a laptop's cores; at most one pass a digest did not need)."""
@@ -76,8 +83,8 @@ class Judge:
         with cls._lock:
             if cls._loaded is None:
                 model, tokenizer, version = _model_files()
-                model_id = f"{MODEL_NAME}+{JUDGE}@{version}"
-                cls._loaded = cls(model, tokenizer, model_id, _packaged(JUDGE_FILE))
+                weights = _packaged(JUDGE_FILE)
+                cls._loaded = cls(model, tokenizer, judge_id(version, weights), weights)
             return cls._loaded
 
     def _loaded_runtime(
@@ -130,6 +137,40 @@ class Judge:
         return out
 
 
+def judge_id(version: str, weights: Path) -> str:
+    """What names a judge's logits in the store: the package's model and version, the judge's
+    weights (by their content) and how it reads a pair (its lengths)."""
+    digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    return f"{MODEL_NAME}+{JUDGE}@{version}+{digest}:{MAX_TOKENS}/{ACCOUNT_TOKENS}"
+
+
+class StoredJudgements:
+    """The judge's logits through the store (see :class:`.meaning.JudgementCache`): a pair
+    judged by any run before is read, not judged again; what a run judges is kept here until
+    :meth:`save` writes it in one transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._new: dict[str, dict[tuple[str, str], bytes]] = {}
+
+    def known(self, judge: str, account: str) -> dict[str, float]:
+        stored = self.store.judgements(judge, text_hash(account))
+        return {item: float(np.frombuffer(logit, LOGIT)[0]) for item, logit in stored.items()}
+
+    def keep(self, judge: str, account: str, logits: Mapping[str, float]) -> None:
+        said, new = text_hash(account), self._new.setdefault(judge, {})
+        for item, logit in logits.items():
+            new[said, item] = np.asarray(logit, LOGIT).tobytes()
+
+    def save(self) -> None:
+        """Write what was judged since the last save. A store that cannot take it (read-only,
+        say) leaves the run as it is: it is a cache, and the run's digests are made."""
+        new, self._new = self._new, {}
+        for judge, logits in sorted(new.items()):
+            with contextlib.suppress(StoreError):
+                self.store.save_judgements(judge, logits)
+
+
 def _runtime(
     model_path: Path, tokenizer_path: Path, weights: Path, model_id: str
 ) -> tuple[Tokenizer, InferenceSession, npt.NDArray[np.float32], float]:
@@ -151,12 +192,14 @@ def _runtime(
 def _session(model_path: Path, weights: Path) -> InferenceSession:
     """The judge's onnxruntime session, from the optimized model saved in the user's cache
     when there is one (0.03 s), else built from the package's model and the judge's weights and
-    optimized (0.4 s: a rep's ``kb digest`` pays it once per machine, not once per run).
+    optimized (0.6 s: a rep's ``kb digest`` pays it once per machine, not once per run).
 
     The saved model is onnxruntime's own optimization of the same graph, so it computes the same
-    bytes; it is named by what it was made of (see :func:`_fingerprint`), written to a temporary
-    file and renamed, so a stale, foreign or half-written file is never read. One that cannot be
-    read is made again.
+    bytes. It is a folder named by what it was made of (see :func:`_fingerprint`): the graph,
+    and its 90 MB of weights in a file of their own, which onnxruntime maps instead of parsing
+    (0.03 s against 0.1-0.15 s for one file). It is written in a temporary folder and renamed,
+    so a stale, foreign or half-written model is never read; one that cannot be read is made
+    again, and a new one replaces any other judge in the cache.
     """
     import onnxruntime
     from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
@@ -170,20 +213,43 @@ def _session(model_path: Path, weights: Path) -> InferenceSession:
         return made
 
     providers = ["CPUExecutionProvider"]
-    saved = cache_dir() / f"judge-{_fingerprint(model_path, weights, onnxruntime.__version__)}.onnx"
-    if saved.is_file():
-        with contextlib.suppress(Exception):  # a damaged file is made again below
+    cache = cache_dir()
+    saved = cache / f"judge-{_fingerprint(model_path, weights, onnxruntime.__version__)}"
+    if (saved / SAVED_GRAPH).is_file():
+        try:
             ready = options(GraphOptimizationLevel.ORT_DISABLE_ALL)
-            return InferenceSession(str(saved), ready, providers=providers)
+            return InferenceSession(str(saved / SAVED_GRAPH), ready, providers=providers)
+        except Exception:  # onnxruntime's own untyped errors: a damaged model is made again
+            shutil.rmtree(saved, ignore_errors=True)
     fresh = options(GraphOptimizationLevel.ORT_ENABLE_ALL)
-    part = saved.with_name(f"{saved.name}.{os.getpid()}.{threading.get_ident()}.part")
+    part = cache / f"{saved.name}.{os.getpid()}.{threading.get_ident()}.part"
     with contextlib.suppress(OSError):  # no cache to write to: the session is built all the same
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        fresh.optimized_model_filepath = str(part)
+        part.mkdir(parents=True)
+        fresh.optimized_model_filepath = str(part / SAVED_GRAPH)
+        fresh.add_session_config_entry(
+            "session.optimized_model_external_initializers_file_name", SAVED_WEIGHTS
+        )
+        fresh.add_session_config_entry(
+            "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
+        )
     session = InferenceSession(tuned_model(model_path, weights), fresh, providers=providers)
-    with contextlib.suppress(OSError):
-        os.replace(part, saved)
+    try:
+        part.rename(saved)
+    except OSError:  # another process saved it first, or there is no cache
+        shutil.rmtree(part, ignore_errors=True)
+    else:
+        for other in cache.glob("judge-*"):
+            if other != saved and not other.name.endswith(".part"):
+                _remove(other)
     return session
+
+
+def _remove(path: Path) -> None:
+    """Remove a file or folder from the cache, as far as it can be removed."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def cache_dir() -> Path:

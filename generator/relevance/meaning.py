@@ -9,7 +9,7 @@ rows are L2-normalised, so the product is the cosine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -33,7 +33,20 @@ class TextEncoder(Protocol):
 class PairJudge(Protocol):
     """What the gate needs of the judge (see :class:`.judge.Judge`)."""
 
+    @property
+    def model_id(self) -> str: ...
+
     def logits(self, account: str, stories: Sequence[str]) -> npt.NDArray[np.float32]: ...
+
+
+class JudgementCache(Protocol):
+    """Where a run finds the judge's logits of earlier runs, and keeps its own (see
+    :class:`.judge.StoredJudgements`): for judge ``judge`` (its model id) and the text it reads
+    of an account, item id -> logit."""
+
+    def known(self, judge: str, account: str) -> Mapping[str, float]: ...
+
+    def keep(self, judge: str, account: str, logits: Mapping[str, float]) -> None: ...
 
 
 TextVectors = Callable[[Sequence[str]], Matrix]

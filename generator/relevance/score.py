@@ -185,21 +185,40 @@ def assess(
 
 
 def judging(profile: Profile, corpus: Corpus) -> Callable[[Sequence[int]], Floats] | None:
-    """The judge's logits for the account and item rows, each pair judged once per run (the
-    corpus keeps them); None when the run's vectors are not the packaged encoder's, whose
-    cosines the band was chosen for."""
+    """The judge's logits for the account and item rows, each pair judged once: the corpus
+    keeps them for the run, and its cache of judgements (the store's, in a run) across runs,
+    read on the first question; None when the run's vectors are not the packaged encoder's,
+    whose cosines the band was chosen for."""
     judge = corpus.embeddings.judge
     if judge is None:
         return None
     said = account_text(profile.account.industry, profile.account.problems)
+    cache = corpus.judgements
     known = corpus.extras.setdefault(("judge", said), {})
     assert isinstance(known, dict)
+
+    def earlier() -> Mapping[str, float]:
+        """What the cache holds for the account (item id -> logit), read once per run."""
+        stored = corpus.extras.get(("judged", said))
+        if stored is None:
+            stored = cache.known(judge.model_id, said) if cache is not None else {}
+            corpus.extras["judged", said] = stored
+        assert isinstance(stored, Mapping)
+        return stored
 
     def logits(rows: Sequence[int]) -> Floats:
         missing = [k for k in rows if k not in known]
         if missing:
+            stored = earlier()
+            known.update((k, stored[i]) for k in missing if (i := corpus.items[k].id) in stored)
+            missing = [k for k in missing if k not in known]
+        if missing:
             stories = [item_text(corpus.items[k]) for k in missing]
-            known.update(zip(missing, judge.logits(said, stories).tolist(), strict=True))
+            judged = judge.logits(said, stories).tolist()
+            known.update(zip(missing, judged, strict=True))
+            if cache is not None:
+                ids = (corpus.items[k].id for k in missing)
+                cache.keep(judge.model_id, said, dict(zip(ids, judged, strict=True)))
         return np.asarray([known[k] for k in rows], np.float32)
 
     return logits

@@ -113,6 +113,21 @@ class Store(Protocol):
         """Delete the text vectors (of every model) whose hash is not in ``keep``: texts no
         account or note uses any more. Return how many rows were deleted."""
 
+    def judgements(self, model_id: str, account_hash: str) -> dict[str, bytes]:
+        """Item id -> the logit judge ``model_id`` gave the pair of that item and the account
+        text whose SHA-256 (hex) is ``account_hash`` (4 bytes: see
+        :mod:`generator.relevance.judge`); items it has not judged are absent."""
+
+    def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:
+        """Save (account hash, item id) -> logit bytes for ``model_id`` in one transaction. A
+        pair judged already keeps its stored logit (the judge gives a pair the same logit
+        whoever asks); a judgement of an item that is not stored (pruned meanwhile) is dropped,
+        and pruning an item deletes its judgements."""
+
+    def prune_judgements(self, keep: Collection[str]) -> int:
+        """Delete the judgements (of every judge) of account texts whose hash is not in
+        ``keep``: texts no account has any more. Return how many rows were deleted."""
+
     def newsletter_sent(self, week: str) -> set[str]:
         """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""
 

@@ -1,9 +1,10 @@
 """A rep's digest on demand reads the SQLite store through the standard library's ``sqlite3``.
 
 Importing SQLAlchemy and opening an engine cost a fresh ``kb digest ACCOUNT`` about a quarter
-of a second, more than ranking the account. What such a run reads is three queries: the
+of a second, more than ranking the account. What such a run reads is four queries: the
 fingerprints of the stored items (is the corpus snapshot current?), the vectors of the
-account's and notes' texts, and what was sent to the account. :func:`open_reading` serves
+account's and notes' texts, the judge's stored logits for the account, and what was sent to the
+account; and one write, the logits of the stories it judged. :func:`open_reading` serves
 those from a plain read-only connection and opens the full store (:class:`.sql.SqlStore`, on
 SQLAlchemy) only when something else is asked of it: a write, or a read it does not know.
 
@@ -15,8 +16,9 @@ migrate, a newer one to refuse) goes to the full store, which does all that.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +40,11 @@ ITEMS_STATE = (
     "SELECT count(*), max(first_seen), sum(length(feed)) FROM item_sources",
     "SELECT count(*), sum(length(item_id)) FROM item_vectors WHERE model = ?",
 )
+JUDGEMENTS = "SELECT item_id, logit FROM judgements WHERE model = ? AND account_hash = ?"
+SAVE_JUDGEMENT = (
+    "INSERT OR IGNORE INTO judgements (model, account_hash, item_id, logit)"
+    " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM items WHERE id = ?)"
+)
 HISTORY = (
     "SELECT account, item_id, url, title, sent_at, format FROM sent WHERE account = ?"
     " ORDER BY sent_at DESC, format, title, item_id"
@@ -45,9 +52,9 @@ HISTORY = (
 
 
 class ReadingStore:
-    """The store for a run that mostly reads: three reads on ``sqlite3``, the rest (and every
-    write) on the full store, opened on first need. Behaves as a :class:`~generator.store.Store`
-    (see :func:`open_reading`)."""
+    """The store for a run that mostly reads: four reads and the judgements' write on
+    ``sqlite3``, the rest (and every other write) on the full store, opened on first need.
+    Behaves as a :class:`~generator.store.Store` (see :func:`open_reading`)."""
 
     def __init__(self, path: Path, connection: sqlite3.Connection, full: Callable[[], Store]):
         self._path = path
@@ -99,6 +106,31 @@ class ReadingStore:
                 for k, v in db.execute(query, [model_id, *chunk]):
                     known[model_id, k] = bytes(v)
         return {h: known[model_id, h] for h in hashes if (model_id, h) in known}
+
+    def judgements(self, model_id: str, account_hash: str) -> dict[str, bytes]:
+        with self._read() as db:
+            rows = db.execute(JUDGEMENTS, (model_id, account_hash)).fetchall()
+        return {item: bytes(logit) for item, logit in rows}
+
+    def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:
+        """As the full store saves them, on a connection of its own that may write: the one
+        write a digest on demand makes when it judged a story (opening the full store would cost
+        it a quarter of a second)."""
+        if not logits:
+            return
+        rows = [
+            (model_id, account, item, logit, item)
+            for (account, item), logit in sorted(logits.items())
+        ]
+        try:
+            with contextlib.closing(
+                sqlite3.connect(self._path, timeout=60, isolation_level=None)
+            ) as db:
+                db.execute("BEGIN IMMEDIATE")
+                db.executemany(SAVE_JUDGEMENT, rows)
+                db.execute("COMMIT")
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot save judgements in {self._path}: {e}") from e
 
     def history(self, account: str) -> list[SentRecord]:
         with self._read() as db:

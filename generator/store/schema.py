@@ -162,6 +162,21 @@ text_vectors = Table(
     Index("text_vectors_hash", "text_hash"),
 )
 
+# The judge's logits (see generator.relevance.judge), per judge (``model``: its weights and how it
+# reads a pair), account text (the SHA-256 of what it reads of the account) and item: a pair is
+# judged once, whichever run or account needs it. A logit is 4 bytes, a little-endian float32,
+# exactly as the judge gave it; deleted with its item.
+judgements = Table(
+    "judgements",
+    metadata,
+    _text("model", default=None),
+    _text("account_hash", default=None),
+    _text("item_id", default=None),
+    Column("logit", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("model", "account_hash", "item_id"),
+    Index("judgements_item", "item_id"),
+)
+
 # The newsletter's delivery ledger: one row per message the SMTP server accepted, so a failed
 # send resumes where it stopped and a second send sends nothing (a resend has its own Message-ID).
 newsletter_sent = Table(
@@ -177,7 +192,7 @@ newsletter_sent = Table(
 # Deleting an item deletes what hangs off it. Written as a statement, not as a foreign key,
 # because SQLite stores of schema 1-3 have a foreign key only on item_sources and SQLite cannot
 # add one to an existing table; see :func:`generator.store.sql.SqlStore.prune`.
-ITEM_CHILDREN = (item_sources, item_vectors)
+ITEM_CHILDREN = (item_sources, item_vectors, judgements)
 
 # Tables in the order an export lists them and an import fills them; each sorted by its key.
 TABLES = (
@@ -186,6 +201,7 @@ TABLES = (
     item_sources,
     item_vectors,
     text_vectors,
+    judgements,
     pruned,
     sent_first,
     sent,
@@ -235,6 +251,11 @@ def _v7_text_vectors(conn: Connection) -> None:
     text_vectors.create(conn)
 
 
+def _v8_judgements(conn: Connection) -> None:
+    """8: the judge's logits, per judge, account text and item, deleted with their item."""
+    judgements.create(conn)
+
+
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1,
     _v2_tombstones,
@@ -243,6 +264,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v5_vectors,
     _v6_first_sends,
     _v7_text_vectors,
+    _v8_judgements,
 )
 if len(MIGRATIONS) != VERSION:  # pragma: no cover - a new migration without its number
     raise RuntimeError(f"store/version.py says {VERSION}, there are {len(MIGRATIONS)} migrations")

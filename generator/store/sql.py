@@ -470,6 +470,39 @@ class SqlStore:
                 removed += db.execute(delete(t).where(t.c.text_hash.in_(chunk))).rowcount
             return removed
 
+    # --- the judge's logits (per judge, account text and item) -----------------------------
+
+    def judgements(self, model_id: str, account_hash: str) -> dict[str, bytes]:
+        j = s.judgements
+        query = select(j.c.item_id, j.c.logit).where(
+            j.c.model == model_id, j.c.account_hash == account_hash
+        )
+        with self._read() as db:
+            return {item: bytes(logit) for item, logit in db.execute(query)}
+
+    def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:
+        if not logits:
+            return
+        with self._write("cannot save judgements in") as db:
+            known = stored_item_ids(db, sorted({item for _, item in logits}))
+            rows = [
+                {"model": model_id, "account_hash": account, "item_id": item, "logit": logit}
+                for (account, item), logit in sorted(logits.items())
+                if item in known
+            ]
+            if rows:
+                db.execute(self._insert(s.judgements).on_conflict_do_nothing(), rows)
+
+    def prune_judgements(self, keep: Collection[str]) -> int:
+        j = s.judgements
+        wanted = set(keep)
+        with self._write("cannot prune judgements in") as db:
+            stored = set(db.execute(select(j.c.account_hash).distinct()).scalars())
+            removed = 0
+            for chunk in chunks(sorted(stored - wanted)):
+                removed += db.execute(delete(j).where(j.c.account_hash.in_(chunk))).rowcount
+            return removed
+
     # --- what was sent -----------------------------------------------------------------
 
     def record_sent(
