@@ -30,7 +30,7 @@ from .digest import candidates_for, corpus_of, make_digest
 from .models import Account, Digest, Item, Project
 from .newsletter import NewsCandidate, newsworthy, week_bounds, week_of
 from .relevance import Corpus
-from .relevance.judge import StoredJudgements
+from .relevance.judge import StoredJudgements, judge_one_at_a_time
 from .relevance.lexicon import lexicon
 from .relevance.meaning import TextVectors
 from .relevance.needs import account_texts
@@ -315,6 +315,7 @@ def one_blas_thread() -> threadpool_limits:
 def _start_worker(spec: RunSpec) -> None:
     global _worker
     one_blas_thread()  # for the worker's whole life
+    judge_one_at_a_time()
     from .pipeline import store_location  # pipeline imports this module
 
     # The project's own store (kb.yml's ``store:``, ``--store``, ``KB_STORE``), not the state folder

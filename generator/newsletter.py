@@ -100,14 +100,19 @@ def newsworthy(
     """The candidates of one account that can make a story of the week ``start``..``end``:
     relevant enough and not excluded. (Each has a reason: a ranked candidate passed the gate by
     meeting a problem or naming a topic phrase or keyword, and each of those is a reason.)
-    Nothing when none of them speaks clearly to one of the account's problems, as in its digest."""
+    Nothing when none of them speaks clearly to one of the account's problems, as in its digest.
+
+    The judge is not asked here: a story in the field question's unsure band counts when it uses
+    one of the field's words (:attr:`~generator.relevance.Candidate.worded`). Asking it about
+    every account's every story of the week cost about 100 passes an account at 1,000 accounts
+    (bench/RESULTS.md, "Twelfth session"); a digest asks it about the few it reaches."""
     week = [
         c
         for c in candidates
         if start <= c.item.published < end
         and c.relevance >= threshold
         and not c.excluded_by
-        and c.judged
+        and c.worded
     ]
     if not anything_clear(week):
         return ()

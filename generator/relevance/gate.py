@@ -154,6 +154,11 @@ class Candidate:
     the account's world (see :attr:`judged`); a digest asks only about the candidates it reaches,
     a few of a broad account's hundreds."""
 
+    worded: bool = True
+    """Whether it is about the account's field without asking the judge: its cosine is sure,
+    or in the unsure band it uses one of the field's words (how the gate decides with no judge;
+    the newsletter counts stories by it, see :func:`generator.newsletter.newsworthy`)."""
+
     @cached_property
     def judged(self) -> bool:
         """The judge's answer, asked on first read (True for a candidate it need not judge)."""

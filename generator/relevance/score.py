@@ -17,7 +17,7 @@ from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
 from . import gate
 from .gate import Candidate, Check, Details
 from .index import Corpus, Doc
-from .judge import LOOK_AHEAD, account_text
+from .judge import account_text, look_ahead
 from .lexical import LexicalEvidence, evidence
 from .meaning import similarity
 from .needs import Profile, embedded_texts, make_profile
@@ -262,8 +262,9 @@ def rank(
         """The judge's answer for row ``k``, asked together with the unsure candidates a digest
         reads next (a pass each, run side by side: see :data:`.judge.LOOK_AHEAD`)."""
         assert a.judge is not None
-        start = place[k] - place[k] % LOOK_AHEAD
-        a.judge(ahead[start : start + LOOK_AHEAD])
+        together = look_ahead()
+        start = place[k] - place[k] % together
+        a.judge(ahead[start : start + together])
         return a.about_field(k)
 
     for j, k in enumerate(at):
@@ -281,6 +282,7 @@ def rank(
                 ),
                 topic_ids=topics[j],
                 judge=partial(judged, k) if unsure[k] else None,
+                worded=bool(a.field_sure[k] or a.lexical.field_words[k] >= 1),
             )
         )
         row[item.id] = k
