@@ -16,6 +16,7 @@ from test_relevance_score import FEEDS, NOW, item
 
 from generator.config import load_project
 from generator.models import Account, RankingSettings, Topic
+from generator.newsletter import newsworthy
 from generator.relevance import (
     Corpus,
     Mix,
@@ -135,6 +136,18 @@ def test_without_the_judge_the_band_asks_for_a_field_word(judged: Recording) -> 
     assert np.array_equal(a.field_ok, words)
     digest(corpus, Mix(judge=False))
     assert judged.asked == []
+
+
+def test_the_newsletter_counts_the_band_by_field_words_and_asks_the_judge_nothing(
+    judged: Recording,
+) -> None:
+    found = rank(
+        make_profile(TRUCKING, TOPICS), Corpus(STORIES), feeds=FEEDS, now=NOW,
+        settings=RankingSettings(), oldest=NOW - timedelta(days=30), mix=JUDGED,
+    )  # fmt: skip
+    week = {n.item.id for n in newsworthy(found, 0.0, NOW - timedelta(days=30), NOW)}
+    assert judged.asked == []
+    assert "lots" in week and "rides" not in week  # a field word ("drivers"), and none
 
 
 def test_a_full_digest_asks_the_judge_nothing_more(judged: Recording) -> None:

@@ -5,10 +5,11 @@ The entry point of the package (:func:`rank`) lives here; see the package docstr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, partial
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +25,13 @@ from .needs import Profile, embedded_texts, make_profile
 from .reasons import met_words, problem_reason, quotable, quote
 from .semantic import item_text
 from .text import terms, words
+
+
+class Judging(Protocol):
+    """The judge's logits for item rows, for one account; ``along``: rows to judge in the same
+    go when some of ``rows`` must be judged (the look-ahead, see :data:`.judge.LOOK_AHEAD`)."""
+
+    def __call__(self, rows: Sequence[int], along: Sequence[int] = ()) -> Floats: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,7 @@ class Assessment:
     with no judge, the band and one field word)."""
     unsure: npt.NDArray[np.bool_]
     """Items in the band where the judge decides the field question (none without a judge)."""
-    judge: Callable[[Sequence[int]], Floats] | None
+    judge: Judging | None
     """The judge's logits for item rows, for this account (see :mod:`.judge`)."""
     problem_ok: npt.NDArray[np.bool_]
     phrase_hits: Floats
@@ -184,7 +192,7 @@ def assess(
     )  # fmt: skip
 
 
-def judging(profile: Profile, corpus: Corpus) -> Callable[[Sequence[int]], Floats] | None:
+def judging(profile: Profile, corpus: Corpus) -> Judging | None:
     """The judge's logits for the account and item rows, each pair judged once: the corpus
     keeps them for the run, and its cache of judgements (the store's, in a run) across runs,
     read on the first question; None when the run's vectors are not the packaged encoder's,
@@ -206,19 +214,19 @@ def judging(profile: Profile, corpus: Corpus) -> Callable[[Sequence[int]], Float
         assert isinstance(stored, Mapping)
         return stored
 
-    def logits(rows: Sequence[int]) -> Floats:
-        missing = [k for k in rows if k not in known]
-        if missing:
+    def logits(rows: Sequence[int], along: Sequence[int] = ()) -> Floats:
+        if any(k not in known for k in rows):
+            wanted = [k for k in dict.fromkeys([*rows, *along]) if k not in known]
             stored = earlier()
-            known.update((k, stored[i]) for k in missing if (i := corpus.items[k].id) in stored)
-            missing = [k for k in missing if k not in known]
-        if missing:
-            stories = [item_text(corpus.items[k]) for k in missing]
-            judged = judge.logits(said, stories).tolist()
-            known.update(zip(missing, judged, strict=True))
-            if cache is not None:
-                ids = (corpus.items[k].id for k in missing)
-                cache.keep(judge.model_id, said, dict(zip(ids, judged, strict=True)))
+            known.update((k, stored[i]) for k in wanted if (i := corpus.items[k].id) in stored)
+            missing = [k for k in wanted if k not in known]
+            if any(k in missing for k in rows):
+                stories = [item_text(corpus.items[k]) for k in missing]
+                judged = judge.logits(said, stories).tolist()
+                known.update(zip(missing, judged, strict=True))
+                if cache is not None:
+                    ids = (corpus.items[k].id for k in missing)
+                    cache.keep(judge.model_id, said, dict(zip(ids, judged, strict=True)))
         return np.asarray([known[k] for k in rows], np.float32)
 
     return logits
@@ -264,7 +272,7 @@ def rank(
         assert a.judge is not None
         together = look_ahead()
         start = place[k] - place[k] % together
-        a.judge(ahead[start : start + together])
+        a.judge([k], ahead[start : start + together])
         return a.about_field(k)
 
     for j, k in enumerate(at):
