@@ -504,6 +504,18 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
     the lawn bowling club.
   - ``heldout73`` (plain): rhubarb growers, helmet manufacturers, ostomy supply companies,
     brewpubs, sturgeon caviar farms, diners; nothing concerns the pogo stick maker.
+  ``heldout74`` to ``heldout77`` (twelfth session), written blind by four writers at once to
+  decide judge22, their industries checked against every part's first:
+  - ``heldout74`` (trap-dense): egg farms, pencil manufacturers, dermatology practices,
+    repossession agencies, soil testing labs, pho restaurants; nothing concerns the taxidermist
+    or the whittling club.
+  - ``heldout75`` (plain): duck farms, envelope manufacturers, podiatry practices, document
+    shredding services, hot tub manufacturers, juice bars; nothing concerns the shoeshine stand.
+  - ``heldout76`` (trap-dense): peppermint growers, foam manufacturers, kiln manufacturers, wig
+    makers, casket manufacturers, hot dog stands; nothing concerns the stilt walker or the tarot
+    reader.
+  - ``heldout77`` (plain): mailbox manufacturers, chandelier makers, hammock makers, snowplow
+    makers, pet sitters, gyro shops; nothing concerns the glass eye maker.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -673,6 +685,10 @@ PARTS = (
     "heldout71",
     "heldout72",
     "heldout73",
+    "heldout74",
+    "heldout75",
+    "heldout76",
+    "heldout77",
 )
 
 BM25_TOP = 8
