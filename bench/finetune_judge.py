@@ -197,8 +197,9 @@ def cross_validate(base: Path, layers: int) -> None:
     ):
 
         def ok(p: Pair, low: float = low, high: float = high, bar: float = bar) -> bool:
-            band = low <= p.field < high and logit[(p.part, p.slug, p.item)] >= bar
-            return p.speaks and (p.field >= high or band)
+            if not p.speaks or p.field < low:
+                return False
+            return p.field >= high or logit[(p.part, p.slug, p.item)] >= bar
 
         found, bad, _ = simulated(val, ok)
         print(f"{low:.2f} {high:.2f} {bar:+.1f}: {found} found, {bad} bad, {found - 2 * bad}")
@@ -207,9 +208,10 @@ def cross_validate(base: Path, layers: int) -> None:
     for bar, words in itertools.product((-1, -0.5, 0, 0.5, 1), (-4, -3, -2, -1.5, -1, -0.5, 0)):
 
         def veto(p: Pair, bar: float = bar, words: float = words) -> bool:
+            if not p.speaks or p.field < 0.30:
+                return False
             need = words if p.field_ok else bar  # in the band, field_ok says a field word is used
-            band = 0.30 <= p.field < 0.40 and logit[(p.part, p.slug, p.item)] >= need
-            return p.speaks and (p.field >= 0.40 or band)
+            return p.field >= 0.40 or logit[(p.part, p.slug, p.item)] >= need
 
         found, bad, _ = simulated(val, veto)
         print(
