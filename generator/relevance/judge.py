@@ -22,7 +22,6 @@ import hashlib
 import os
 import platform
 import shutil
-import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +35,6 @@ from ..exceptions import EncoderError, StoreError
 from .semantic import MODEL_NAME, _model_files, _packaged, text_hash, tuned_model
 
 if TYPE_CHECKING:
-    from onnx import ModelProto
     from onnxruntime import InferenceSession
     from tokenizers import Tokenizer
 
@@ -247,7 +245,7 @@ def _session(model_path: Path, weights: Path) -> InferenceSession:
         fresh.add_session_config_entry(
             "session.optimized_model_external_initializers_min_size_in_bytes", "1024"
         )
-    session = InferenceSession(judge_graph(model_path, weights), fresh, providers=providers)
+    session = InferenceSession(tuned_model(model_path, weights), fresh, providers=providers)
     try:
         part.rename(saved)
     except OSError:  # another process saved it first, or there is no cache
@@ -257,60 +255,6 @@ def _session(model_path: Path, weights: Path) -> InferenceSession:
             if other != saved and not other.name.endswith(".part"):
                 _remove(other)
     return session
-
-
-def judge_graph(model_path: Path, weights: Path) -> bytes:
-    """The judge's graph as ONNX bytes: the package's model moved by the judge's weights, cut
-    after the layers it was fitted with (``layers`` in its file, all when absent), with int8
-    matrix products when it was fitted to run so (``int8``: onnxruntime's dynamic
-    quantization, per output column)."""
-    import onnx
-
-    with np.load(weights) as parts:
-        layers = int(parts["layers"]) if "layers" in parts else None
-        int8 = bool(parts["int8"]) if "int8" in parts else False
-    model = onnx.load_from_string(tuned_model(model_path, weights))
-    if layers is not None:
-        model = _first_layers(model, layers)
-    return _quantized(model) if int8 else bytes(model.SerializeToString())
-
-
-def _first_layers(model: ModelProto, layers: int) -> ModelProto:
-    """``model`` up to the output of its first ``layers`` layers: a BERT graph normalizes its
-    embeddings once, then twice in each layer, so that is the (2 x layers + 1)-th
-    LayerNormalization's output."""
-    from onnx.utils import Extractor
-
-    norms = [n for n in model.graph.node if n.op_type == "LayerNormalization"]
-    if not 0 < layers <= (len(norms) - 1) // 2:
-        raise EncoderError(f"the judge asks for {layers} layers; the model has fewer")
-    inputs = [i.name for i in model.graph.input]
-    return Extractor(model).extract_model(inputs, [norms[2 * layers].output[0]])
-
-
-def _quantized(model: ModelProto) -> bytes:
-    """``model`` with int8 matrix products. The package's weights are int8 numbers the graph
-    turns into floats as it runs: onnxruntime's constant folding makes them float matrices
-    first, so that the quantizer sees them as weights."""
-    from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    with tempfile.TemporaryDirectory() as tmp:
-        folded, quantized = Path(tmp) / "folded.onnx", Path(tmp) / "quantized.onnx"
-        options = SessionOptions()
-        options.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.optimized_model_filepath = str(folded)
-        options.log_severity_level = 3
-        InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        quantize_dynamic(
-            folded,
-            quantized,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            reduce_range=True,  # 7-bit weights: the same sums on CPUs without VNNI
-        )
-        return quantized.read_bytes()
 
 
 def _remove(path: Path) -> None:
