@@ -49,6 +49,9 @@ from generator.relevance.semantic import _model_files, item_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EPOCHS, LR, BATCH, SEED = 2, 3e-5, 16, 0
+INDUSTRY_ONLY = False
+"""``--industry-only``: the judge reads the account's industry alone (a judgement every account
+of one industry shares; bench/RESULTS.md, "Twelfth session"), for --cross-validate only."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def pairs_of(part: str) -> list[Pair]:
         profile = make_profile(account, topics, None, corpus.lexicon)
         a = score.assess(profile, corpus, feeds, Mix(judge=False))  # ft21's gate, as it shipped
         grades = ev.grades[account.slug]
-        said = account_text(account.industry, account.problems)
+        said = account_text(account.industry, () if INDUSTRY_ONLY else account.problems)
         for k, item in enumerate(corpus.items):
             grade = grades.get(item.id, 0)
             hard = grade == 2 or item.id in ev.traps[account.slug] or not grades
@@ -254,7 +257,12 @@ def main() -> None:
     ap.add_argument(
         "--layers", type=int, default=6, help="the encoder's first N layers only (judge22)"
     )
+    ap.add_argument("--industry-only", action="store_true", help="the account's industry alone")
     args = ap.parse_args()
+    global INDUSTRY_ONLY
+    INDUSTRY_ONLY = args.industry_only
+    if args.industry_only and args.write:
+        raise SystemExit("kb's judge reads the account's industry and problems: no --write")
     if args.cross_validate:
         cross_validate(args.base, args.layers)
     if args.write:
