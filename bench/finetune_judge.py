@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EPOCHS, LR, BATCH, SEED = 2, 3e-5, 16, 0
 INDUSTRY_ONLY = False
 """``--industry-only``: the judge reads the account's industry alone (a judgement every account
-of one industry shares; bench/RESULTS.md, "judge23"): ``--write`` marks the file so."""
+of one industry shares; bench/RESULTS.md, "Twelfth session"), for --cross-validate only."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +244,6 @@ def write(base: Path, layers: int) -> None:
                 **{
                     "head/weight": model.head.weight.detach().numpy().astype(np.float32),
                     "head/bias": model.head.bias.detach().numpy().astype(np.float32),
-                    **({"reads/industry": np.array(True)} if INDUSTRY_ONLY else {}),
                 },
             )
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -262,6 +261,8 @@ def main() -> None:
     args = ap.parse_args()
     global INDUSTRY_ONLY
     INDUSTRY_ONLY = args.industry_only
+    if args.industry_only and args.write:
+        raise SystemExit("kb's judge reads the account's industry and problems: no --write")
     if args.cross_validate:
         cross_validate(args.base, args.layers)
     if args.write:
