@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EPOCHS, LR, BATCH, SEED = 2, 3e-5, 16, 0
 INDUSTRY_ONLY = False
 """``--industry-only``: the judge reads the account's industry alone (a judgement every account
-of one industry shares; bench/RESULTS.md, "Twelfth session"), for --cross-validate only."""
+of one industry shares; bench/RESULTS.md, "judge23"), for --cross-validate only: judge23, written
+with ``--write`` and measured, was not adopted (its file and runtime: commit 25df68f)."""
 
 
 @dataclass(frozen=True)

@@ -504,8 +504,9 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
     the lawn bowling club.
   - ``heldout73`` (plain): rhubarb growers, helmet manufacturers, ostomy supply companies,
     brewpubs, sturgeon caviar farms, diners; nothing concerns the pogo stick maker.
-  ``heldout74`` to ``heldout77`` (twelfth session), written blind by four writers at once to
-  decide judge22, their industries checked against every part's first:
+  ``heldout74`` to ``heldout77`` (twelfth session), written blind by four writers at once, their
+  industries checked against every part's first; judge22 failed before any held-out figure, and
+  they decided judge23:
   - ``heldout74`` (trap-dense): egg farms, pencil manufacturers, dermatology practices,
     repossession agencies, soil testing labs, pho restaurants; nothing concerns the taxidermist
     or the whittling club.

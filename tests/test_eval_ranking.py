@@ -506,8 +506,8 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout72": floor(0.91, 0.82, 0.92, 0.57, 2, 0),
     "heldout73": floor(0.98, 0.87, 0.95, 0.74, 0, 0),
     # heldout74 to heldout77 (twelfth session), written blind for judge22, which failed before any
-    # held-out figure (bench/RESULTS.md): fresh for the next candidate. Floors set with ft21, the
-    # ranker as shipped.
+    # held-out figure, then decided judge23 (not adopted: bench/RESULTS.md). Floors set with ft21,
+    # the ranker as shipped.
     "heldout74": floor(0.91, 0.88, 0.91, 0.76, 3, 0),
     "heldout75": floor(0.98, 0.82, 0.89, 0.69, 1, 0),
     "heldout76": floor(0.98, 0.84, 0.85, 0.59, 5, 0),
