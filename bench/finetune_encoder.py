@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from evalset import PARTS, EvalSet, Figures, evaluate, item_corpus, load_eval, ranker_digests
 
-from generator.relevance import make_profile, score
+from generator.relevance import Corpus, Profile, make_profile, score
 from generator.relevance.semantic import TUNING_FILE, Encoder, item_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,21 +78,28 @@ def encoding_with(encoder: object | None) -> Iterator[None]:
         Encoder._loaded = None
 
 
+def assessed(part: str) -> Iterator[tuple[EvalSet, Corpus, Profile, score.Assessment]]:
+    """Each account of a part (its profile) with the shipped gate's assessment of the part's
+    items, no judge asked; the items' vectors are the encoder in use's (see
+    :func:`encoding_with`)."""
+    ev = load_eval(part)
+    corpus = item_corpus(ev)
+    topics = {t.id: t for t in ev.project.topics}
+    feeds = {f.name: f for f in ev.project.feeds}
+    for account in ev.project.accounts:
+        profile = make_profile(account, topics, None, corpus.lexicon)
+        yield ev, corpus, profile, score.assess(profile, corpus, feeds)
+
+
 def pairs_of(part: str) -> list[Pair]:
     """The field question's training pairs of one part (decided with the package's weights)."""
     with encoding_with(Encoder.make(tuned=False)):
-        ev = load_eval(part)
-        corpus = item_corpus(ev)
-        topics = {t.id: t for t in ev.project.topics}
-        feeds = {f.name: f for f in ev.project.feeds}
         out = []
-        for account in ev.project.accounts:
-            profile = make_profile(account, topics, None, corpus.lexicon)
-            decided = score.assess(profile, corpus, feeds).speaks
-            grades = ev.grades[account.slug]
+        for ev, corpus, profile, a in assessed(part):
+            grades = ev.grades[profile.account.slug]
             for k, item in enumerate(corpus.items):
                 grade = grades.get(item.id, 0)
-                if grade >= 1 or decided[k]:
+                if grade >= 1 or a.speaks[k]:
                     out.append(Pair(item_text(item), profile.field_text, grade >= 1))
         return out
 

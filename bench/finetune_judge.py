@@ -39,11 +39,10 @@ from transformers import AutoModel, AutoTokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evalset import item_corpus, load_eval
-from finetune_encoder import DEVELOPMENT, int8_onnx, tuning_file
+from evalset import load_eval
+from finetune_encoder import DEVELOPMENT, assessed, int8_onnx, tuning_file
 
 from generator.models import RankingSettings
-from generator.relevance import Mix, make_profile, score
 from generator.relevance.judge import ACCOUNT_TOKENS, JUDGE_FILE, MAX_TOKENS, account_text
 from generator.relevance.semantic import _model_files, item_text
 
@@ -73,15 +72,10 @@ class Pair:
 
 
 def pairs_of(part: str) -> list[Pair]:
-    """Every (account, item) pair of a part, with the shipped gate's arrays."""
-    ev = load_eval(part)
-    corpus = item_corpus(ev)
-    topics = {t.id: t for t in ev.project.topics}
-    feeds = {f.name: f for f in ev.project.feeds}
+    """Every (account, item) pair of a part, with the shipped gate's arrays (ft21's gate)."""
     out = []
-    for account in ev.project.accounts:
-        profile = make_profile(account, topics, None, corpus.lexicon)
-        a = score.assess(profile, corpus, feeds, Mix(judge=False))  # ft21's gate, as it shipped
+    for ev, corpus, profile, a in assessed(part):
+        account = profile.account
         grades = ev.grades[account.slug]
         said = account_text(account.industry, () if INDUSTRY_ONLY else account.problems)
         for k, item in enumerate(corpus.items):
