@@ -58,11 +58,6 @@ run's worker processes judge one at a time (:func:`judge_one_at_a_time`): each i
 the CPU's workers."""
 
 
-def look_ahead() -> int:
-    """How many stories this process judges at once (see :data:`LOOK_AHEAD`)."""
-    return Judge.look_ahead
-
-
 def judge_one_at_a_time() -> None:
     """For a worker process of a run: judge only the story a digest reaches, on one thread."""
     Judge.look_ahead = 1
@@ -81,6 +76,7 @@ class Judge:
     _loaded: ClassVar[Judge | None] = None
     _lock: ClassVar[threading.Lock] = threading.Lock()
     look_ahead: ClassVar[int] = LOOK_AHEAD
+    """How many stories this process judges at once (see :data:`LOOK_AHEAD`)."""
 
     def __init__(self, model_path: Path, tokenizer_path: Path, model_id: str, weights: Path):
         self.model_id = model_id

@@ -18,7 +18,7 @@ from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
 from . import gate
 from .gate import Candidate, Check, Details
 from .index import Corpus, Doc
-from .judge import account_text, look_ahead
+from .judge import Judge, account_text
 from .lexical import LexicalEvidence, evidence
 from .meaning import similarity
 from .needs import Profile, embedded_texts, make_profile
@@ -270,7 +270,7 @@ def rank(
         """The judge's answer for row ``k``, asked together with the unsure candidates a digest
         reads next (a pass each, run side by side: see :data:`.judge.LOOK_AHEAD`)."""
         assert a.judge is not None
-        together = look_ahead()
+        together = Judge.look_ahead
         start = place[k] - place[k] % together
         a.judge([k], ahead[start : start + together])
         return a.about_field(k)
