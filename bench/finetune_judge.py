@@ -50,8 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EPOCHS, LR, BATCH, SEED = 2, 3e-5, 16, 0
 INDUSTRY_ONLY = False
 """``--industry-only``: the judge reads the account's industry alone (a judgement every account
-of one industry shares; bench/RESULTS.md, "judge23"), for --cross-validate only: judge23, written
-with ``--write`` and measured, was not adopted (its file and runtime: commit 25df68f)."""
+of one industry shares; bench/RESULTS.md, "judge23"): ``--write`` marks the file so."""
 
 
 @dataclass(frozen=True)
@@ -239,6 +238,7 @@ def write(base: Path, layers: int) -> None:
                 **{
                     "head/weight": model.head.weight.detach().numpy().astype(np.float32),
                     "head/bias": model.head.bias.detach().numpy().astype(np.float32),
+                    **({"reads/industry": np.array(True)} if INDUSTRY_ONLY else {}),
                 },
             )
     print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size / 1e6:.1f} MB)")
@@ -256,8 +256,6 @@ def main() -> None:
     args = ap.parse_args()
     global INDUSTRY_ONLY
     INDUSTRY_ONLY = args.industry_only
-    if args.industry_only and args.write:
-        raise SystemExit("kb's judge reads the account's industry and problems: no --write")
     if args.cross_validate:
         cross_validate(args.base, args.layers)
     if args.write:

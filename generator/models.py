@@ -176,9 +176,10 @@ class RankingSettings:
     max_age_days: int = 60
     max_share_per_source: float = 0.5
     max_share_per_topic: float = 0.6
-    judge: bool = False
+    judge: bool = True
     """Ask the judge where the field question is unsure (see generator/relevance/judge.py):
-    fewer keyword traps, a slower digest (bench/RESULTS.md, "judge21b")."""
+    fewer keyword traps and items for accounts nothing concerns (bench/RESULTS.md, "judge23");
+    false asks for one of the field's words there instead."""
 
 
 @dataclass(frozen=True)

@@ -193,11 +193,11 @@ def prune_texts(project: Project, store: Store) -> tuple[int, int]:
     """Drop the stored vectors of texts no account, stakeholder or note of the project uses any
     more, and the judgements of account texts no account has (``kb prune``); return how many
     rows of each went."""
-    from .relevance.judge import account_text
+    from .relevance.judge import reads
     from .relevance.semantic import text_hash
 
     vectors = store.prune_text_vectors({text_hash(t) for t in used_texts(project)})
-    said = {text_hash(account_text(a.industry, a.problems)) for a in project.accounts}
+    said = {text_hash(reads(a.industry, a.problems)) for a in project.accounts}
     return vectors, store.prune_judgements(said)
 
 

@@ -81,9 +81,9 @@ FEED_TOPIC_BONUS = 0.05
 STAKEHOLDER_WEIGHT = 0.5
 CLEAR_MIN = 0.45
 CLEAR_WORDS = 0.9
-JUDGE_MIN = 0.0
-JUDGE_MIN_WITH_WORDS = -2.0
-"""The judge's bars (logits; chosen on development parts only, bench/RESULTS.md, "judge21b")."""
+JUDGE_MIN = -1.0
+JUDGE_MIN_WITH_WORDS = -1.0
+"""The judge's bars (logits; chosen on development parts only, bench/RESULTS.md, "judge23")."""
 
 SIGNALS = ("lexical", "semantic problem", "semantic field", "topic/keyword", "stakeholder")
 """The additive parts of relevance, in the order ``--explain`` shows them."""

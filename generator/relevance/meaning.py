@@ -36,6 +36,9 @@ class PairJudge(Protocol):
     @property
     def model_id(self) -> str: ...
 
+    def text_of(self, industry: str, problems: Sequence[str]) -> str:
+        """What it reads of an account (empty: it does not judge the account)."""
+
     def logits(self, account: str, stories: Sequence[str]) -> npt.NDArray[np.float32]: ...
 
 

@@ -18,7 +18,7 @@ from ..models import Account, Feed, Item, RankingSettings, Stakeholder, Topic
 from . import gate
 from .gate import Candidate, Check, Details
 from .index import Corpus, Doc
-from .judge import Judge, account_text
+from .judge import Judge
 from .lexical import LexicalEvidence, evidence
 from .meaning import similarity
 from .needs import Profile, embedded_texts, make_profile
@@ -200,7 +200,9 @@ def judging(profile: Profile, corpus: Corpus) -> Judging | None:
     judge = corpus.embeddings.judge
     if judge is None:
         return None
-    said = account_text(profile.account.industry, profile.account.problems)
+    said = judge.text_of(profile.account.industry, profile.account.problems)
+    if not said:
+        return None
     cache = corpus.judgements
     known = corpus.extras.setdefault(("judge", said), {})
     assert isinstance(known, dict)
