@@ -90,7 +90,7 @@ def judged(monkeypatch: pytest.MonkeyPatch) -> Recording:
 def band(corpus: Corpus) -> set[str]:
     """The stories that speak to the trucker and sit in the unsure band of the field question."""
     a = assess(make_profile(TRUCKING, TOPICS), corpus, FEEDS, Mix(judge=False))
-    unsure = (a.field_sim >= gate.FIELD_MIN_WITH_WORDS) & (a.field_sim < gate.FIELD_MIN)
+    unsure = (a.field_sim >= gate.JUDGE_FROM) & (a.field_sim < gate.FIELD_MIN)
     return {corpus.items[k].id for k in np.flatnonzero(unsure & a.speaks)}
 
 

@@ -5,13 +5,15 @@ The gate asks two questions of every item, as array operations over the whole co
 - **Is it about the account's world?** Its sentence vector is close to the account's field
   (industry, topics' titles and phrases, keywords) or to its bare industry, whichever is closer:
   cosine >= ``FIELD_MIN``, or >= ``FIELD_MIN_WITH_WORDS`` when it also uses one of the field's
-  own (non-general) words. With ``ranking: judge: true`` (``Mix(judge=True)``), the judge decides
-  that band instead, where a story on the account's world and a keyword trap sharing its words
-  both sit (:mod:`.judge`, a cross-encoder reading the story and the account's industry and
-  problems together): its logit >= ``JUDGE_MIN``, or >= ``JUDGE_MIN_WITH_WORDS`` when the story
-  also uses a field word (there the judge only vetoes, when it is sure). It is off by default
-  for its cost (bench/RESULTS.md, "judge21b"). This is what keeps keyword traps out: a
-  winery's "fermentation tank" story shares a brewery supplier's words, not its field. The bare
+  own (non-general) words. With the judge (``ranking: judge``, on by default; ``Mix(judge=True)``)
+  the judge decides from ``JUDGE_FROM`` up to ``FIELD_MIN`` instead, where a story on the
+  account's world and a keyword trap sharing its words both sit (:mod:`.judge`, a cross-encoder
+  reading the story beside the account's industry): its logit >= ``JUDGE_MIN``, or >=
+  ``JUDGE_MIN_WITH_WORDS`` when the story also uses a field word. Its band reaches below the
+  field words' bar because most strong stories the encoder misses sit there, speaking to a
+  problem in a neighbouring field's words (bench/RESULTS.md, "judge24"). The judge is what
+  keeps keyword traps out: a winery's "fermentation tank" story shares a brewery supplier's
+  words, not its field. The bare
   industry is asked too (since ft21) because a story on a problem the listed topics do not cover
   ("Freight thieves hit trailers" for a trucker whose one topic is driver recruiting) meets only
   the industry, which the whole field text dilutes. A digest asks the judge only about the
@@ -81,9 +83,12 @@ FEED_TOPIC_BONUS = 0.05
 STAKEHOLDER_WEIGHT = 0.5
 CLEAR_MIN = 0.45
 CLEAR_WORDS = 0.9
-JUDGE_MIN = -1.0
-JUDGE_MIN_WITH_WORDS = -1.0
-"""The judge's bars (logits; chosen on development parts only, bench/RESULTS.md, "judge23")."""
+JUDGE_FROM = 0.25
+JUDGE_MIN = 0.0
+JUDGE_MIN_WITH_WORDS = 0.0
+"""The judge's band and bars (logits): chosen by a grid through ``kb``'s path on the 74
+held-out parts written before the thirteenth session (no weight was fitted on them), then
+checked on six parts written blind for it (bench/RESULTS.md, "judge24")."""
 
 SIGNALS = ("lexical", "semantic problem", "semantic field", "topic/keyword", "stakeholder")
 """The additive parts of relevance, in the order ``--explain`` shows them."""

@@ -95,9 +95,15 @@ class Assessment:
         return ok
 
     @cached_property
+    def worded(self) -> npt.NDArray[np.bool_]:
+        """Items in the band the gate decides without a judge, with one of the field's words
+        (``FIELD_MIN_WITH_WORDS``; see :attr:`.gate.Candidate.worded`)."""
+        return (self.field_sim >= gate.FIELD_MIN_WITH_WORDS) & (self.lexical.field_words >= 1)
+
+    @cached_property
     def judge_bar(self) -> Floats:
         """The logit each item needs of the judge: ``JUDGE_MIN``, or ``JUDGE_MIN_WITH_WORDS``
-        when it uses one of the field's own words (the judge then only vetoes)."""
+        when it uses one of the field's own words."""
         words = self.lexical.field_words >= 1
         return np.where(words, gate.JUDGE_MIN_WITH_WORDS, gate.JUDGE_MIN).astype(np.float32)
 
@@ -151,12 +157,11 @@ def assess(
     judge = judging(profile, corpus) if mix.semantic and mix.judge else None
     unsure = np.zeros(n, bool)
     if mix.semantic:
-        band = field_sim >= gate.FIELD_MIN_WITH_WORDS
         field_sure = field_sim >= gate.FIELD_MIN
         if judge is None:
-            field_sure |= band & (lex.field_words >= 1)
-        else:
-            unsure = band & ~field_sure
+            field_sure |= (field_sim >= gate.FIELD_MIN_WITH_WORDS) & (lex.field_words >= 1)
+        else:  # the judge's band reaches below the field words' bar (see gate.JUDGE_FROM)
+            unsure = (field_sim >= gate.JUDGE_FROM) & ~field_sure
         problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
     else:  # words only: the field in the item's words, the problem met in words
         field_sure = lex.field_words >= 1 if profile.domain else np.ones(n, bool)
@@ -292,7 +297,7 @@ def rank(
                 ),
                 topic_ids=topics[j],
                 judge=partial(judged, k) if unsure[k] else None,
-                worded=bool(a.field_sure[k] or a.lexical.field_words[k] >= 1),
+                worded=bool(a.field_sure[k] or a.worded[k]),
             )
         )
         row[item.id] = k
@@ -494,12 +499,12 @@ def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
         )
     elif a.unsure[k]:
         also = (
-            f"or {gate.FIELD_MIN_WITH_WORDS:.2f} and the judge's yes: "
+            f"or {gate.JUDGE_FROM:.2f} and the judge's yes: "
             f"{float(a.judge([k])[0]):+.1f}, needs {float(a.judge_bar[k]):+.1f} "
             f"({int(a.lexical.field_words[k])} of the field's words found)"
         )
     else:
-        also = f"or {gate.FIELD_MIN_WITH_WORDS:.2f} and the judge's yes"
+        also = f"or {gate.JUDGE_FROM:.2f} and the judge's yes"
     field = (
         f"about the account's field: similarity {a.field_sim[k]:.2f} "
         f"(needs {gate.FIELD_MIN:.2f}, {also})"
