@@ -517,6 +517,24 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
     reader.
   - ``heldout77`` (plain): mailbox manufacturers, chandelier makers, hammock makers, snowplow
     makers, pet sitters, gyro shops; nothing concerns the glass eye maker.
+  ``heldout78`` to ``heldout83`` (thirteenth session), written blind by six writers at once, their
+  industries checked against every part's first, to decide judge24:
+  - ``heldout78`` (trap-dense): alligator farms, cymbal makers, stairlift installers, dubbing
+    studios, muffler shops, vinegar makers; nothing concerns the town crier or the rickshaw
+    driver.
+  - ``heldout79`` (plain): tulip bulb growers, matchstick makers, calibration labs, court
+    interpreters, butcher shops, portable toilet rental companies; nothing concerns the ghost
+    tour guide.
+  - ``heldout80`` (trap-dense): cork producers, wheelchair makers, farriers, bankruptcy trustees,
+    fire extinguisher service companies, buffet restaurants; nothing concerns the sword swallower
+    or the handwriting analyst.
+  - ``heldout81`` (plain): deer farms, cooperages, voice-over agencies, safe and vault makers,
+    embroidery shops, crepe stands; nothing concerns the bubble artist.
+  - ``heldout82`` (trap-dense): peat harvesters, yurt makers, life jacket makers, transmission
+    repair shops, jukebox restorers, braille transcription services; nothing concerns the
+    fortune cookie writer or the chalk pavement artist.
+  - ``heldout83`` (plain): emu ranches, snowshoe makers, firewood sellers, reptile breeders, sperm
+    banks, wheelbarrow makers; nothing concerns the hula hoop performer.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -690,6 +708,12 @@ PARTS = (
     "heldout75",
     "heldout76",
     "heldout77",
+    "heldout78",
+    "heldout79",
+    "heldout80",
+    "heldout81",
+    "heldout82",
+    "heldout83",
 )
 
 BM25_TOP = 8
