@@ -4,10 +4,11 @@ Run: python bench/relevance.py --part PART|all [--ranker ours|bm25|all] [--ablat
 tests/evalset.py's PARTS; bm25 needs the bench or test extra: bm25s)
 
 ``--ablate`` adds a row per signal set, each through the same ranking entry point: lexical
-evidence only, semantic evidence only, both (the ranker as shipped), both with the judge (the
-opt-in ``ranking: judge: true``: it decides the field question's unsure band instead of one field
-word), and both without the package lexicon (related words, senses and general words of
-generator/data/lexicon.yml off; its ``same`` rewrites stay, they are part of reading text).
+evidence only, semantic evidence only, both (the ranker as shipped, the judge deciding the field
+question's unsure band), both without the judge (``ranking: judge: false``: one field word
+decides there instead), and both without the package lexicon (related words, senses and general
+words of generator/data/lexicon.yml off; its ``same`` rewrites stay, they are part of reading
+text).
 
 Prints a Markdown table, one row per part x ranker; the loading, the rankers and the metrics are
 tests/evalset.py's, the same code tests/test_eval_ranking.py asserts floors with. Tune on the
@@ -30,7 +31,7 @@ ABLATIONS: dict[str, tuple[Mix, bool]] = {
     "lexical only": (Mix(lexical=True, semantic=False), True),
     "semantic only": (Mix(lexical=False, semantic=True), True),
     "combined": (ALL, True),
-    "combined, with the judge": (Mix(judge=True), True),
+    "combined, without the judge": (Mix(judge=False), True),
     "combined, no package lexicon": (ALL, False),
 }
 

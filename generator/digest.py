@@ -88,7 +88,7 @@ def story_reasons(project: Project, corpus: Corpus) -> Callable[[Account, Item],
             if len(assessed) >= ASSESSED_KEPT:
                 assessed.clear()
             profile = make_profile(account, topics, None, corpus.lexicon)
-            a = assessed[account.slug] = assess(profile, corpus, feeds)
+            a = assessed[account.slug] = assess(profile, corpus, feeds, Mix(judge=False))
         return reasons(a, corpus, corpus.position[item.id])
 
     return why

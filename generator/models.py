@@ -178,7 +178,8 @@ class RankingSettings:
     max_share_per_topic: float = 0.6
     judge: bool = True
     """Ask the judge where the field question is unsure (see generator/relevance/judge.py):
-    fewer keyword traps and items for accounts nothing concerns (bench/RESULTS.md, "judge23");
+    more of the stories that matter, fewer keyword traps and items for accounts nothing concerns
+    (bench/RESULTS.md, "judge25");
     false asks for one of the field's words there instead."""
 
 

@@ -135,6 +135,27 @@ def test_a_story_with_a_field_word_needs_the_judges_bar_for_words(
     assert "lots" in sent and "rides" not in sent
 
 
+PALLETS = item(
+    "pallets", "Stolen pallets of electronics resurface online",
+    "Investigators trace goods taken from parked trailers.",
+)  # fmt: skip
+
+
+def test_under_the_field_words_bar_a_story_gets_in_only_on_the_judges_word(
+    judged: Recording,
+) -> None:
+    """Cargo theft in other words, a little under the field words' bar and with none of the
+    trucker's field words: the judge's yes lets it in, its no or no judge keep it out."""
+    corpus = Corpus([*STORIES, PALLETS])
+    a = assess(make_profile(TRUCKING, TOPICS), corpus, FEEDS, JUDGED)
+    k = next(k for k, i in enumerate(corpus.items) if i.id == "pallets")
+    assert gate.JUDGE_FROM <= a.field_sim[k] < gate.FIELD_MIN_WITH_WORDS and a.unsure[k]
+    assert "pallets" in digest(corpus)
+    assert "pallets" not in digest(Corpus([*STORIES, PALLETS]), Mix(judge=False))
+    judged.says = gate.JUDGE_MIN - 1
+    assert "pallets" not in digest(Corpus([*STORIES, PALLETS]))
+
+
 def test_without_the_judge_the_band_asks_for_a_field_word(judged: Recording) -> None:
     corpus = Corpus(STORIES)
     a = assess(make_profile(TRUCKING, TOPICS), corpus, FEEDS, Mix(judge=False))

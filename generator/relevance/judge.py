@@ -1,18 +1,19 @@
-"""The judge: reads a story and an account together, for the field question's unsure band.
+"""The judge: reads a story beside an account's industry, for the field question's unsure band.
 
 A sentence encoder embeds a story and an account's field apart, so their cosine cannot tell a
-story about the account's world from a keyword trap that shares its words: both sit at 0.30-0.40.
-The judge reads the pair at once (a cross-encoder: "[CLS] the account's industry and problems
-[SEP] the story's title and summary [SEP]" through all-MiniLM-L6-v2, one logit from the [CLS]
-state), so each side's words are read in the light of the other's. It is asked only in that
-band (see :mod:`.gate`): a few pairs in a hundred, since a pass costs as much as embedding one
-text.
+story about the account's world from a keyword trap that shares its words (both sit at
+0.30-0.40), nor see a story in a neighbouring field's words land on it (0.25-0.30). The judge
+reads the pair at once (a cross-encoder: "[CLS] the account's industry [SEP] the story's title
+and summary [SEP]" through all-MiniLM-L6-v2, one logit from the [CLS] state), so each side's
+words are read in the light of the other's. It is asked only in that band (see :mod:`.gate`):
+a few pairs in a hundred. It reads the industry alone, so every account of one industry shares
+its judgements (what a run judged is kept in the store: :class:`StoredJudgements`).
 
 Its weights are the sentence encoder's package model (the same int8 ONNX file, nothing else is
 installed) moved by ``data/minilm-judge.npz``: fine-tuned on the development parts of the
-evaluation set only (``bench/finetune_judge.py``; how it was chosen and what it changed:
-bench/RESULTS.md, "Eleventh session"). Like the encoder, every pair runs alone and unpadded, so
-a logit depends on its two texts only.
+evaluation set only (``bench/finetune_judge.py --industry-only``; how it was chosen and what it
+changed: bench/RESULTS.md, "judge23" and "judge25"), run with int8 arithmetic. Like the
+encoder, every pair runs alone and unpadded, so a logit depends on its two texts only.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from ..models import Account, Item, Note, NotePick, RankingSettings, Topic
 from .gate import PROBLEM_MIN
 from .index import Corpus
 from .needs import make_profile
-from .score import Assessment, assess, candidate
+from .score import Assessment, Mix, assess, candidate
 from .semantic import item_text
 from .text import terms
 
@@ -81,7 +81,7 @@ def pick_notes(
     corpus = corpus or Corpus([])
     among = notes_corpus(notes, corpus)
     profile = make_profile(account, topics, None, among.lexicon)
-    a = assess(profile, among, {})
+    a = assess(profile, among, {}, Mix(judge=False))  # ordered by relevance; no gate to judge
     # Ordered first, worded after: only the notes the digest carries need their reasons.
     ranked = sorted(
         eligible,

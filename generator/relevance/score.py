@@ -40,9 +40,9 @@ class Mix:
 
     lexical: bool = True
     semantic: bool = True
-    judge: bool = False
-    """The judge in the field question's unsure band (``ranking: judge: true``); off, the band
-    asks for one field word."""
+    judge: bool = True
+    """The judge in the field question's unsure band (``ranking: judge``, on by default); off,
+    the band asks for one field word."""
 
 
 ALL = Mix()
