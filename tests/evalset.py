@@ -518,7 +518,8 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
   - ``heldout77`` (plain): mailbox manufacturers, chandelier makers, hammock makers, snowplow
     makers, pet sitters, gyro shops; nothing concerns the glass eye maker.
   ``heldout78`` to ``heldout83`` (thirteenth session), written blind by six writers at once, their
-  industries checked against every part's first, to decide judge24:
+  industries checked against every part's first; judge24 failed before any held-out figure, and
+  they decided judge25 (the judge on by default):
   - ``heldout78`` (trap-dense): alligator farms, cymbal makers, stairlift installers, dubbing
     studios, muffler shops, vinegar makers; nothing concerns the town crier or the rickshaw
     driver.
