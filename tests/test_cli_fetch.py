@@ -23,6 +23,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from generator import ingest
+from generator.cli import common
 
 EXAMPLE_ITEMS = 116  # the seven bundled feeds
 
@@ -315,6 +316,7 @@ def test_kb_feeds_shows_the_feed_a_page_pointed_to(
     assert health["blog"]["discovered"] == server.url_for("/feed.xml")
     assert health["freight-wire"]["discovered"] == ""
     monkeypatch.setenv("COLUMNS", "200")  # a wide terminal, so that rich does not elide it
+    monkeypatch.setattr(common.out, "_console", None)  # one made by an earlier test is narrower
     table = run_kb("--project", example, "feeds").stdout
     [row] = [line for line in table.splitlines() if " blog " in line]
     assert (
