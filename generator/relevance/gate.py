@@ -16,8 +16,8 @@ The gate asks two questions of every item, as array operations over the whole co
   supplier's words, not its field. The bare industry is asked too (since ft21) because a story
   on a problem the listed topics do not cover ("Freight thieves hit trailers" for a trucker
   whose one topic is driver recruiting) meets only the industry, which the whole field text
-  dilutes. A digest asks the judge only about the
-  candidates it reaches, in order (a model's pass each: bench/RESULTS.md, "Eleventh session").
+  dilutes. A digest asks the judge only about the candidates it reaches, in order (a model's
+  pass each: bench/RESULTS.md, "Eleventh session").
 - **Does it speak to one of its problems?** Cosine to a problem >= ``PROBLEM_MIN``, or the
   problem met in words (see :mod:`.lexical`: two concepts, a fair share of their weight, one of
   them distinctive). An account with no problems is served by its topic phrases and keywords

@@ -96,9 +96,8 @@ class Assessment:
 
     @cached_property
     def worded(self) -> npt.NDArray[np.bool_]:
-        """Items in the band the gate decides without a judge, with one of the field's words
-        (``FIELD_MIN_WITH_WORDS``; see :attr:`.gate.Candidate.worded`)."""
-        return (self.field_sim >= gate.FIELD_MIN_WITH_WORDS) & (self.lexical.field_words >= 1)
+        """See :func:`_worded` (and :attr:`.gate.Candidate.worded`)."""
+        return _worded(self.field_sim, self.lexical)
 
     @cached_property
     def judge_bar(self) -> Floats:
@@ -121,6 +120,12 @@ class Assessment:
     def passed(self) -> npt.NDArray[np.bool_]:
         """The items through the gate: about the field, and speaking to a problem or phrase."""
         return self.field_ok & self.speaks
+
+
+def _worded(field_sim: Floats, lex: LexicalEvidence) -> npt.NDArray[np.bool_]:
+    """Items in the band the gate decides without a judge (``FIELD_MIN_WITH_WORDS`` up), with
+    one of the field's own words."""
+    return (field_sim >= gate.FIELD_MIN_WITH_WORDS) & (lex.field_words >= 1)
 
 
 def _best(sims: Floats, n: int) -> Floats:
@@ -159,7 +164,7 @@ def assess(
     if mix.semantic:
         field_sure = field_sim >= gate.FIELD_MIN
         if judge is None:
-            field_sure |= (field_sim >= gate.FIELD_MIN_WITH_WORDS) & (lex.field_words >= 1)
+            field_sure |= _worded(field_sim, lex)
         else:  # the judge's band reaches below the field words' bar (see gate.JUDGE_FROM)
             unsure = (field_sim >= gate.JUDGE_FROM) & ~field_sure
         problem_ok = (best_sim >= gate.PROBLEM_MIN) | (lex.best > 0)
