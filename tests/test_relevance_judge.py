@@ -23,6 +23,7 @@ from generator.relevance import (
     assess,
     candidate,
     gate,
+    judge,
     make_profile,
     meaning,
     rank,
@@ -30,10 +31,13 @@ from generator.relevance import (
 )
 from generator.relevance.judge import (
     JUDGE_FILE,
+    QUANTIZATION,
     SAVED_GRAPH,
     SAVED_WEIGHTS,
     Judge,
+    _fingerprint,
     account_text,
+    judge_id,
     reads,
 )
 from generator.relevance.semantic import _model_files, _packaged, item_text, text_hash
@@ -273,6 +277,22 @@ def test_the_optimized_model_kept_in_the_cache_judges_the_same_and_a_damaged_one
     weights.write_bytes(b"not a model")
     assert fresh() == first  # made again
     assert weights.stat().st_size > 50_000_000 and list(tmp_path.iterdir()) == [saved]
+
+
+def test_a_new_int8_recipe_is_never_read_as_the_old_ones_logits_or_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model, _, version = _model_files()
+    weights = _packaged(JUDGE_FILE)
+
+    def keys() -> tuple[str, str]:
+        return judge_id(version, weights), _fingerprint(model, weights, "1.0")
+
+    before = keys()
+    assert keys() == before
+    monkeypatch.setattr(judge, "QUANTIZATION", {**QUANTIZATION, "per_channel": False})
+    after = keys()
+    assert after[0] != before[0] and after[1] != before[1]
 
 
 # --- the setting ------------------------------------------------------------------------------

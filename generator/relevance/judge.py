@@ -49,6 +49,14 @@ JUDGE_FILE = "minilm-judge.npz"
 MAX_TOKENS = 160
 ACCOUNT_TOKENS = 96
 CLS, SEP = 101, 102
+QUANTIZATION: Mapping[str, object] = {
+    "op_types_to_quantize": ("MatMul",),
+    "per_channel": True,
+    "reduce_range": True,
+}
+"""How :func:`_quantized` makes the judge's int8 model (QInt8 weights). It is part of what names
+the judge's logits in the store (:func:`judge_id`) and its optimized model in the cache
+(:func:`_fingerprint`), so a changed recipe is never read as the old one's."""
 LOGIT = np.dtype("<f4")
 """A logit as the store keeps it: exactly the judge's float32."""
 SAVED_GRAPH, SAVED_WEIGHTS = "model.onnx", "model.data"
@@ -165,9 +173,15 @@ class Judge:
 
 def judge_id(version: str, weights: Path) -> str:
     """What names a judge's logits in the store: the package's model and version, the judge's
-    weights (by their content) and how it reads a pair (its lengths)."""
+    weights (by their content), how it reads a pair (its lengths) and how it is made int8."""
     digest = hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
-    return f"{MODEL_NAME}+{JUDGE}@{version}+{digest}:{MAX_TOKENS}/{ACCOUNT_TOKENS}"
+    return f"{MODEL_NAME}+{JUDGE}@{version}+{digest}:{MAX_TOKENS}/{ACCOUNT_TOKENS}+{recipe()}"
+
+
+def recipe() -> str:
+    """A short name for :data:`QUANTIZATION`: it changes whenever the recipe does."""
+    said = repr(sorted(QUANTIZATION.items()))
+    return "int8-" + hashlib.sha256(said.encode()).hexdigest()[:8]
 
 
 class StoredJudgements:
@@ -288,14 +302,8 @@ def _quantized(model: bytes) -> bytes:
         options.optimized_model_filepath = str(folded)
         options.log_severity_level = 3
         InferenceSession(model, options, providers=["CPUExecutionProvider"])
-        quantize_dynamic(
-            folded,
-            quantized,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-            per_channel=True,
-            reduce_range=True,
-        )
+        how = {k: list(v) if isinstance(v, tuple) else v for k, v in QUANTIZATION.items()}
+        quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, **how)
         return quantized.read_bytes()
 
 
@@ -316,9 +324,10 @@ def cache_dir() -> Path:
 
 def _fingerprint(model_path: Path, weights: Path, runtime: str) -> str:
     """What the saved model was made of: both files (path, size, modification time: a package
-    installed again is new), onnxruntime's version and the machine's architecture."""
+    installed again is new), the int8 recipe, onnxruntime's version and the machine's
+    architecture."""
     made_of = [
         f"{p.resolve()} {p.stat().st_size} {p.stat().st_mtime_ns}" for p in (model_path, weights)
     ]
-    text = "\n".join([*made_of, runtime, platform.machine()])
+    text = "\n".join([*made_of, recipe(), runtime, platform.machine()])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
