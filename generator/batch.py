@@ -104,13 +104,16 @@ class Worker:
         items: Sequence[Item] | None = None,
         *,
         save_texts: bool = True,
+        pooled: bool = False,
     ) -> None:
         """``save_texts``: False in a pool's workers, which only read the text vectors the main
-        process embedded (see :func:`embed_texts`)."""
+        process embedded (see :func:`embed_texts`). ``pooled``: one of a pool's workers, which
+        share the judge's answers through the store as they come (see
+        :class:`~generator.relevance.judge.StoredJudgements`)."""
         self.spec = spec
         self.store = store
         self.corpus = stored_corpus(spec.project, store, items, save_texts=save_texts)
-        self.judgements = StoredJudgements(store)
+        self.judgements = StoredJudgements(store, shared=pooled)
         self.corpus.judgements = self.judgements
         self.items = self.corpus.items if items is None else items
         self.env = make_environment(spec.project.templates_dir)
@@ -125,8 +128,8 @@ class Worker:
 
     def run_chunk(self, accounts: Sequence[Account]) -> list[AccountRun]:
         """Rank and render ``accounts``, then keep what the judge said about them in the store
-        (one write per chunk; a killed run loses only its chunk's judgements, which the next
-        run makes again)."""
+        (one write per chunk, or per judgement in a pool's worker; a killed run loses at most its
+        chunk's judgements, which the next run makes again)."""
         self.prepare(accounts)
         done = [self.run(a) for a in accounts]
         self.judgements.save()
@@ -319,7 +322,8 @@ def _start_worker(spec: RunSpec) -> None:
     from .pipeline import store_location  # pipeline imports this module
 
     # The project's own store (kb.yml's ``store:``, ``--store``, ``KB_STORE``), not the state folder
-    _worker = Worker(spec, open_store(store_location(spec.project)), save_texts=False)
+    store = open_store(store_location(spec.project))
+    _worker = Worker(spec, store, save_texts=False, pooled=True)
 
 
 def _run_chunk(accounts: Sequence[Account]) -> list[AccountRun]:

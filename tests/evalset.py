@@ -536,6 +536,26 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
     fortune cookie writer or the chalk pavement artist.
   - ``heldout83`` (plain): emu ranches, snowshoe makers, firewood sellers, reptile breeders, sperm
     banks, wheelbarrow makers; nothing concerns the hula hoop performer.
+  ``heldout84`` to ``heldout89`` (fourteenth session), written blind by six writers at once, their
+  industries checked against every part's first, to decide judge27:
+  - ``heldout84`` (trap-dense): canoe and kayak makers, ice sculptors, button makers, truffle
+    growers, polygraph examiners, crime scene cleanup companies; nothing concerns the
+    professional mourner or the caricature artist.
+  - ``heldout85`` (plain): skateboard makers, orchid growers, coin dealers, pressure washing
+    contractors, houseboat rental companies, pearl farms; nothing concerns the human statue
+    street performer.
+  - ``heldout86`` (trap-dense): worm farms, medical leech suppliers, carpet cleaners, data recovery
+    labs, buoy makers, tiny house builders; nothing concerns the professional line sitter or the
+    psychic medium.
+  - ``heldout87`` (plain): knife sharpening services, sea sponge harvesters, 3D printing service
+    bureaus, children's party entertainers, gunsmiths, dollhouse makers; nothing concerns the
+    fire-eater.
+  - ``heldout88`` (trap-dense): sheep shearing contractors, ticketing agencies, self-service kiosk
+    makers, engravers, sock makers, shipbreaking yards; nothing concerns the henna artist or the
+    busker.
+  - ``heldout89`` (plain): turnstile makers, hovercraft builders, used cooking oil collectors,
+    bottle redemption centers, rivet makers, screen printing shops; nothing concerns the
+    professional cuddler.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -715,6 +735,12 @@ PARTS = (
     "heldout81",
     "heldout82",
     "heldout83",
+    "heldout84",
+    "heldout85",
+    "heldout86",
+    "heldout87",
+    "heldout88",
+    "heldout89",
 )
 
 BM25_TOP = 8

@@ -35,6 +35,7 @@ from generator.relevance.judge import (
     SAVED_GRAPH,
     SAVED_WEIGHTS,
     Judge,
+    StoredJudgements,
     _fingerprint,
     account_text,
     judge_id,
@@ -348,6 +349,24 @@ def test_what_the_judge_said_is_kept_in_the_store_and_read_by_later_runs(
     for account in ("polar-lane-logistics", "ridgeline-freight"):  # on demand: the same
         alone = run_kb("--project", fetched_example, "digest", account, "--dry-run")
         assert alone.exit_code == 0 and asked == []
+
+
+def test_a_pools_workers_share_what_the_judge_said_as_it_is_said(fetched_example: Path) -> None:
+    store = open_store(fetched_example / ".kb")
+    try:
+        first, second = (i.id for i in store.items()[:2])
+        worker, other_worker = (StoredJudgements(store, shared=True) for _ in range(2))
+        alone = StoredJudgements(store)
+        assert other_worker.since("j", "Trucking.") == {}
+        worker.keep("j", "Trucking.", {first: 1.5})
+        assert other_worker.since("j", "Trucking.") == {first: 1.5}  # before judging it again
+        alone.keep("j", "Trucking.", {second: -2.0})  # one process: written with its chunk
+        assert second not in worker.since("j", "Trucking.")
+        assert alone.since("j", "Trucking.") == {}  # no other process to ask
+        alone.save()
+        assert worker.since("j", "Trucking.") == {first: 1.5, second: -2.0}
+    finally:
+        store.close()
 
 
 def test_prune_drops_the_judgements_of_account_texts_no_account_has(fetched_example: Path) -> None:

@@ -187,20 +187,33 @@ def recipe() -> str:
 class StoredJudgements:
     """The judge's logits through the store (see :class:`.meaning.JudgementCache`): a pair
     judged by any run before is read, not judged again; what a run judges is kept here until
-    :meth:`save` writes it in one transaction."""
+    :meth:`save` writes it in one transaction.
 
-    def __init__(self, store: Store) -> None:
+    ``shared``: the run's other worker processes judge too (accounts of one industry share
+    their pairs, and each worker ranks some of them). Then what is judged is written at once and
+    the store is read again before judging, so that a pair is judged by one worker, not by every
+    worker whose accounts reach it (at M, 1,571 passes for 1,091 pairs before: bench/RESULTS.md,
+    "Fourteenth session").
+    """
+
+    def __init__(self, store: Store, *, shared: bool = False) -> None:
         self.store = store
+        self.shared = shared
         self._new: dict[str, dict[tuple[str, str], bytes]] = {}
 
     def known(self, judge: str, account: str) -> dict[str, float]:
         stored = self.store.judgements(judge, text_hash(account))
         return {item: float(np.frombuffer(logit, LOGIT)[0]) for item, logit in stored.items()}
 
+    def since(self, judge: str, account: str) -> dict[str, float]:
+        return self.known(judge, account) if self.shared else {}
+
     def keep(self, judge: str, account: str, logits: Mapping[str, float]) -> None:
         said, new = text_hash(account), self._new.setdefault(judge, {})
         for item, logit in logits.items():
             new[said, item] = np.asarray(logit, LOGIT).tobytes()
+        if self.shared:
+            self.save()
 
     def save(self) -> None:
         """Write what was judged since the last save. A store that cannot take it (read-only,

@@ -49,6 +49,11 @@ class JudgementCache(Protocol):
 
     def known(self, judge: str, account: str) -> Mapping[str, float]: ...
 
+    def since(self, judge: str, account: str) -> Mapping[str, float]:
+        """What other processes of the run have judged since :meth:`known` was read (asked just
+        before judging; empty when no other process shares the cache)."""
+        ...
+
     def keep(self, judge: str, account: str, logits: Mapping[str, float]) -> None: ...
 
 

@@ -232,6 +232,10 @@ def judging(profile: Profile, corpus: Corpus) -> Judging | None:
             stored = earlier()
             known.update((k, stored[i]) for k in wanted if (i := corpus.items[k].id) in stored)
             missing = [k for k in wanted if k not in known]
+            if cache is not None and any(k in missing for k in rows):
+                lately = cache.since(judge.model_id, said)
+                known.update((k, lately[i]) for k in missing if (i := corpus.items[k].id) in lately)
+                missing = [k for k in missing if k not in known]
             if any(k in missing for k in rows):
                 stories = [item_text(corpus.items[k]) for k in missing]
                 judged = judge.logits(said, stories).tolist()
