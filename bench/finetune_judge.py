@@ -217,10 +217,12 @@ def cross_validate(base: Path, layers: int) -> None:
         )
 
 
-def write(base: Path, layers: int) -> None:
+def write(base: Path, layers: int, also: Sequence[str] = ()) -> None:
+    """Fit on the development parts and ``also`` (judge27: the 74 choosing parts), and write
+    the weights kb ships."""
     if layers != 6:  # judge22 (two layers, int8 arithmetic) was measured and not adopted
         raise SystemExit("kb runs the judge on all six layers: --write takes no --layers")
-    pairs = [p for part in DEVELOPMENT for p in pairs_of(part)]
+    pairs = [p for part in (*DEVELOPMENT, *also) for p in pairs_of(part)]
     model = fit(base, pairs, layers)
     state = dict(AutoModel.from_pretrained(base).state_dict())  # the layers it does not use,
     state.update({k.removeprefix("enc."): v for k, v in model.state_dict().items()})  # as they were
@@ -253,13 +255,16 @@ def main() -> None:
         "--layers", type=int, default=6, help="the encoder's first N layers only (judge22)"
     )
     ap.add_argument("--industry-only", action="store_true", help="the account's industry alone")
+    ap.add_argument(
+        "--also", nargs="*", default=(), help="parts fitted on beside the development parts"
+    )
     args = ap.parse_args()
     global INDUSTRY_ONLY
     INDUSTRY_ONLY = args.industry_only
     if args.cross_validate:
         cross_validate(args.base, args.layers)
     if args.write:
-        write(args.base, args.layers)
+        write(args.base, args.layers, args.also)
 
 
 if __name__ == "__main__":

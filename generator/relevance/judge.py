@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from ..store import Store
 
-JUDGE = "judge23"
+JUDGE = "judge27"
 JUDGE_FILE = "minilm-judge.npz"
 #: The pair's length in word pieces, as the judge was fitted: the account's text first (cut at
 #: ``ACCOUNT_TOKENS``), the story fills the rest.
