@@ -7,6 +7,7 @@ docstring)::
 
     python bench/finetune_judge.py --base /tmp/base --cross-validate   # the band, on dev only
     python bench/finetune_judge.py --base /tmp/base --write
+    python bench/finetune_judge.py --base /tmp/base --industry-only --fitted --write  # judge27
 
 What is fitted: all-MiniLM-L6-v2's float weights read as a pair ("[CLS] account [SEP] story
 [SEP]", :func:`generator.relevance.judge.account_text` for the account), one logit from the
@@ -39,7 +40,7 @@ from transformers import AutoModel, AutoTokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evalset import load_eval
+from evalset import FITTED, load_eval
 from finetune_encoder import DEVELOPMENT, assessed, int8_onnx, tuning_file
 
 from generator.models import RankingSettings
@@ -218,8 +219,8 @@ def cross_validate(base: Path, layers: int) -> None:
 
 
 def write(base: Path, layers: int, also: Sequence[str] = ()) -> None:
-    """Fit on the development parts and ``also`` (judge27: the 74 choosing parts), and write
-    the weights kb ships."""
+    """Fit on the development parts and ``also`` (judge27: :data:`evalset.FITTED`, the 74 parts
+    its band was chosen on), and write the weights kb ships."""
     if layers != 6:  # judge22 (two layers, int8 arithmetic) was measured and not adopted
         raise SystemExit("kb runs the judge on all six layers: --write takes no --layers")
     pairs = [p for part in (*DEVELOPMENT, *also) for p in pairs_of(part)]
@@ -256,7 +257,7 @@ def main() -> None:
     )
     ap.add_argument("--industry-only", action="store_true", help="the account's industry alone")
     ap.add_argument(
-        "--also", nargs="*", default=(), help="parts fitted on beside the development parts"
+        "--fitted", action="store_true", help="the held-out parts of evalset.FITTED too (judge27)"
     )
     args = ap.parse_args()
     global INDUSTRY_ONLY
@@ -264,7 +265,7 @@ def main() -> None:
     if args.cross_validate:
         cross_validate(args.base, args.layers)
     if args.write:
-        write(args.base, args.layers, args.also)
+        write(args.base, args.layers, FITTED if args.fitted else ())
 
 
 if __name__ == "__main__":

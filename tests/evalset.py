@@ -10,6 +10,12 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
 - ``dev``: industries the example does not cover; tune the ranker here.
 - ``heldout``: more industries nobody has tuned for; measure here, never tune. It was looked at
   once while the ranker of issue 16 was finished, so it now measures some fit too.
+
+Since judge27 (fourteenth session) the judge is fitted on the development parts and on
+``heldout``, ``heldout2`` to ``heldout66`` and ``heldout70`` to ``heldout77`` (:data:`FITTED`):
+those held-out parts measure fit from then on. No weight was ever fitted on ``heldout67`` to
+``heldout69`` and ``heldout78`` on; ``heldout84`` to ``heldout89`` decided judge27.
+
 - ``heldout2``: a fresh held-out part, written 2026-11-30 after that ranker and before any later
   change to it, without reading the lexicon or the ranker and never run while being written: ski
   resorts, funeral homes, commercial laundries, marinas, elevator maintenance and pest control,
@@ -742,6 +748,9 @@ PARTS = (
     "heldout88",
     "heldout89",
 )
+
+FITTED = ("heldout", *(f"heldout{n}" for n in (*range(2, 67), *range(70, 78))))
+"""The held-out parts the judge was fitted on too (judge27): their figures measure fit."""
 
 BM25_TOP = 8
 BM25_THRESHOLD = 3.0

@@ -11,8 +11,9 @@ its judgements (what a run judged is kept in the store: :class:`StoredJudgements
 
 Its weights are the sentence encoder's package model (the same int8 ONNX file, nothing else is
 installed) moved by ``data/minilm-judge.npz``: fine-tuned on the development parts of the
-evaluation set only (``bench/finetune_judge.py --industry-only``; how it was chosen and what it
-changed: bench/RESULTS.md, "judge23" and "judge25"), run with int8 arithmetic. Like the
+evaluation set and the 74 parts its band was chosen on (``bench/finetune_judge.py
+--industry-only --also ...``; how it was chosen and what it changed: bench/RESULTS.md, "judge25"
+and "judge27"), run with int8 arithmetic. Like the
 encoder, every pair runs alone and unpadded, so a logit depends on its two texts only.
 """
 
