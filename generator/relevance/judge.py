@@ -12,9 +12,9 @@ its judgements (what a run judged is kept in the store: :class:`StoredJudgements
 Its weights are the sentence encoder's package model (the same int8 ONNX file, nothing else is
 installed) moved by ``data/minilm-judge.npz``: fine-tuned on the development parts of the
 evaluation set and the 74 parts its band was chosen on (``bench/finetune_judge.py
---industry-only --also ...``; how it was chosen and what it changed: bench/RESULTS.md, "judge25"
-and "judge27"), run with int8 arithmetic. Like the
-encoder, every pair runs alone and unpadded, so a logit depends on its two texts only.
+--industry-only --fitted``; how it was chosen and what it changed: bench/RESULTS.md, "judge25"
+and "judge27"), run with int8 arithmetic. Like the encoder, every pair runs alone and unpadded,
+so a logit depends on its two texts only.
 """
 
 from __future__ import annotations
@@ -194,7 +194,8 @@ class StoredJudgements:
     their pairs, and each worker ranks some of them). Then what is judged is written at once and
     the store is read again before judging, so that a pair is judged by one worker, not by every
     worker whose accounts reach it (at M, 1,571 passes for 1,091 pairs before: bench/RESULTS.md,
-    "Fourteenth session").
+    "Fourteenth session"). Each read takes every judgement of the account text, not only the
+    stories asked about: one query, cheap beside a model's pass.
     """
 
     def __init__(self, store: Store, *, shared: bool = False) -> None:

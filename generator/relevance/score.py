@@ -226,16 +226,17 @@ def judging(profile: Profile, corpus: Corpus) -> Judging | None:
         assert isinstance(stored, Mapping)
         return stored
 
+    def taken(found: Mapping[str, float], rows: Sequence[int]) -> list[int]:
+        """Take what ``found`` (item id -> logit) holds of ``rows``; the rows still unjudged."""
+        known.update((k, found[i]) for k in rows if (i := corpus.items[k].id) in found)
+        return [k for k in rows if k not in known]
+
     def logits(rows: Sequence[int], along: Sequence[int] = ()) -> Floats:
         if any(k not in known for k in rows):
             wanted = [k for k in dict.fromkeys([*rows, *along]) if k not in known]
-            stored = earlier()
-            known.update((k, stored[i]) for k in wanted if (i := corpus.items[k].id) in stored)
-            missing = [k for k in wanted if k not in known]
+            missing = taken(earlier(), wanted)
             if cache is not None and any(k in missing for k in rows):
-                lately = cache.since(judge.model_id, said)
-                known.update((k, lately[i]) for k in missing if (i := corpus.items[k].id) in lately)
-                missing = [k for k in missing if k not in known]
+                missing = taken(cache.since(judge.model_id, said), missing)
             if any(k in missing for k in rows):
                 stories = [item_text(corpus.items[k]) for k in missing]
                 judged = judge.logits(said, stories).tolist()
