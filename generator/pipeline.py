@@ -191,14 +191,14 @@ def embed_team_texts(project: Project, store: Store) -> int:
 
 def prune_texts(project: Project, store: Store) -> tuple[int, int]:
     """Drop the stored vectors of texts no account, stakeholder or note of the project uses any
-    more, and the judgements of account texts no account has (``kb prune``); return how many
-    rows of each went."""
-    from .relevance.judge import reads
+    more, and the judgements of account texts no account has or of an earlier judge (``kb
+    prune``); return how many rows of each went."""
+    from .relevance.judge import Judge, reads
     from .relevance.semantic import text_hash
 
     vectors = store.prune_text_vectors({text_hash(t) for t in used_texts(project)})
     said = {text_hash(reads(a.industry, a.problems)) for a in project.accounts}
-    return vectors, store.prune_judgements(said)
+    return vectors, store.prune_judgements(said, Judge.load().model_id)
 
 
 def in_shard(slug: str, shard: tuple[int, int]) -> bool:

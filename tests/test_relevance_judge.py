@@ -369,7 +369,9 @@ def test_a_pools_workers_share_what_the_judge_said_as_it_is_said(fetched_example
         store.close()
 
 
-def test_prune_drops_the_judgements_of_account_texts_no_account_has(fetched_example: Path) -> None:
+def test_prune_drops_the_judgements_of_account_texts_no_account_has_and_of_earlier_judges(
+    fetched_example: Path,
+) -> None:
     with_judge(fetched_example, "true")
     assert run_kb("--project", fetched_example, "digest", "--all", "--dry-run").exit_code == 0
     state = fetched_example / ".kb"
@@ -380,6 +382,10 @@ def test_prune_drops_the_judgements_of_account_texts_no_account_has(fetched_exam
             return dict(db.execute(query).fetchall())
 
     before = judged()
+    kept = next(iter(before))
+    with sqlite3.connect(state / "kb.sqlite") as db:  # what an earlier version's judge said
+        item = db.execute("SELECT item_id FROM judgements LIMIT 1").fetchone()[0]
+        db.execute("INSERT INTO judgements VALUES ('judge0', ?, ?, ?)", (kept, item, b"\0" * 4))
     accounts = load_project(fetched_example).accounts
     said = {a.slug: text_hash(reads(a.industry, a.problems)) for a in accounts}
     gone = next(h for h in before if h in said.values())
@@ -390,9 +396,10 @@ def test_prune_drops_the_judgements_of_account_texts_no_account_has(fetched_exam
     now = "2026-11-16T09:00:00Z"
     result = run_kb("--project", fetched_example, "prune", "--older-than", "9999d", "--now", now)
     assert result.exit_code == 0, result.output
-    assert f"removed {before[gone]} judgements of accounts' texts no account has any more" in (
-        result.output
-    )
+    assert (
+        f"removed {before[gone] + 1} judgements of accounts' texts no account has any more"
+        " or of an earlier judge"
+    ) in result.output
     assert judged() == {h: n for h, n in before.items() if h != gone}
 
 

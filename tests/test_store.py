@@ -701,6 +701,10 @@ def test_judgements_are_kept_per_judge_and_account_and_deleted_with_their_item(
     assert store.prune_judgements({"acct", "elsewhere"}) == 1
     assert store.judgements("j1", "other") == {}
     assert store.info().counts["judgements"] == 1
+    store.save_judgements("j2", {("acct", "a-2"): b"j2a2"})
+    assert store.prune_judgements({"acct"}, judge="j2") == 1  # an earlier judge's rows go
+    assert store.judgements("j1", "acct") == {}
+    assert store.judgements("j2", "acct") == {"a-2": b"j2a2"}
 
 
 # --- the newsletter's delivery ledger ------------------------------------------------------------

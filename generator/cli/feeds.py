@@ -233,4 +233,7 @@ def prune(obj: Context, age: str, now_text: str | None) -> None:
     if texts:
         click.echo(f"removed {texts} vectors of texts no account or note uses any more")
     if judgements:
-        click.echo(f"removed {judgements} judgements of accounts' texts no account has any more")
+        click.echo(
+            f"removed {judgements} judgements of accounts' texts no account has any more"
+            " or of an earlier judge"
+        )

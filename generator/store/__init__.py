@@ -124,9 +124,11 @@ class Store(Protocol):
         whoever asks); a judgement of an item that is not stored (pruned meanwhile) is dropped,
         and pruning an item deletes its judgements."""
 
-    def prune_judgements(self, keep: Collection[str]) -> int:
+    def prune_judgements(self, keep: Collection[str], judge: str | None = None) -> int:
         """Delete the judgements (of every judge) of account texts whose hash is not in
-        ``keep``: texts no account has any more. Return how many rows were deleted."""
+        ``keep``: texts no account has any more; with ``judge`` (a model id), every other
+        judge's too (an earlier version's, never read again). Return how many rows were
+        deleted."""
 
     def newsletter_sent(self, week: str) -> set[str]:
         """The recipients (as recorded, lowercased) the issue of ``week`` was sent to."""

@@ -493,7 +493,7 @@ class SqlStore:
             if rows:
                 db.execute(self._insert(s.judgements).on_conflict_do_nothing(), rows)
 
-    def prune_judgements(self, keep: Collection[str]) -> int:
+    def prune_judgements(self, keep: Collection[str], judge: str | None = None) -> int:
         j = s.judgements
         wanted = set(keep)
         with self._write("cannot prune judgements in") as db:
@@ -501,6 +501,8 @@ class SqlStore:
             removed = 0
             for chunk in chunks(sorted(stored - wanted)):
                 removed += db.execute(delete(j).where(j.c.account_hash.in_(chunk))).rowcount
+            if judge is not None:
+                removed += db.execute(delete(j).where(j.c.model != judge)).rowcount
             return removed
 
     # --- what was sent -----------------------------------------------------------------
