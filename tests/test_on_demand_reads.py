@@ -148,6 +148,9 @@ def test_the_reader_answers_as_the_full_store(
         assert reader.judgements("j", "acct") == full.judgements("j", "acct")
         assert full.judgements("j", "acct") == {first: b"full", second: b"read"}
         assert reader.judgements("j", "nobody") == {}
+        some = [*(f"unjudged-{n}" for n in range(10)), second]  # two IN (...) lists
+        assert reader.judgements("j", "acct", some) == {second: b"read"}
+        assert full.judgements("j", "acct", some) == {second: b"read"}
         # what the reader does not serve is the full store's
         assert reader.items() == full.items()
     finally:

@@ -357,14 +357,16 @@ def test_a_pools_workers_share_what_the_judge_said_as_it_is_said(fetched_example
         first, second = (i.id for i in store.items()[:2])
         worker, other_worker = (StoredJudgements(store, shared=True) for _ in range(2))
         alone = StoredJudgements(store)
-        assert other_worker.since("j", "Trucking.") == {}
+        both = (first, second)
+        assert other_worker.since("j", "Trucking.", both) == {}
         worker.keep("j", "Trucking.", {first: 1.5})
-        assert other_worker.since("j", "Trucking.") == {first: 1.5}  # before judging it again
+        assert other_worker.since("j", "Trucking.", both) == {first: 1.5}  # before judging it
+        assert other_worker.since("j", "Trucking.", [second]) == {}  # only what it asks about
         alone.keep("j", "Trucking.", {second: -2.0})  # one process: written with its chunk
-        assert second not in worker.since("j", "Trucking.")
-        assert alone.since("j", "Trucking.") == {}  # no other process to ask
+        assert second not in worker.since("j", "Trucking.", both)
+        assert alone.since("j", "Trucking.", both) == {}  # no other process to ask
         alone.save()
-        assert worker.since("j", "Trucking.") == {first: 1.5, second: -2.0}
+        assert worker.since("j", "Trucking.", both) == {first: 1.5, second: -2.0}
     finally:
         store.close()
 

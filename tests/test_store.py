@@ -695,6 +695,8 @@ def test_judgements_are_kept_per_judge_and_account_and_deleted_with_their_item(
     assert store.judgements("j1", "other") == {"a-2": b"oth2"}
     assert store.judgements("j2", "acct") == {"a-1": b"jtwo"}
     assert store.judgements("j1", "nobody") == {}
+    assert store.judgements("j1", "acct", ["a-2", "gone"]) == {"a-2": b"two2"}
+    assert store.judgements("j1", "acct", []) == {}
     assert store.prune(NOW - timedelta(days=90)) == 1
     assert store.judgements("j1", "acct") == {"a-2": b"two2"}
     assert store.judgements("j2", "acct") == {}

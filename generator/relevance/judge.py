@@ -26,7 +26,7 @@ import platform
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -194,8 +194,8 @@ class StoredJudgements:
     their pairs, and each worker ranks some of them). Then what is judged is written at once and
     the store is read again before judging, so that a pair is judged by one worker, not by every
     worker whose accounts reach it (at M, 1,571 passes for 1,091 pairs before: bench/RESULTS.md,
-    "Fourteenth session"). Each read takes every judgement of the account text, not only the
-    stories asked about: one query, cheap beside a model's pass.
+    "Fourteenth session"). That read asks for the stories about to be judged only: at L an
+    industry's text has thousands of judged stories, and a worker asks before every chunk.
     """
 
     def __init__(self, store: Store, *, shared: bool = False) -> None:
@@ -203,12 +203,14 @@ class StoredJudgements:
         self.shared = shared
         self._new: dict[str, dict[tuple[str, str], bytes]] = {}
 
-    def known(self, judge: str, account: str) -> dict[str, float]:
-        stored = self.store.judgements(judge, text_hash(account))
+    def known(
+        self, judge: str, account: str, items: Collection[str] | None = None
+    ) -> dict[str, float]:
+        stored = self.store.judgements(judge, text_hash(account), items)
         return {item: float(np.frombuffer(logit, LOGIT)[0]) for item, logit in stored.items()}
 
-    def since(self, judge: str, account: str) -> dict[str, float]:
-        return self.known(judge, account) if self.shared else {}
+    def since(self, judge: str, account: str, items: Collection[str]) -> dict[str, float]:
+        return self.known(judge, account, items) if self.shared else {}
 
     def keep(self, judge: str, account: str, logits: Mapping[str, float]) -> None:
         said, new = text_hash(account), self._new.setdefault(judge, {})

@@ -9,7 +9,7 @@ rows are L2-normalised, so the product is the cosine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -49,9 +49,9 @@ class JudgementCache(Protocol):
 
     def known(self, judge: str, account: str) -> Mapping[str, float]: ...
 
-    def since(self, judge: str, account: str) -> Mapping[str, float]:
-        """What other processes of the run have judged since :meth:`known` was read (asked just
-        before judging; empty when no other process shares the cache)."""
+    def since(self, judge: str, account: str, items: Collection[str]) -> Mapping[str, float]:
+        """What other processes of the run have judged of ``items`` since :meth:`known` was
+        read (asked just before judging them; empty when no other process shares the cache)."""
         ...
 
     def keep(self, judge: str, account: str, logits: Mapping[str, float]) -> None: ...

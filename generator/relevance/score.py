@@ -236,7 +236,8 @@ def judging(profile: Profile, corpus: Corpus) -> Judging | None:
             wanted = [k for k in dict.fromkeys([*rows, *along]) if k not in known]
             missing = taken(earlier(), wanted)
             if cache is not None and any(k in missing for k in rows):
-                missing = taken(cache.since(judge.model_id, said), missing)
+                asked = [corpus.items[k].id for k in missing]
+                missing = taken(cache.since(judge.model_id, said, asked), missing)
             if any(k in missing for k in rows):
                 stories = [item_text(corpus.items[k]) for k in missing]
                 judged = judge.logits(said, stories).tolist()

@@ -113,10 +113,13 @@ class Store(Protocol):
         """Delete the text vectors (of every model) whose hash is not in ``keep``: texts no
         account or note uses any more. Return how many rows were deleted."""
 
-    def judgements(self, model_id: str, account_hash: str) -> dict[str, bytes]:
+    def judgements(
+        self, model_id: str, account_hash: str, items: Collection[str] | None = None
+    ) -> dict[str, bytes]:
         """Item id -> the logit judge ``model_id`` gave the pair of that item and the account
         text whose SHA-256 (hex) is ``account_hash`` (4 bytes: see
-        :mod:`generator.relevance.judge`); items it has not judged are absent."""
+        :mod:`generator.relevance.judge`); items it has not judged are absent. ``items``: only
+        those items' (a worker asking about a few stories of an account text with thousands)."""
 
     def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:
         """Save (account hash, item id) -> logit bytes for ``model_id`` in one transaction. A

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -107,9 +107,18 @@ class ReadingStore:
                     known[model_id, k] = bytes(v)
         return {h: known[model_id, h] for h in hashes if (model_id, h) in known}
 
-    def judgements(self, model_id: str, account_hash: str) -> dict[str, bytes]:
+    def judgements(
+        self, model_id: str, account_hash: str, items: Collection[str] | None = None
+    ) -> dict[str, bytes]:
         with self._read() as db:
-            rows = db.execute(JUDGEMENTS, (model_id, account_hash)).fetchall()
+            if items is None:
+                rows = db.execute(JUDGEMENTS, (model_id, account_hash)).fetchall()
+            else:
+                wanted, rows = sorted(set(items)), []
+                for start in range(0, len(wanted), CHUNK):
+                    chunk = wanted[start : start + CHUNK]
+                    query = f"{JUDGEMENTS} AND item_id IN ({', '.join('?' * len(chunk))})"
+                    rows += db.execute(query, [model_id, account_hash, *chunk]).fetchall()
         return {item: bytes(logit) for item, logit in rows}
 
     def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:

@@ -472,13 +472,21 @@ class SqlStore:
 
     # --- the judge's logits (per judge, account text and item) -----------------------------
 
-    def judgements(self, model_id: str, account_hash: str) -> dict[str, bytes]:
+    def judgements(
+        self, model_id: str, account_hash: str, items: Collection[str] | None = None
+    ) -> dict[str, bytes]:
         j = s.judgements
         query = select(j.c.item_id, j.c.logit).where(
             j.c.model == model_id, j.c.account_hash == account_hash
         )
         with self._read() as db:
-            return {item: bytes(logit) for item, logit in db.execute(query)}
+            if items is None:
+                return {item: bytes(logit) for item, logit in db.execute(query)}
+            return {
+                item: bytes(logit)
+                for chunk in chunks(sorted(set(items)))
+                for item, logit in db.execute(query.where(j.c.item_id.in_(chunk)))
+            }
 
     def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:
         if not logits:
