@@ -14,7 +14,8 @@ Parts, each a project of its own (kb.yml, content/, feeds/, items.yml):
 Since judge27 (fourteenth session) the judge is fitted on the development parts and on
 ``heldout``, ``heldout2`` to ``heldout66`` and ``heldout70`` to ``heldout77`` (:data:`FITTED`):
 those held-out parts measure fit from then on. No weight was ever fitted on ``heldout67`` to
-``heldout69`` and ``heldout78`` on; ``heldout84`` to ``heldout89`` decided judge27.
+``heldout69`` and ``heldout78`` on; ``heldout84`` to ``heldout89`` decided judge27, and
+``heldout90`` to ``heldout95`` measured it once more.
 
 - ``heldout2``: a fresh held-out part, written 2026-11-30 after that ranker and before any later
   change to it, without reading the lexicon or the ranker and never run while being written: ski
@@ -562,6 +563,22 @@ those held-out parts measure fit from then on. No weight was ever fitted on ``he
   - ``heldout89`` (plain): turnstile makers, hovercraft builders, used cooking oil collectors,
     bottle redemption centers, rivet makers, screen printing shops; nothing concerns the
     professional cuddler.
+  ``heldout90`` to ``heldout95`` (fifteenth session), written blind by six writers at once, their
+  industries checked against every part's first, to measure judge27 once more (no candidate):
+  - ``heldout90`` (trap-dense): glassblowing studios, subtitling companies, sailmakers, hearse
+    builders, charcoal makers, mealworm farms; nothing concerns the carillonneur or the
+    ghostwriter.
+  - ``heldout91`` (plain): wool scouring plants, tuxedo rental shops, stunt coordinators, cactus
+    nurseries, timber framers, avalanche forecasters; nothing concerns the organ grinder.
+  - ``heldout92`` (trap-dense): snail farms, cadaver dog trainers, livestock auctioneers, incense
+    makers, adobe builders, smokehouses; nothing concerns the wedding officiant or the party
+    clown.
+  - ``heldout93`` (plain): rendering plants, hookah lounges, bagel shops, academic regalia makers,
+    treehouse builders, parrot sanctuaries; nothing concerns the living statue performer.
+  - ``heldout94`` (trap-dense): fur farms, talent agencies, popcorn makers, teepee makers, via
+    ferrata guides, yak ranchers; nothing concerns the astrologer or the fire breather.
+  - ``heldout95`` (plain): slaughterhouses, greengrocers, mountain hut keepers, wildlife
+    rehabilitators, down comforter makers, fishmongers; nothing concerns the face painter.
 
 Every part has at least one "null account", an account that nothing in its items concerns (no
 grade anywhere); ``heldout2`` and ``heldout3`` have two and ``dev`` five (four of them added for
@@ -747,6 +764,12 @@ PARTS = (
     "heldout87",
     "heldout88",
     "heldout89",
+    "heldout90",
+    "heldout91",
+    "heldout92",
+    "heldout93",
+    "heldout94",
+    "heldout95",
 )
 
 FITTED = ("heldout", *(f"heldout{n}" for n in (*range(2, 67), *range(70, 78))))

@@ -152,6 +152,9 @@ PLAIN = (
     "heldout85",
     "heldout87",
     "heldout89",
+    "heldout91",
+    "heldout93",
+    "heldout95",
 )
 """Plain parts (fifth session): a real team's week of news, keyword traps only as often as they
 turn up, one account nothing concerns, each account with a problem its topics do not cover."""
@@ -232,6 +235,7 @@ WRITTEN = (
     tuple(f"heldout{n}" for n in range(74, 78)),
     tuple(f"heldout{n}" for n in range(78, 84)),
     tuple(f"heldout{n}" for n in range(84, 90)),
+    tuple(f"heldout{n}" for n in range(90, 96)),
 )
 """The parts written blind since heldout2, in the order they were written; the parts of one
 tuple were written at once, by different people (dev9 and dev11 both hold a commercial printer:
