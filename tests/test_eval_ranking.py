@@ -545,6 +545,14 @@ FLOORS: dict[str, dict[str, float]] = {
     "heldout87": floor(0.98, 0.88, 0.93, 0.71, 0, 0),
     "heldout88": floor(0.98, 0.9, 0.91, 0.76, 3, 0),
     "heldout89": floor(0.91, 0.85, 0.88, 0.67, 1, 0),
+    # heldout90 to heldout95 (fifteenth session), written blind to measure judge27 once more,
+    # measured once (bench/RESULTS.md, "Fifteenth session").
+    "heldout90": floor(0.98, 0.89, 0.98, 0.76, 0, 0),
+    "heldout91": floor(0.95, 0.79, 0.86, 0.62, 0, 0),
+    "heldout92": floor(0.98, 0.91, 0.94, 0.75, 0, 0),
+    "heldout93": floor(0.98, 0.89, 0.98, 0.70, 0, 0),
+    "heldout94": floor(0.95, 0.77, 0.92, 0.69, 0, 0),
+    "heldout95": floor(0.98, 0.91, 0.93, 0.84, 0, 0),
 }
 
 
