@@ -40,6 +40,9 @@ FEEDS = """
   - name: hostile-json
     url: hostile.json
     topics: [driver-workforce]
+  - name: escapes
+    url: escapes.xml
+    topics: [driver-workforce]
 """
 NEVER = {"iframe", "frame", "frameset", "object", "embed", "applet", "base"}
 COMPARED = {"script", "style", "form", "meta", "link", "noscript"}
@@ -48,6 +51,7 @@ URL_ATTRIBUTES = {
     "xlink:href", "ping", "lowsrc", "dynsrc", "manifest",
 }  # fmt: skip
 BAD_SCHEME = re.compile(r"^(javascript|data|vbscript|livescript):", re.IGNORECASE)
+ESCAPE_TAILS = ("[31m", "[0m", "[2J", "]0;pwned")
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
@@ -214,3 +218,15 @@ def test_text_outputs_carry_no_controls_or_byte_order_marks(project: Path) -> No
     for page in site_pages(project):
         text = page.read_text(encoding="utf-8")
         assert "\x1b" not in text and "\ufeff" not in text, page
+
+
+def test_escape_sequences_leave_no_tail_in_any_output(project: Path) -> None:
+    """A title's ``ESC [31m`` or ``ESC ]0;pwned BEL`` goes whole, not just its ESC."""
+    written = [p for p in (project / "build").rglob("*") if p.is_file()]
+    written += sorted((project / "content" / "newsletters").glob("*.md")) + site_pages(project)
+    assert len(written) > 20
+    for path in written:
+        text = path.read_text(encoding="utf-8")
+        assert not any(tail in text for tail in ESCAPE_TAILS), path
+    (digest,) = (project / "build" / "digests" / "hostile-haulers").glob("*-[0-9][0-9].md")
+    assert "Driver turnover hits record high at carriers" in digest.read_text()

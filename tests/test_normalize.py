@@ -88,7 +88,7 @@ def test_plain_text_has_no_controls_or_tags(text: str) -> None:
 
 
 def test_plain_text_decodes_entities_and_drops_tags() -> None:
-    assert plain_text("<p>Fish &amp; chips</p><p>\x1b[2Jnext</p>") == "Fish & chips [2Jnext"
+    assert plain_text("<p>Fish &amp; chips</p><p>\x1b[2Jnext</p>") == "Fish & chips next"
 
 
 def test_titles_compare_by_their_words() -> None:

@@ -42,14 +42,14 @@ def add_to_account(root: Path, text: str) -> Path:
 
 
 def test_kb_check_prints_no_escape_sequences_and_cuts_long_values(example: Path) -> None:
-    value = "\\e[31m\\e]0;pwned\\a" + "x" * 500
+    value = "\\e[31mNot a slug\\e]0;pwned\\a" + "x" * 500
     topics = example / "content" / "topics.yml"
     topics.write_text(topics.read_text().replace("id: driver-workforce", f'id: "{value}"', 1))
     result = run_kb("--project", example, "check")
     assert result.exit_code == 1
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     line = next(x for x in result.stderr.splitlines() if "must be a slug" in x)
-    assert "'[31m]0;pwnedxxxx" in line
+    assert "'Not a slugxxxx" in line and "[31m" not in line and "pwned" not in line
     assert len(line) < len(str(topics)) + 200, "a long value is cut in the message"
 
 
@@ -60,6 +60,45 @@ def test_printable_leaves_no_control_character(text: str) -> None:
         (ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F or c == "\ufeff"
         for c in cleaned
     )
+    assert printable(cleaned) == cleaned
+
+
+_WORDS = st.text(st.characters(exclude_categories=("Cc", "Cs")))
+_PARAMETERS = st.text(st.characters(min_codepoint=0x30, max_codepoint=0x3F))
+_INTERMEDIATES = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x2F))
+_ESCAPE_SEQUENCES = st.one_of(
+    st.tuples(
+        st.sampled_from(["\x1b[", "\x9b"]),
+        _PARAMETERS,
+        _INTERMEDIATES,
+        st.characters(min_codepoint=0x40, max_codepoint=0x7E),
+    ),
+    st.tuples(
+        st.sampled_from(["\x1b]", "\x1bP", "\x1bX", "\x1b^", "\x1b_", "\x90", "\x98", "\x9d"]),
+        _WORDS,
+        st.sampled_from(["\x07", "\x1b\\", "\x9c"]),
+    ),
+    st.tuples(
+        st.just("\x1b"),
+        _INTERMEDIATES.filter(bool),
+        st.characters(min_codepoint=0x30, max_codepoint=0x7E),
+    ),
+    st.tuples(
+        st.just("\x1b"),
+        st.characters(min_codepoint=0x30, max_codepoint=0x7E).filter(lambda c: c not in "[]PX^_"),
+    ),
+).map("".join)
+
+
+@given(st.lists(st.tuples(_WORDS, _ESCAPE_SEQUENCES)), _WORDS)
+@example([("Vet tech turnover hits ", "\x1b[31m"), ("record", "\x1b[0m")], " high")
+@example([("quit ", "\x1b]0;pwned\x07"), ("", "\x1b[2J"), ("", "\x9b31m")], "")
+def test_printable_drops_escape_sequences_whole(pieces: list[tuple[str, str]], last: str) -> None:
+    """What a terminal would show of text with escape sequences is all that is left of it."""
+    text = "".join(word + sequence for word, sequence in pieces) + last
+    cleaned = printable(text)
+    assert cleaned == printable("".join(word for word, _ in pieces) + last)
+    assert not any((ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F for c in cleaned)
     assert printable(cleaned) == cleaned
 
 

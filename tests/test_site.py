@@ -290,8 +290,8 @@ def test_feed_health_shows_failures_and_who_loses_coverage(
     # revenue cycle would still come from the other feed, if it were healthy.
     assert hospital[5] == "Calloway University Medical Center , Lakeshore Community Health"
     security = rows["Health System Security Brief"]
-    # the script is dropped, the escape character too; the rest is shown as text, not markup
-    assert security[1] == "error" and security[4] == "[31m [x](javascript:alert(2)) | cell"
+    # the script is dropped, the escape sequence too; the rest is shown as text, not markup
+    assert security[1] == "error" and security[4] == "[x](javascript:alert(2)) | cell"
     assert security[5] == "Calloway University Medical Center , Lakeshore Community Health"
     freight = rows["Freight Wire"]
     assert freight[1] in ("ok", "not-modified") and freight[4] == "" and freight[5] == ""

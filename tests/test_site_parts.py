@@ -111,7 +111,7 @@ def test_feed_health_counts_this_month_and_finds_lost_coverage() -> None:
         "b",
     ]
     assert rows["a"].items_this_month == 1 and rows["b"].items_this_month == 2
-    assert rows["a"].last_error == "HTTP 500[2J bold"
+    assert rows["a"].last_error == "HTTP 500 bold"
     assert [a.slug for a in rows["a"].uncovered] == ["one"], "t2 still comes from b"
     assert [a.slug for a in rows["c"].uncovered] == ["three"]
     assert rows["b"].uncovered == () and rows["b"].last_error == ""

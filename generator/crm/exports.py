@@ -29,8 +29,8 @@ from pathlib import Path
 
 from ..addresses import email_problem
 from ..exceptions import ConfigError
+from ..printable import printable
 
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 MAX_CELL = 2000
 """Characters kept of one cell: a name or a problem longer than this is not a name or a problem."""
 LIST_FIELDS = ("problems", "keywords", "exclude", "topics", "cares_about")
@@ -257,8 +257,9 @@ def _rows(reader: Iterator[list[str]], header: tuple[str, ...]) -> Iterator[Row]
 
 
 def clean(text: str) -> str:
-    """A cell as plain text: no control characters or byte-order marks, at most MAX_CELL long."""
-    return " ".join(CONTROL.sub("", text).split())[:MAX_CELL] if text else ""
+    """A cell as plain text: no escape sequences, control characters or byte-order marks, at
+    most MAX_CELL long."""
+    return " ".join(printable(text).split())[:MAX_CELL] if text else ""
 
 
 def detect(export: Export, kind: str) -> Layout | None:
