@@ -3,7 +3,10 @@ together (generator/relevance/judge.py)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
-from conftest import run_kb
+from conftest import REPO, run_kb
 from test_relevance_score import FEEDS, NOW, item
 
 from generator.config import load_project
@@ -278,6 +281,26 @@ def test_the_optimized_model_kept_in_the_cache_judges_the_same_and_a_damaged_one
     weights.write_bytes(b"not a model")
     assert fresh() == first  # made again
     assert weights.stat().st_size > 50_000_000 and list(tmp_path.iterdir()) == [saved]
+
+
+def test_a_first_digest_on_a_machine_prints_nothing_of_the_quantizer(
+    fetched_example: Path, tmp_path: Path
+) -> None:
+    """Building the judge's int8 model on first use keeps onnxruntime's advice to model
+    developers ("Please consider to run pre-processing ...") off the rep's terminal."""
+    cache = tmp_path / "cache"
+    kb = [sys.executable, "-c", "from generator.cli import main; main()"]
+    done = subprocess.run(
+        [*kb, "--project", str(fetched_example), "digest", "--all", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "KB_CACHE_DIR": str(cache)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(cache.glob("judge-*")), "the digest built the judge's optimized model"
+    assert done.stderr == ""
 
 
 def test_a_new_int8_recipe_is_never_read_as_the_old_ones_logits_or_model(

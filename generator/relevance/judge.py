@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import platform
 import shutil
 import tempfile
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -320,8 +321,29 @@ def _quantized(model: bytes) -> bytes:
         options.log_severity_level = 3
         InferenceSession(model, options, providers=["CPUExecutionProvider"])
         how = {k: list(v) if isinstance(v, tuple) else v for k, v in QUANTIZATION.items()}
-        quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, **how)
+        with _without_preprocessing_advice():
+            quantize_dynamic(folded, quantized, weight_type=QuantType.QInt8, **how)
         return quantized.read_bytes()
+
+
+PREPROCESSING_ADVICE = "Please consider to run pre-processing before quantization"
+
+
+@contextlib.contextmanager
+def _without_preprocessing_advice() -> Iterator[None]:
+    """The quantizer's advice to model developers (on the root logger, which it configures to
+    print on stderr) left out: a rep building the judge on first use has nothing to do with it.
+    Its pre-processing would change the model, and so the judge's answers."""
+
+    def not_advice(record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(PREPROCESSING_ADVICE)
+
+    root = logging.getLogger()
+    root.addFilter(not_advice)
+    try:
+        yield
+    finally:
+        root.removeFilter(not_advice)
 
 
 def _remove(path: Path) -> None:
