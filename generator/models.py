@@ -130,7 +130,10 @@ class Note:
     path: Path | None = None
 
     def is_live(self, today: Day) -> bool:
-        return self.date <= today and (self.expires is None or today <= self.expires)
+        return self.date <= today and not self.has_expired(today)
+
+    def has_expired(self, today: Day) -> bool:
+        return self.expires is not None and today > self.expires
 
 
 @dataclass(frozen=True)

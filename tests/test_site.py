@@ -314,6 +314,49 @@ def test_notes_carry_topics_as_tags_and_search_finds_notes_accounts_items(exampl
     assert "Nearly half of departing drivers quit within 90 days" in text
 
 
+def test_an_expired_note_is_marked_expired_and_left_out_of_its_topics_tags(example: Path) -> None:
+    shutil.copy(DATA / "site" / "expired-detention-survey.md", example / "content" / "notes")
+    assert run_kb("--project", example, "build").exit_code == 0
+    site = example / "site"
+    listing = page_text(site / "tags" / "dock-and-detention.html")
+    assert "Detention costs carriers $1.1B a year" in listing
+    assert "2025 detention survey" not in listing
+    assert "Dock scheduling & detention 1" in page_text(site / "tags.html")
+    note = site / "notes" / "expired-detention-survey.html"
+    assert "Insight · 1 Jun 2026 · expired (valid until 1 Nov 2026)" in page_text(note)
+    assert "tags/dock-and-detention.html#tag:" not in note.read_text()
+    assert "2025 detention survey (superseded) insight, expired" in page_text(
+        site / "notes" / "index.html"
+    )
+
+
+def test_a_topic_page_without_items_does_not_say_nothing_matched(example: Path) -> None:
+    """Its items are the stories that name one of its phrases, as the digests file them; the
+    stories its accounts were sent for their problems are on their pages."""
+    topics = example / "content" / "topics.yml"
+    topics.write_text(
+        topics.read_text()
+        + "  - id: yard-robots\n    title: Yard robots\n    keywords: [robotic yard tractor]\n"
+    )
+    account = example / "content" / "accounts" / "ridgeline-freight.yml"
+    account.write_text(
+        account.read_text().replace(
+            "fleet-safety-compliance]", "fleet-safety-compliance, yard-robots]", 1
+        )
+    )
+    assert run_kb("--project", example, "build").exit_code == 0
+    followed = page_text(example / "site" / "topics" / "yard-robots.html")
+    assert (
+        "Recent items No recent story names a phrase we watch for this topic. What the accounts"
+        " following it were sent is on their pages, below. Accounts following it Ridgeline Freight"
+    ) in followed
+    unfollowed = page_text(example / "site" / "topics" / "freight-market.html")
+    assert unfollowed.endswith(
+        "Recent items No recent story names a phrase we watch for this topic."
+    )
+    assert "Nothing matched" not in followed + unfollowed
+
+
 def test_pages_stay_the_same_size_as_the_team_grows(tmp_path: Path) -> None:
     """Page size does not depend on the number of accounts: 50 and 200 accounts."""
     sizes: dict[int, dict[str, int]] = {}

@@ -305,15 +305,18 @@ class _Site:
         ordered = sorted(self.project.notes, key=lambda n: (n.date, n.slug), reverse=True)
         for listing in self.list_pages("notes/index.md", ordered):
             self.page(listing.uri, "site/notes.md.j2", {"listing": listing})
+        today = self.now.date()
         for note in self.project.notes:
             tags = [self.topics[t].title for t in note.topics if t in self.topics]
-            meta = {"tags": tags} if tags else {}
+            meta = {"tags": tags} if tags and note.is_live(today) else {}
             self.page(f"notes/{note.slug}.md", "site/note.md.j2", {"note": note}, meta)
 
     def tags(self) -> None:
         """A listing page per topic (Material's tags plugin fills it), and an index of them: one
-        listing of every note would grow with the team's notes."""
-        counts = {t.id: sum(1 for n in self.project.notes if t.id in n.topics) for t in self.project.topics}
+        listing of every note would grow with the team's notes. Only the notes digests use now
+        are tagged (see :meth:`notes`), as on a topic's page."""
+        live = [n for n in self.project.notes if n.is_live(self.now.date())]
+        counts = {t.id: sum(1 for n in live if t.id in n.topics) for t in self.project.topics}
         self.page("tags.md", "site/tags.md.j2", {"counts": counts})
         for topic in self.project.topics:
             if counts[topic.id]:
