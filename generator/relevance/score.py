@@ -529,10 +529,10 @@ def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
 
 
 def _distinct(texts: Sequence[str]) -> tuple[str, ...]:
-    """Each text once, ignoring case, in the order first met."""
-    seen: dict[str, str] = {}
+    """Each text once, in the order first met: "Fixed grip chairs" is "fixed-grip chair"."""
+    seen: dict[tuple[str, ...] | str, str] = {}
     for text in texts:
-        seen.setdefault(text.casefold(), text)
+        seen.setdefault(tuple(terms(text)) or text.casefold(), text)
     return tuple(seen.values())
 
 
