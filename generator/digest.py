@@ -198,7 +198,7 @@ def explain(
                 f"not chosen: excluded: it mentions '{c.excluded_by}', which the account excludes"
             )
         else:
-            verdict = f"not chosen: it did not pass the gate: not {'; not '.join(failed)}"
+            verdict = f"not chosen: it did not pass the gate: {'; '.join(failed)}"
         return Explanation(url, item.title, False, verdict, 0.0, 0.0, c.why, c.shares, _gates(c))
     c = found.candidate
     verdict = found.reason if found.chosen else f"not chosen: {found.reason}"

@@ -130,7 +130,12 @@ def test_explain_says_why_an_item_was_or_was_not_chosen(fetched_example: Path) -
     result = run_kb(
         "--project", example, "digest", "ridgeline-freight", "--explain", gpu, "--now", EXAMPLE_NOW
     )
-    assert "not chosen" in result.stdout
+    verdict = result.stdout.splitlines()[1]
+    assert verdict.startswith(
+        "not chosen: it did not pass the gate: not about the account's field: similarity "
+    )
+    assert "; does not speak to a problem: closest similarity " in verdict
+    assert "FAILED  field: not about the account's field: similarity " in result.stdout
 
 
 def test_sent_items_are_not_sent_again_and_history_lists_them(fetched_example: Path) -> None:

@@ -33,7 +33,21 @@ def test_caps_defer_and_the_digest_still_fills_up() -> None:
     assert picks == ["a0", "a1", "b0", "a2"]
     reasons = {d.candidate.item.id: d.reason for d in decide(found, tight)}
     assert reasons["a2"].endswith("after the sources and topics with fewer items)")
-    assert reasons["a3"].startswith("relevant, but the digest is full (4 items)")
+    assert reasons["a3"] == (
+        "relevant, but the digest is full (4 items, 3 from its source one-feed; past 2, "
+        "a source's items wait behind the others)"
+    )
+
+
+def test_a_full_digest_names_the_topic_whose_share_held_an_item_back() -> None:
+    found = [cand(f"a{i}", f"feed{i}", 10 - i, topic="t") for i in range(4)]
+    found.append(cand("u", "feed9", 1, topic="u"))
+    tight = RankingSettings(max_items=3, max_share_per_source=1.0, max_share_per_topic=0.5)
+    reasons = {d.candidate.item.id: d.reason for d in decide(found, tight)}
+    assert reasons["a3"] == (
+        "relevant, but the digest is full (3 items, 2 from its topic t; past 1, "
+        "a topic's items wait behind the others)"
+    )
 
 
 def test_with_one_source_of_relevant_items_nothing_is_dropped() -> None:
@@ -45,7 +59,7 @@ def test_with_one_source_of_relevant_items_nothing_is_dropped() -> None:
 def test_the_value_gate_history_and_failed_gates_are_explained() -> None:
     weak = cand("weak", "f", 0.1, relevance=0.1)
     sent = cand("sent", "f", 5)
-    check = Check("field", False, "about the account's field: similarity 0.10")
+    check = Check("field", False, "similarity 0.10")
     off = cand("off", "f", 1).item
     failed = Candidate(off, 1, relevance=1, passed_gate=False, details=Details((), checks=(check,)))
     decisions = {
@@ -54,7 +68,10 @@ def test_the_value_gate_history_and_failed_gates_are_explained() -> None:
     }
     assert decisions["sent"] == "already sent on 2026-03-13"
     assert decisions["weak"] == "below the relevance bar (0.10 < 0.35)"
-    assert decisions["off"] == ("did not pass the gate: about the account's field: similarity 0.10")
+    off_reason = "did not pass the gate: not about the account's field: similarity 0.10"
+    assert decisions["off"] == off_reason
+    assert Check("problem", False, "x").detail == "does not speak to a problem: x"
+    assert Check("problem", True, "x").detail == "speaks to a problem: x"
 
 
 def test_borderline_items_go_out_only_beside_one_that_speaks_clearly() -> None:

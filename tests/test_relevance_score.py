@@ -272,3 +272,60 @@ def test_similarities_are_the_same_bytes_with_one_blas_thread_or_many() -> None:
         with one_blas_thread():
             one = similarity(items, texts)
         assert one.tobytes() == many.tobytes()
+
+
+def test_reasons_quote_the_items_words_as_written_each_once() -> None:
+    """A team's vocabulary meets a problem in the story's own words: quoted with their hyphens,
+    plurals and capitals, each once, however many of the problem's words they stand for."""
+    from generator.models import Vocabulary
+    from generator.relevance import assess, candidate
+    from generator.relevance.lexicon import lexicon
+
+    vocabulary = Vocabulary(
+        related=(
+            ("chairlift", "fixed-grip chair", "Riblet"),
+            ("replacement parts", "bullwheel bearing"),
+        )
+    )
+    topics = {"lifts": Topic("lifts", "Lift maintenance", ("fixed-grip chair",))}
+    resort = Account(
+        "summit", "Summit", industry="Ski resorts", topics=("lifts",),
+        problems=("Our old chairlifts break down and replacement parts are hard to get",),
+    )  # fmt: skip
+    stories = [
+        item("older", "Older fixed-grip chairs face a drought as makers end support",
+             "Mountains scavenge towers for bullwheel bearings."),
+        item("riblet", "Riblet doubles idled by bullwheel bearing shortages",
+             "Owners of Riblet chairs wait six months for them."),
+    ]  # fmt: skip
+    rows = [np.frombuffer(vector(item_text(i)), np.float32) for i in stories]
+    corpus = Corpus(stories, lexicon(vocabulary), vectors=np.stack(rows))
+    a = assess(make_profile(resort, topics, None, corpus.lexicon), corpus, FEEDS)
+    older, riblet = (candidate(a, corpus, k, FEEDS, NOW, RankingSettings()) for k in (0, 1))
+    assert older.why[0].endswith(
+        "the item says 'fixed-grip chairs' (for 'chairlifts'), 'bullwheel bearings' "
+        "(for 'replacement' and 'parts')"
+    )
+    assert older.phrases[:2] == ("fixed-grip chair", "bullwheel bearings")
+    assert riblet.why[0].endswith(
+        "the item says 'Riblet' (for 'chairlifts'), 'bullwheel bearing' (for 'replacement' and "
+        "'parts')"
+    )
+
+
+def test_reasons_never_quote_owners_whom_every_trade_has() -> None:
+    vet = Account(
+        "paws", "Paws", industry="Veterinary clinics",
+        problems=("Pet owners declining treatment because they can't afford the bill",),
+    )  # fmt: skip
+    story = item(
+        "care", "Spectrum-of-care training lets clinics offer cheaper options to pet owners",
+        "A range of treatment plans, so an owner who cannot afford the gold standard gets care.",
+    )  # fmt: skip
+    corpus = corpus_of([story, *STORIES])
+    from generator.relevance import assess, candidate
+
+    a = assess(make_profile(vet, {}, None, corpus.lexicon), corpus, FEEDS)
+    found = candidate(a, corpus, 0, FEEDS, NOW, RankingSettings())
+    assert found.why[0].endswith("the item says 'pet', 'treatment', 'afford'")
+    assert found.phrases == ("pet", "treatment", "afford")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.relevance.text import phrase_in, surface_words, terms
+from generator.relevance.text import phrase_in, surface_phrase, surface_words, terms
 
 _TEXT = st.text(alphabet="abcAB ER’'-.,0123", max_size=60)
 _TERMS = st.lists(st.sampled_from(["a", "b", "c"]), max_size=12)
@@ -28,3 +28,19 @@ def test_reasons_can_quote_every_term_in_the_texts_own_words(text: str) -> None:
     written = text.casefold()
     for said in shown.values():
         assert all(word.casefold() in written for word in said.split())
+
+
+def test_names_and_acronyms_keep_their_capitals_a_sentences_first_word_does_not() -> None:
+    shown = surface_words(
+        "Crews lose ZTRs at a lot. Owners of Riblet chairs wait. Lift Mechanics Are Rare"
+    )
+    assert (shown["ztr"], shown["riblet"], shown["own"]) == ("ZTRs", "Riblet", "owners")
+    assert (shown["mechanic"], shown["rare"]) == ("mechanics", "rare")
+
+
+def test_a_phrase_is_quoted_as_the_text_wrote_it() -> None:
+    text = "SMI fan-gun fleets hit peaks. Ski hills running fan guns on cold nights pay most."
+    assert surface_phrase(text, ("fan", "gun")) == "fan-gun"
+    assert surface_phrase(text, ("cold", "night")) == "cold nights"
+    assert surface_phrase("Half of truckers quit", tuple(terms("truck driver"))) == "truckers"
+    assert surface_phrase(text, ("snow",)) == ""

@@ -106,13 +106,28 @@ class Share:
     share: float
 
 
+QUESTIONS = {
+    "field": ("about the account's field", "not about the account's field"),
+    "problem": ("speaks to a problem", "does not speak to a problem"),
+}
+"""Each gate question, answered yes and answered no."""
+
+
 @dataclass(frozen=True)
 class Check:
     """One gate question and its answer for an item, for ``--explain``."""
 
     name: str
     passed: bool
-    detail: str
+    measured: str
+    """What was measured: "similarity 0.34 (needs 0.40, ...)"."""
+
+    @property
+    def detail(self) -> str:
+        """The answer as a clause: "about the account's field: similarity ..." or, when it
+        failed, "not about the account's field: similarity ..."."""
+        yes, no = QUESTIONS[self.name]
+        return f"{yes if self.passed else no}: {self.measured}"
 
 
 @dataclass(frozen=True)
@@ -249,6 +264,8 @@ def decide(
     per_source: Counter[str] = Counter()
     per_topic: Counter[str] = Counter()
     waiting: list[int] = []
+    over: dict[int, tuple[str, str]] = {}
+    """Each waiting candidate's cap: ("source" or "topic", its name)."""
     chosen: list[int] = []
     known: dict[int, bool] = {}
 
@@ -264,8 +281,12 @@ def decide(
         if not eligible(k):
             continue
         topic = c.topics[0] if c.topics else ""
-        if per_source[c.item.source] >= max_source or (topic and per_topic[topic] >= max_topic):
+        if per_source[c.item.source] >= max_source:
             waiting.append(k)
+            over[k] = ("source", c.item.source)
+        elif topic and per_topic[topic] >= max_topic:
+            waiting.append(k)
+            over[k] = ("topic", topic)
         else:
             chosen.append(k)
             per_source[c.item.source] += 1
@@ -282,22 +303,28 @@ def decide(
         out.append(Decision(candidates[k], True, reason))
     if only_chosen:
         return out
-    capped = set(waiting[room:])
+    share = {"source": max_source, "topic": max_topic}
     for k, c in enumerate(candidates):
         if k in rank:
             continue
-        reason = (
-            _turned_away(c, settings, already)
-            or _nothing_clear(something_clear)
-            or (
-                f"relevant, but the digest is full ({settings.max_items} items) and "
-                f"{max_source} already come from {c.item.source} or its topic"
-                if k in capped
-                else f"relevant, but the digest is full ({settings.max_items} items)"
+        full = f"relevant, but the digest is full ({settings.max_items} items)"
+        if k in over:
+            kind, name = over[k]
+            held = sum(_cap_of(candidates[j], kind) == name for j in picked)
+            full = (
+                f"{full[:-1]}, {held} from its {kind} {name}; past {share[kind]}, "
+                f"a {kind}'s items wait behind the others)"
             )
-        )
+        reason = _turned_away(c, settings, already) or _nothing_clear(something_clear) or full
         out.append(Decision(c, False, reason))
     return out
+
+
+def _cap_of(c: Candidate, kind: str) -> str:
+    """The candidate's source, or its first topic ("" when it has none)."""
+    if kind == "source":
+        return c.item.source
+    return c.topics[0] if c.topics else ""
 
 
 def _eligible(c: Candidate, settings: RankingSettings, sent: Mapping[str, datetime]) -> bool:

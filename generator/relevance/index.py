@@ -378,4 +378,9 @@ class Corpus:
 
 def item_surface(item: Item) -> dict[str, str]:
     """The item's words as written, by term, for quoting in reasons."""
-    return surface_words(f"{item.title} {item.summary} {' '.join(item.categories)}")
+    return surface_words(said_by(item))
+
+
+def said_by(item: Item) -> str:
+    """The item's text as reasons quote it: its title a sentence of its own."""
+    return f"{item.title}. {item.summary} {' '.join(item.categories)}"

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .index import Corpus, Doc
+from .index import Corpus, Doc, said_by
 from .needs import Need
-from .text import STOPWORDS
+from .text import STOPWORDS, phrase_in, surface_phrase, terms
 
 FILLER = frozenset(
     """
@@ -33,13 +33,14 @@ FILLER = frozenset(
     seem seemed seems several since somehow someone something sometimes somewhere thereby
     therefore though thus together toward towards upon whatever whenever whereas wherever
     whether whoever whole whose able unable quite fairly nearly simply soon later ago despite
-    unless
+    unless owner owners
     """.split()  # noqa: SIM905
 )
 """Words too vague to quote as a reason: "the item says 'keeps'" tells a rep nothing. The
 second part is the grammatical words (adverbs, pronouns, quantifiers, conjunctions) of the
 classic English stop list of information retrieval (van Rijsbergen's, as scikit-learn ships
-it), without its content words ("fire", "bill", "system"), which can be worth quoting."""
+it), without its content words ("fire", "bill", "system"), which can be worth quoting; and
+"owners", whom every trade has ("pet owners", "boat owners")."""
 
 
 def quotable(word: str) -> bool:
@@ -67,19 +68,34 @@ def met_words(
             continue
         else:
             found = next((doc.groups[g][0] for g in concept.groups if g in doc.groups), ())
-            words = " ".join(dict.fromkeys(shown.get(t, t) for t in found))
-        if words and all(quotable(w) for w in words.split()):
+            words = surface_phrase(said_by(doc.item), found) or " ".join(
+                dict.fromkeys(shown.get(t, t) for t in found)
+            )
+        if words and all(quotable(shown.get(t, t)) for t in found):
             said.append((words, concept.word))
     return said
 
 
 def quote(said: Sequence[tuple[str, str]]) -> str:
-    """'detention', 'truckers' (for 'drivers')."""
-    parts = [
-        f"'{words}'" if words.casefold() == word.casefold() else f"'{words}' (for '{word}')"
-        for words, word in said
-    ]
-    return ", ".join(dict.fromkeys(parts))
+    """'detention', 'truckers' (for 'drivers'): each of the item's words once ('bearings' (for
+    'replacement' and 'parts')), and none that a longer one quoted holds ('fixed' beside
+    'fixed-grip chairs')."""
+    written: dict[str, str] = {}
+    stands_for: dict[str, list[str]] = {}
+    for words, word in said:
+        key = words.casefold()
+        written.setdefault(key, words)
+        others = stands_for.setdefault(key, [])
+        if word.casefold() != key and word not in others:
+            others.append(word)
+    held = {key: tuple(terms(key)) for key in written}
+    parts = []
+    for key, words in written.items():
+        if any(k != key and phrase_in(held[key], held[k]) for k in held):
+            continue
+        meant = " and ".join(f"'{w}'" for w in stands_for[key])
+        parts.append(f"'{words}' (for {meant})" if meant else f"'{words}'")
+    return ", ".join(parts)
 
 
 def problem_reason(problem: str, said: Sequence[tuple[str, str]], similarity: float) -> str:

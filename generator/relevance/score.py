@@ -516,12 +516,9 @@ def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
         )
     else:
         also = f"or {gate.JUDGE_FROM:.2f} and the judge's yes"
-    field = (
-        f"about the account's field: similarity {a.field_sim[k]:.2f} "
-        f"(needs {gate.FIELD_MIN:.2f}, {also})"
-    )
+    field = f"similarity {a.field_sim[k]:.2f} (needs {gate.FIELD_MIN:.2f}, {also})"
     speaks = (
-        f"speaks to a problem: closest similarity {best:.2f} (needs {gate.PROBLEM_MIN:.2f}), "
+        f"closest similarity {best:.2f} (needs {gate.PROBLEM_MIN:.2f}), "
         f"met in words: {'yes' if a.lexical.best[k] > 0 else 'no'}; "
         f"topic phrases or keywords: {int(a.phrase_hits[k])}"
     )
@@ -532,10 +529,10 @@ def _checks(a: Assessment, k: int) -> tuple[Check, ...]:
 
 
 def _distinct(texts: Sequence[str]) -> tuple[str, ...]:
-    """Each text once, ignoring case, in the order first met."""
-    seen: dict[str, str] = {}
+    """Each text once, in the order first met: "Fixed grip chairs" is "fixed-grip chair"."""
+    seen: dict[tuple[str, ...] | str, str] = {}
     for text in texts:
-        seen.setdefault(text.casefold(), text)
+        seen.setdefault(tuple(terms(text)) or text.casefold(), text)
     return tuple(seen.values())
 
 

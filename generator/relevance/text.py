@@ -30,7 +30,13 @@ _STOPWORD_TEXT = """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]+\b")
+_WRITTEN = re.compile(_WORD.pattern, re.IGNORECASE)
+_CAPITALS = re.compile(r"\b[A-Z][A-Z0-9]+s?\b|\b[a-z]+[A-Z]\w*")
+"""Words whose capitals are not a sentence's first letter: 'FSMA', 'ER', 'ZTRs', 'iPhone'."""
+_NAMED = re.compile(r"\b[a-z][\w'’-]*,? +([A-Z][a-z0-9]+)\b")
+"""A capitalised word after a lower-case one: a name ('owners of Riblet'), not a sentence's
+first word."""
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+")
 LEXICON_FILE = "lexicon.yml"
 
 
@@ -135,20 +141,28 @@ def phrase_in(phrase_terms: tuple[T, ...], text_terms: Sequence[T]) -> bool:
         return False
 
 
-def _acronyms(text: str) -> dict[str, str]:
-    """Casefolded word -> as written, for the words written in capitals ("FSMA", "ER")."""
-    return {w.casefold(): w for w in reversed(_CAPITALS.findall(text))}
+def _kept_case(text: str) -> dict[str, str]:
+    """Casefolded word -> as written, for acronyms and names ("FSMA", "ZTRs", "Riblet")."""
+    found = [*_CAPITALS.findall(text), *(n for s in _SENTENCE.split(text) for n in _names(s))]
+    return {w.casefold(): w for w in reversed(found)}
+
+
+def _names(sentence: str) -> list[str]:
+    """The names a sentence writes capitalised, none in a title's capitals ("Cuts Hit the
+    Mountain": every word it writes in lower case is a stopword)."""
+    lower = [w for w in _WRITTEN.findall(sentence) if w[0].islower()]
+    return _NAMED.findall(sentence) if any(w not in STOPWORDS for w in lower) else []
 
 
 def surface_words(text: str) -> dict[str, str]:
     """Each stemmed term of ``text`` -> the words the text used for it (for explanations).
 
     A rewritten phrase maps each of its replacement's terms to the original words, so a reason
-    can say 'truckers' where the ranker saw "truck driver". Words are lower case, except those
-    written in capitals ('FSMA', 'ER'), which keep them.
+    can say 'truckers' where the ranker saw "truck driver". Words are lower case, except
+    acronyms and names (see :func:`_kept_case`), which keep their capitals.
     """
     tokens = _content_words(text)
-    capitals = _acronyms(text)
+    capitals = _kept_case(text)
     table = _rewrites()
     found: dict[str, str] = {}
     i = 0
@@ -163,3 +177,49 @@ def surface_words(text: str) -> dict[str, str]:
             found.setdefault(stem(tokens[i]), capitals.get(tokens[i], tokens[i]))
             i += 1
     return found
+
+
+def surface_phrase(text: str, phrase: Sequence[str]) -> str:
+    """The stemmed ``phrase`` as ``text`` first wrote it ("fixed-grip chairs" for fix grip
+    chair), lower case but for acronyms and names; "" when the text does not say it."""
+    spans: list[tuple[int, int]] = []
+    tokens: list[str] = []
+    for m in _WRITTEN.finditer(text):
+        word = m.group().casefold()
+        base = word.replace("’", "'").split("'")[0]
+        if len(base) > 1 and base not in STOPWORDS:
+            spans.append(m.span())
+            tokens.append(base)
+    found = _rewritten_spans(tokens, spans)
+    n = len(phrase)
+    at = next(
+        (i for i in range(len(found) - n + 1)
+         if tuple(stem(t) for t, _ in found[i : i + n]) == tuple(phrase)),
+        None,
+    )  # fmt: skip
+    if at is None or n == 0:
+        return ""
+    kept = _kept_case(text)
+    said = text[found[at][1][0] : found[at + n - 1][1][1]]
+    return _WRITTEN.sub(lambda m: kept.get(m.group().casefold(), m.group().casefold()), said)
+
+
+def _rewritten_spans(
+    tokens: list[str], spans: list[tuple[int, int]]
+) -> list[tuple[str, tuple[int, int]]]:
+    """The tokens with the same-as phrases rewritten, each with the span of the words it
+    stands for (a rewritten phrase's words all stand for the phrase's span)."""
+    table = _rewrites()
+    out: list[tuple[str, tuple[int, int]]] = []
+    i = 0
+    while i < len(tokens):
+        for variant, target in table.get(tokens[i], ()):
+            if tuple(tokens[i : i + len(variant)]) == variant:
+                span = (spans[i][0], spans[i + len(variant) - 1][1])
+                out.extend((word, span) for word in target)
+                i += len(variant)
+                break
+        else:
+            out.append((tokens[i], spans[i]))
+            i += 1
+    return out
