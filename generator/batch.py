@@ -33,7 +33,7 @@ from .relevance import Corpus
 from .relevance.judge import StoredJudgements, judge_one_at_a_time
 from .relevance.lexicon import lexicon
 from .relevance.meaning import TextVectors
-from .relevance.needs import account_texts
+from .relevance.needs import account_texts, topic_text
 from .relevance.notes import note_item, note_text, notes_corpus, notes_key
 from .render import EXTENSIONS, digest_style, make_environment, render_outputs
 from .store import Store, open_store
@@ -267,10 +267,12 @@ def run_texts(
     project: Project, accounts: Sequence[Account], stakeholder: str | None = None
 ) -> list[str]:
     """Every text that ranking ``accounts`` embeds besides the items, each once: the accounts'
-    problems, fields (and the named stakeholder's concerns), and the team's notes."""
+    problems, fields (and the named stakeholder's concerns), the team's notes and the topics a
+    note's problem is weighed against."""
     texts = accounts_texts(project, accounts, stakeholder)
-    if accounts:  # the notes are ranked as one corpus for every account that has any eligible
+    if accounts and project.notes:  # ranked as one corpus for every account with any eligible
         texts.extend(note_text(n) for n in project.notes)
+        texts.extend(topic_text(t) for t in project.topics)
     return list(dict.fromkeys(texts))
 
 

@@ -884,10 +884,15 @@ def _vocabulary(path: Path, errors: list[ConfigError]) -> Vocabulary:
         )
     for index, group in enumerate(groups if isinstance(groups, LineList) else ()):
         line = line_of(groups, index, line_of(data, "related"))
+        before = len(check.errors)
         words = _words(group, check, line, "a related group")
-        if len(words) == 1:
+        if len(check.errors) > before:
+            continue
+        if len(words) < 2:
             check.error(line, "a related group needs at least two words")
-        elif words:
+        elif len({w.casefold() for w in words}) < 2:
+            check.error(line, "a related group needs at least two different words")
+        else:
             related.append(words)
     senses: list[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]] = []
     table = data.get("senses")
@@ -902,7 +907,7 @@ def _vocabulary(path: Path, errors: list[ConfigError]) -> Vocabulary:
             check.error(line, f"the senses of '{word}' must map sense names to cue words")
             continue
         cues = tuple(
-            (str(name), _words(cue_list, check, line_of(meanings, name), f"the cues of '{word}'"))
+            _cues(str(word), str(name), cue_list, line_of(meanings, name), check)
             for name, cue_list in meanings.items()
         )
         senses.append((str(word), tuple(c for c in cues if c[1])))
@@ -911,6 +916,17 @@ def _vocabulary(path: Path, errors: list[ConfigError]) -> Vocabulary:
     )
     errors.extend(check.errors)
     return Vocabulary(tuple(related), tuple(senses), general)
+
+
+def _cues(
+    word: str, name: str, cue_list: Any, line: int | None, check: Checker
+) -> tuple[str, tuple[str, ...]]:
+    """One sense of ``word``: its name and cue words (at least one)."""
+    before = len(check.errors)
+    cues = _words(cue_list, check, line, f"the cues of '{word}'")
+    if not cues and len(check.errors) == before:
+        check.error(line, f"the sense '{name}' of '{word}' needs at least one cue word")
+    return str(name), cues
 
 
 def _words(value: Any, check: Checker, line: int | None, what: str) -> tuple[str, ...]:
@@ -927,7 +943,9 @@ def _words(value: Any, check: Checker, line: int | None, what: str) -> tuple[str
                 line_of(value, index, line),
                 f"{what}: entries must be words, not {describe(element)}",
             )
-        elif str(element).strip():
+        elif not str(element).strip():
+            check.error(line_of(value, index, line), f"{what}: an entry is empty")
+        else:
             out.append(str(element).strip())
     return tuple(out)
 

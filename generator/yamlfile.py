@@ -7,6 +7,7 @@ once. PyYAML's ``SafeLoader`` is used (no arbitrary objects); mappings and seque
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from collections.abc import Callable, Collection, Iterable
@@ -132,13 +133,24 @@ def parse_yaml(text: str, path: Path, line_offset: int = 0) -> tuple[Any, list[C
 
 
 def read_text(path: Path, errors: list[ConfigError]) -> str | None:
+    """A user-edited file's text; a file that is not UTF-8 is an error on the line of its first
+    bad byte (a byte-order mark, which some editors write, is dropped)."""
     try:
-        return path.read_text(encoding="utf-8-sig")  # a byte-order mark from some editors
-    except UnicodeDecodeError as e:
-        errors.append(ConfigError(path, None, f"not UTF-8 text ({e.reason})"))
+        data = path.read_bytes().removeprefix(codecs.BOM_UTF8)
     except OSError as e:
         errors.append(ConfigError(path, None, f"cannot read: {e.strerror or e}"))
+        return None
+    try:
+        return _newlines(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        line = _newlines(data[: e.start].decode("utf-8")).count("\n") + 1
+        errors.append(ConfigError(path, line, "not UTF-8 text"))
     return None
+
+
+def _newlines(text: str) -> str:
+    """Windows' and old Macs' line ends as ``\\n``, as a file opened as text reads them."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

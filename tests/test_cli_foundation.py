@@ -286,3 +286,29 @@ def test_newsletter_keeps_relevant_older_stories_and_sanitizes_notes(example: Pa
     page = (example / "build/newsletter/2026-W47.html").read_text()
     assert "A note with markup" in page
     assert "<script>alert" not in page
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "kb.yml",
+        "feeds/feeds.yml",
+        "content/topics.yml",
+        "content/lexicon.yml",
+        "content/accounts/ridgeline-freight.yml",
+        "content/notes/detention-cost-conversation.md",
+    ],
+)
+def test_a_file_that_is_not_utf8_is_an_error_on_the_line_of_its_first_bad_byte(
+    example: Path, name: str
+) -> None:
+    """Saved with Windows line ends (one line each), with a Latin-1 'é' on line 3."""
+    path = example / name
+    if not path.exists():
+        path.write_text("related:\n  - [vintage, harvest]\n  - [oak, barrel]\n", encoding="utf-8")
+    lines = path.read_bytes().splitlines()
+    lines.insert(2, "# café".encode("latin-1"))
+    path.write_bytes(b"\r\n".join(lines))
+    result = run_kb("--project", example, "check")
+    assert result.exit_code == 1
+    assert f"{path}:3: not UTF-8 text" in result.stderr.splitlines()

@@ -3,9 +3,10 @@ problems; `kb init` scaffolds the vocabulary."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-from conftest import run_kb
+from conftest import DATA, run_kb
 
 from generator.config import load_project
 
@@ -42,3 +43,18 @@ def test_an_account_without_problems_is_a_warning_not_an_error(example: Path) ->
         "ridgeline-freight.yml:1: warning: no problems: its digests can only match its topics "
         "and keywords"
     )
+
+
+def test_empty_or_repeated_words_in_the_vocabulary_are_errors(example: Path) -> None:
+    shutil.copy(DATA / "broken" / "vocabulary" / "lexicon.yml", example / "content")
+    result = run_kb("--project", example, "check")
+    path = example / "content" / "lexicon.yml"
+    assert result.stderr.splitlines() == [
+        f"{path}:4: a related group needs at least two words",
+        f"{path}:5: a related group needs at least two different words",
+        f"{path}:6: a related group needs at least two words",
+        f"{path}:7: a related group: an entry is empty",
+        f"{path}:10: the sense 'ski' of 'lift' needs at least one cue word",
+        f"{path}:12: the cues of 'tank': an entry is empty",
+        "6 problems found; nothing was written.",
+    ]

@@ -11,7 +11,7 @@ from conftest import DATA, run_kb
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.crm.accounts import emit, scalar
+from generator.crm.accounts import emit, read_accounts, scalar
 from generator.crm.exports import decode, salesforce_id, split_list
 
 CRM = DATA / "crm"
@@ -274,3 +274,13 @@ def test_emitted_yaml_reads_back_as_written(data: dict[str, str]) -> None:
 @given(text)
 def test_scalar_is_one_yaml_string(value: str) -> None:
     assert yaml.safe_load(f"k: {scalar(value)}\n") == {"k": value}
+
+
+def test_an_account_file_that_is_not_utf8_is_reported_on_the_line_of_its_bad_byte(
+    tmp_path: Path,
+) -> None:
+    """The importer reads the account files it may update as `kb check` does."""
+    (tmp_path / "acme.yml").write_bytes("name: Acme\nindustry: Caf\xe9s\n".encode("latin-1"))
+    found, errors = read_accounts(tmp_path)
+    assert found == []
+    assert [str(e) for e in errors] == [f"{tmp_path / 'acme.yml'}:2: not UTF-8 text"]

@@ -38,6 +38,7 @@ from ruamel.yaml.error import YAMLError
 from .. import filecache
 from ..config import ACCOUNT_KEYS
 from ..exceptions import ConfigError
+from ..yamlfile import read_text
 from .exports import CrmAccount, CrmContact
 
 ORDER = ACCOUNT_KEYS
@@ -100,7 +101,10 @@ def read_accounts(
             ):
                 found.append(Existing(path, entry[1]))
                 continue
-            data = yaml.load(path.read_text(encoding="utf-8-sig"), Loader=SAFE_LOADER)
+            text = read_text(path, errors)
+            if text is None:
+                continue
+            data = yaml.load(text, Loader=SAFE_LOADER)
         except yaml.MarkedYAMLError as e:
             line = e.problem_mark.line + 1 if e.problem_mark else None
             errors.append(ConfigError(path, line, f"YAML syntax error: {e.problem}"))

@@ -88,10 +88,16 @@ def field_text(account: Account, topics: Mapping[str, Topic]) -> str:
     for topic_id in account.topics:
         topic = topics.get(topic_id)
         if topic:
-            parts.append(f"{topic.title}: {', '.join(topic.keywords)}".rstrip(": "))
+            parts.append(topic_text(topic))
     if account.keywords:
         parts.append(", ".join(account.keywords))
     return ". ".join(parts) if parts else ". ".join(account.problems)
+
+
+def topic_text(topic: Topic) -> str:
+    """ "Driver recruiting & retention: driver turnover, CDL drivers" (the field text's part for
+    the topic; a note's problem is weighed against it too, see :mod:`.notes`)."""
+    return f"{topic.title}: {', '.join(topic.keywords)}".rstrip(": ")
 
 
 def industry_text(account: Account, field: str) -> str:

@@ -5,7 +5,8 @@ team tagged it for that). Of those, a digest carries at most ``MAX_NOTES`` notes
 ``MAX_PRODUCT_NOTES`` product note (no vendor pitch), and none the account was sent before
 (notes go into the sent history like items, as ``note:<slug>``). The account's own notes come
 first, then the notes closest to its problems (the same evidence as items: words and meaning),
-then the newest.
+then the newest. A note is filed under the problem it speaks to, weighing the topics it was
+tagged with (see :func:`_problem`), or under none when it speaks to none.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from datetime import UTC, date, datetime
 import numpy as np
 
 from ..models import Account, Item, Note, NotePick, RankingSettings, Topic
-from .gate import PROBLEM_MIN
-from .index import Corpus
-from .needs import make_profile
+from .index import Corpus, Floats
+from .meaning import similarity
+from .needs import make_profile, topic_text
+from .reasons import problem_reason
 from .score import Assessment, Mix, assess, candidate
 from .semantic import item_text
-from .text import terms
 
 MAX_NOTES = 3
 MAX_PRODUCT_NOTES = 1
@@ -111,27 +112,43 @@ def _pick(
     why: list[str] = []
     if account.slug in note.accounts:
         why.append(f"Written for {account.name}")
-    shared = [t for t in note.topics if t in account.topics]
+    shared = [topics[t] for t in note.topics if t in account.topics and t in topics]
     if shared:
-        titles = ", ".join(f"“{topics[t].title}”" for t in shared if t in topics)
+        titles = ", ".join(f"“{t.title}”" for t in shared)
         why.append(f"Shares your topic {titles}")
-    found = candidate(a, among, k, {}, moment, RankingSettings())
-    problem = ""
-    if found.problem and a.problem_ok[k]:
-        problem = found.problem
-        why.insert(0, found.why[0].replace("the item says", "the note says"))
-    problem = problem or _closest_problem(account, note, a.problem_sim[k])
+    problem, reason = _problem(a, among, k, shared, moment)
+    if reason:
+        why.insert(0, reason)
     return NotePick(note, tuple(why), problem)
 
 
-def _closest_problem(account: Account, note: Note, sims: np.ndarray) -> str:
-    """The problem the note is closest to in meaning (or sharing most words), if any."""
-    if len(sims) and float(sims.max()) >= PROBLEM_MIN:
-        return account.problems[int(np.argmax(sims))]
-    note_terms = set(terms(f"{note.title} {note.body}"))
-    best, best_overlap = "", 0
-    for problem in account.problems:
-        overlap = len(set(terms(problem)) & note_terms)
-        if overlap > best_overlap:
-            best, best_overlap = problem, overlap
-    return best
+def _problem(
+    a: Assessment, among: Corpus, k: int, tagged: Sequence[Topic], moment: datetime
+) -> tuple[str, str]:
+    """The problem note ``k`` speaks to and the reason that says so ("", "" when it speaks to
+    none, by the gate's measure for items).
+
+    Met in words, it is the problem its words meet, as for an item. Met in meaning only, a
+    note's two sentences often sit about as close to several of an account's problems (0.43 and
+    0.43 for relief vets' day rates, beside burnout and unaffordable bills; 0.47 for payment
+    plans beside consolidators' buying, 0.35 beside unaffordable bills), so the topics the team
+    tagged it with decide too: each problem's cosine to the note plus its mean cosine to those
+    topics.
+    """
+    if not a.problem_ok[k]:
+        return "", ""
+    if a.lexical.best_need[k] >= 0:
+        found = candidate(a, among, k, {}, moment, RankingSettings())
+        return found.problem, found.why[0].replace("the item says", "the note says")
+    problems, sims = a.profile.problems, a.problem_sim[k]
+    at = int(np.argmax(sims + _closeness_to(tagged, problems, among)))
+    return problems[at], problem_reason(problems[at], [], float(sims[at]))
+
+
+def _closeness_to(topics: Sequence[Topic], problems: Sequence[str], among: Corpus) -> Floats:
+    """Each problem's mean cosine to ``topics`` (none: zeros)."""
+    if not topics:
+        return np.zeros(len(problems), np.float32)
+    embeddings = among.embeddings
+    sims = similarity(embeddings.texts([topic_text(t) for t in topics]), embeddings.texts(problems))
+    return np.asarray(sims.mean(axis=0), np.float32)
