@@ -259,13 +259,14 @@ def decide(
     (a digest reads those; ``--explain`` reads them all).
     """
     already = sent or {}
-    max_source = max(1, math.floor(settings.max_items * settings.max_share_per_source))
-    max_topic = max(1, math.floor(settings.max_items * settings.max_share_per_topic))
-    per_source: Counter[str] = Counter()
-    per_topic: Counter[str] = Counter()
-    waiting: list[int] = []
+    share = {
+        "source": max(1, math.floor(settings.max_items * settings.max_share_per_source)),
+        "topic": max(1, math.floor(settings.max_items * settings.max_share_per_topic)),
+    }
+    counts: dict[str, Counter[str]] = {kind: Counter() for kind in share}
     over: dict[int, tuple[str, str]] = {}
-    """Each waiting candidate's cap: ("source" or "topic", its name)."""
+    """The candidates waiting in line, in order, each with its cap: ("source" or "topic", its
+    name)."""
     chosen: list[int] = []
     known: dict[int, bool] = {}
 
@@ -280,20 +281,16 @@ def decide(
             break  # the rest is never read (see _turned_away and _nothing_clear)
         if not eligible(k):
             continue
-        topic = c.topics[0] if c.topics else ""
-        if per_source[c.item.source] >= max_source:
-            waiting.append(k)
-            over[k] = ("source", c.item.source)
-        elif topic and per_topic[topic] >= max_topic:
-            waiting.append(k)
-            over[k] = ("topic", topic)
+        caps = _caps(c)
+        cap = next(((kind, name) for kind, name in caps if counts[kind][name] >= share[kind]), None)
+        if cap:
+            over[k] = cap
         else:
             chosen.append(k)
-            per_source[c.item.source] += 1
-            if topic:
-                per_topic[topic] += 1
+            for kind, name in caps:
+                counts[kind][name] += 1
     room = settings.max_items - len(chosen)
-    late = waiting[:room]
+    late = list(over)[:room]
     picked = chosen + late
     rank = {k: r for r, k in enumerate(picked, start=1)}
     out = []
@@ -303,14 +300,13 @@ def decide(
         out.append(Decision(candidates[k], True, reason))
     if only_chosen:
         return out
-    share = {"source": max_source, "topic": max_topic}
     for k, c in enumerate(candidates):
         if k in rank:
             continue
         full = f"relevant, but the digest is full ({settings.max_items} items)"
         if k in over:
             kind, name = over[k]
-            held = sum(_cap_of(candidates[j], kind) == name for j in picked)
+            held = sum((kind, name) in _caps(candidates[j]) for j in picked)
             full = (
                 f"{full[:-1]}, {held} from its {kind} {name}; past {share[kind]}, "
                 f"a {kind}'s items wait behind the others)"
@@ -320,11 +316,9 @@ def decide(
     return out
 
 
-def _cap_of(c: Candidate, kind: str) -> str:
-    """The candidate's source, or its first topic ("" when it has none)."""
-    if kind == "source":
-        return c.item.source
-    return c.topics[0] if c.topics else ""
+def _caps(c: Candidate) -> list[tuple[str, str]]:
+    """The shares the candidate counts against: its source's, and its first topic's if any."""
+    return [("source", c.item.source), *(("topic", t) for t in c.topics[:1])]
 
 
 def _eligible(c: Candidate, settings: RankingSettings, sent: Mapping[str, datetime]) -> bool:
