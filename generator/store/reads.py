@@ -97,28 +97,20 @@ class ReadingStore:
         known = self._texts
         wanted = [h for h in dict.fromkeys(hashes) if (model_id, h) not in known]
         with self._read() as db:
-            for start in range(0, len(wanted), CHUNK):
-                chunk = wanted[start : start + CHUNK]
-                query = (
-                    "SELECT text_hash, vector FROM text_vectors WHERE model = ?"
-                    f" AND text_hash IN ({', '.join('?' * len(chunk))})"
-                )
-                for k, v in db.execute(query, [model_id, *chunk]):
-                    known[model_id, k] = bytes(v)
+            query = "SELECT text_hash, vector FROM text_vectors WHERE model = ? AND text_hash"
+            for k, v in _rows_in(db, query, [model_id], wanted):
+                known[model_id, k] = bytes(v)
         return {h: known[model_id, h] for h in hashes if (model_id, h) in known}
 
     def judgements(
         self, model_id: str, account_hash: str, items: Collection[str] | None = None
     ) -> dict[str, bytes]:
         with self._read() as db:
+            params = [model_id, account_hash]
             if items is None:
-                rows = db.execute(JUDGEMENTS, (model_id, account_hash)).fetchall()
+                rows = db.execute(JUDGEMENTS, params).fetchall()
             else:
-                wanted, rows = sorted(set(items)), []
-                for start in range(0, len(wanted), CHUNK):
-                    chunk = wanted[start : start + CHUNK]
-                    query = f"{JUDGEMENTS} AND item_id IN ({', '.join('?' * len(chunk))})"
-                    rows += db.execute(query, [model_id, account_hash, *chunk]).fetchall()
+                rows = list(_rows_in(db, f"{JUDGEMENTS} AND item_id", params, sorted(set(items))))
         return {item: bytes(logit) for item, logit in rows}
 
     def save_judgements(self, model_id: str, logits: Mapping[tuple[str, str], bytes]) -> None:
@@ -181,3 +173,13 @@ def open_reading(path: Path, full: Callable[[], Store]) -> Store:
         return full()
     # Duck-typed: every Store method the reader does not serve is the full store's.
     return cast("Store", ReadingStore(path, connection, full))
+
+
+def _rows_in(
+    db: sqlite3.Connection, query: str, params: Sequence[object], values: Sequence[str]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``query`` (ending in the column to match) ``IN`` ``values``, asked ``CHUNK``
+    values at a time."""
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        yield from db.execute(f"{query} IN ({', '.join('?' * len(chunk))})", [*params, *chunk])
